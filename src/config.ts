@@ -1,0 +1,51 @@
+/**
+ * Configuration files: config/master.json and config/peer.json ship with the package as
+ * defaults; `--config FILE` replaces them. Command-line flags override either.
+ */
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { FileShareError } from './errors.js'
+import type { RelayServerConfig } from './node/create-node.js'
+
+export interface MasterConfig {
+  listen: string[]
+  announce: string[]
+  data: string
+  maxConnections: number
+  providerGraceMs: number
+  maxFilesPerPeer: number
+  relay: RelayServerConfig
+}
+
+export interface PeerConfig {
+  master: string | null
+  listen: string[]
+  announce: string[]
+  data: string
+  maxUploads: number
+  requestsInFlight: number
+}
+
+export const DEFAULT_CONFIG_DIR = fileURLToPath(new URL('../config/', import.meta.url))
+
+export function loadConfig<T> (kind: 'master' | 'peer', file?: string): T {
+  const defaults = readJson(`${DEFAULT_CONFIG_DIR}${kind}.json`)
+  if (file == null) return defaults as T
+  return { ...defaults, ...readJson(file) } as T
+}
+
+function readJson (path: string): Record<string, unknown> {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err: any) {
+    throw new FileShareError('USAGE', `cannot read config ${path}: ${err?.code ?? err}`)
+  }
+  try {
+    const value = JSON.parse(text)
+    if (value == null || typeof value !== 'object' || Array.isArray(value)) throw new Error('not an object')
+    return value
+  } catch (err: any) {
+    throw new FileShareError('USAGE', `config ${path} is not a JSON object: ${err?.message ?? err}`)
+  }
+}

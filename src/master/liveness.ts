@@ -1,0 +1,52 @@
+/**
+ * Tracks which peers are live: a peer is live while it has a connection to the master,
+ * and for a short grace period after its last connection closed (so a reconnect does not
+ * flap its records). Feeds IndexStore.setLive.
+ */
+import type { PeerId } from '@libp2p/interface'
+import type { FileShareNode } from '../node/create-node.js'
+import type { IndexStore } from './index-store.js'
+
+export class Liveness {
+  private readonly timers = new Map<string, NodeJS.Timeout>()
+  private readonly onConnect = (evt: CustomEvent<PeerId>): void => { this.connected(evt.detail.toString()) }
+  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => { this.disconnected(evt.detail.toString()) }
+
+  constructor (private readonly node: FileShareNode, private readonly index: IndexStore, private readonly graceMs: number) {}
+
+  start (): void {
+    this.node.addEventListener('peer:connect', this.onConnect)
+    this.node.addEventListener('peer:disconnect', this.onDisconnect)
+  }
+
+  stop (): void {
+    this.node.removeEventListener('peer:connect', this.onConnect)
+    this.node.removeEventListener('peer:disconnect', this.onDisconnect)
+    for (const t of this.timers.values()) clearTimeout(t)
+    this.timers.clear()
+  }
+
+  /** A known peer that connects again is live again (it re-announces on connect too). */
+  connected (peer: string): void {
+    const timer = this.timers.get(peer)
+    if (timer != null) {
+      clearTimeout(timer)
+      this.timers.delete(peer)
+    }
+    if (this.index.isLive(peer) === false) this.index.setLive(peer, true)
+  }
+
+  private disconnected (peer: string): void {
+    if (this.timers.has(peer) || this.isConnected(peer)) return
+    const timer = setTimeout(() => {
+      this.timers.delete(peer)
+      if (!this.isConnected(peer)) this.index.setLive(peer, false)
+    }, this.graceMs)
+    timer.unref()
+    this.timers.set(peer, timer)
+  }
+
+  private isConnected (peer: string): boolean {
+    return this.node.getConnections().some(c => c.remotePeer.toString() === peer && c.status === 'open')
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * What this peer shares: content id → manifest and the files that carry it, and relative
+ * path → content id. The fetch server answers from here only, so a request can never
+ * name a path, only an id the peer chose to share.
+ */
+import { toString as u8ToString } from 'uint8arrays'
+import type { Manifest } from '../content/content-id.js'
+import { baseName } from '../protocol/paths.js'
+
+export interface SharedEntry {
+  id: Uint8Array
+  manifest: Manifest
+  /** absolute path on disk → relative path in the share */
+  files: Map<string, string>
+}
+
+export interface CatalogFile {
+  id: Uint8Array
+  path: string
+  size: number
+}
+
+export type CatalogChange =
+  | { type: 'add', file: CatalogFile }
+  | { type: 'remove', path: string }
+
+export class Catalog {
+  private readonly byId = new Map<string, SharedEntry>()
+  private readonly byPath = new Map<string, { key: string, abs: string, size: number }>()
+  private readonly listeners = new Set<(change: CatalogChange) => void>()
+
+  /** Adds or replaces the file at relative `path`. */
+  add (path: string, absPath: string, id: Uint8Array, manifest: Manifest): void {
+    const key = keyOf(id)
+    const previous = this.byPath.get(path)
+    if (previous?.key === key) return
+    if (previous != null) this.detach(path)
+    let entry = this.byId.get(key)
+    if (entry == null) {
+      entry = { id, manifest, files: new Map() }
+      this.byId.set(key, entry)
+    }
+    entry.files.set(absPath, path)
+    this.byPath.set(path, { key, abs: absPath, size: manifest.size })
+    this.emit({ type: 'add', file: { id, path, size: manifest.size } })
+  }
+
+  remove (path: string): boolean {
+    if (!this.detach(path)) return false
+    this.emit({ type: 'remove', path })
+    return true
+  }
+
+  private detach (path: string): boolean {
+    const current = this.byPath.get(path)
+    if (current == null) return false
+    this.byPath.delete(path)
+    const entry = this.byId.get(current.key)
+    if (entry != null) {
+      entry.files.delete(current.abs)
+      if (entry.files.size === 0) this.byId.delete(current.key)
+    }
+    return true
+  }
+
+  get (id: Uint8Array): SharedEntry | undefined {
+    return this.byId.get(keyOf(id))
+  }
+
+  has (path: string): boolean {
+    return this.byPath.has(path)
+  }
+
+  paths (): IterableIterator<string> {
+    return this.byPath.keys()
+  }
+
+  /** Every shared file, for a full announcement. */
+  * files (): Generator<CatalogFile> {
+    for (const [path, { key, size }] of this.byPath) {
+      yield { id: this.byId.get(key)!.id, path, size }
+    }
+  }
+
+  get size (): number {
+    return this.byPath.size
+  }
+
+  /** Files whose file name or relative path is exactly `name`. */
+  findByName (name: string, limit: number): CatalogFile[] {
+    const out: CatalogFile[] = []
+    for (const file of this.files()) {
+      if (file.path === name || baseName(file.path) === name) {
+        out.push(file)
+        if (out.length >= limit) break
+      }
+    }
+    return out
+  }
+
+  onChange (listener: (change: CatalogChange) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  private emit (change: CatalogChange): void {
+    for (const l of this.listeners) l(change)
+  }
+}
+
+function keyOf (id: Uint8Array): string {
+  return u8ToString(id, 'base64')
+}

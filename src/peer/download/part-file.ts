@@ -1,0 +1,68 @@
+/**
+ * The file a download writes into: `.NAME.<id>.part` beside the target, written at chunk
+ * positions as verified data arrives, and linked to its final name only when every chunk
+ * has been verified. The final name is never overwritten: when it exists, "NAME (1).ext",
+ * "NAME (2).ext", … are tried (link() fails on an existing name, so no race can clobber).
+ */
+import { openSync, closeSync, ftruncateSync, fsyncSync, writeSync, linkSync, unlinkSync, mkdirSync, fstatSync } from 'node:fs'
+import { join, extname } from 'node:path'
+import { FileShareError } from '../../errors.js'
+
+export class PartFile {
+  readonly path: string
+  private fd: number | null
+
+  constructor (readonly dir: string, readonly name: string, idText: string, size: number) {
+    mkdirSync(dir, { recursive: true })
+    this.path = join(dir, `.${name}.${idText.slice(2, 18)}.part`)
+    try {
+      this.fd = openSync(this.path, 'a+')
+      closeSync(this.fd)
+      this.fd = openSync(this.path, 'r+')
+      if (fstatSync(this.fd).size !== size) ftruncateSync(this.fd, size)
+    } catch (err: any) {
+      throw new FileShareError('IO', `cannot create ${this.path}: ${err?.message ?? err}`, { cause: err })
+    }
+  }
+
+  /** Writes `data` at `position` (synchronously: the fastest receive path, see LIBP2P-V3.md). */
+  write (data: Uint8Array, position: number): void {
+    let done = 0
+    while (done < data.length) {
+      done += writeSync(this.fd!, data, done, data.length - done, position + done)
+    }
+  }
+
+  /** Flushes, closes and links the file under its final name; returns that path. */
+  commit (): string {
+    fsyncSync(this.fd!)
+    this.close()
+    const ext = extname(this.name)
+    const stem = this.name.slice(0, this.name.length - ext.length)
+    for (let n = 0; n < 1000; n++) {
+      const target = join(this.dir, n === 0 ? this.name : `${stem} (${n})${ext}`)
+      try {
+        linkSync(this.path, target)
+      } catch (err: any) {
+        if (err?.code === 'EEXIST') continue
+        throw new FileShareError('IO', `cannot create ${target}: ${err?.message ?? err}`, { cause: err })
+      }
+      unlinkSync(this.path)
+      return target
+    }
+    throw new FileShareError('IO', `no free name for ${this.name} in ${this.dir}`)
+  }
+
+  close (): void {
+    if (this.fd != null) {
+      closeSync(this.fd)
+      this.fd = null
+    }
+  }
+
+  /** Closes and deletes the partial file. */
+  discard (): void {
+    this.close()
+    try { unlinkSync(this.path) } catch {}
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * /fileshare/fetch/1.0.0, the provider side.
+ *
+ * Wire protocol (one stream per downloader and provider, many requests per stream):
+ *   downloader → provider: FetchRequest frames (varint length + protobuf), pipelined.
+ *   provider → downloader: for each request, in order, a FetchResponse frame followed by
+ *     exactly `length` raw bytes: the encoded Manifest (MANIFEST), the chunk's bytes
+ *     (CHUNK) or an encoded NameMatches (RESOLVE). A non-OK status carries no payload.
+ * The provider serves only ids in its catalog; a downloader verifies the manifest against
+ * the id and every chunk against the manifest, so a provider is never trusted.
+ * A stream that sends no request for STREAM_IDLE_TIMEOUT_MS is closed; when more than
+ * `maxUploads` streams are active the first request gets BUSY.
+ */
+import { open, type FileHandle } from 'node:fs/promises'
+import type { Connection, Stream } from '@libp2p/interface'
+import { lpStream } from '@libp2p/utils'
+import { logger } from '@libp2p/logger'
+import { FetchRequest, FetchResponse, Manifest as WireManifest, NameMatches } from '../protocol/pb/fetch.js'
+import {
+  PROTOCOL_FETCH, MAX_CONTROL_FRAME, STREAM_IDLE_TIMEOUT_MS, DEFAULT_MAX_UPLOADS, MAX_INBOUND_STREAMS,
+  MAX_NAME_MATCHES, MAX_PATH_LENGTH
+} from '../protocol/limits.js'
+import { encodeFrame } from '../protocol/frames.js'
+import { baseName } from '../protocol/paths.js'
+import { sendWithBackpressure } from '../protocol/stream-io.js'
+import { chunkCount, chunkLength, ID_BYTES } from '../content/content-id.js'
+import type { Catalog, SharedEntry } from './catalog.js'
+import type { FileShareNode } from '../node/create-node.js'
+
+const log = logger('fileshare:peer:fetch-server')
+const { Status } = FetchResponse
+
+export interface FetchServerOptions {
+  maxUploads?: number
+}
+
+export class FetchServer {
+  private active = 0
+  private readonly maxUploads: number
+  /** bytes of chunk payload sent since start (for tests and stats) */
+  bytesServed = 0
+
+  constructor (private readonly node: FileShareNode, private readonly catalog: Catalog, options: FetchServerOptions = {}) {
+    this.maxUploads = options.maxUploads ?? DEFAULT_MAX_UPLOADS
+  }
+
+  async start (): Promise<void> {
+    await this.node.handle(PROTOCOL_FETCH, async (stream: Stream, connection: Connection) => {
+      await this.serve(stream, connection)
+    }, { maxInboundStreams: MAX_INBOUND_STREAMS, runOnLimitedConnection: true })
+  }
+
+  async stop (): Promise<void> {
+    await this.node.unhandle(PROTOCOL_FETCH)
+  }
+
+  get activeUploads (): number {
+    return this.active
+  }
+
+  private async serve (stream: Stream, connection: Connection): Promise<void> {
+    const busy = this.active >= this.maxUploads
+    this.active++
+    const lp = lpStream(stream, { maxDataLength: MAX_CONTROL_FRAME })
+    const files = new FileCache()
+    try {
+      while (true) {
+        let request: FetchRequest
+        try {
+          const frame = await lp.read({ signal: AbortSignal.timeout(STREAM_IDLE_TIMEOUT_MS) })
+          request = FetchRequest.decode(frame)
+        } catch (err: any) {
+          if (stream.remoteWriteStatus !== 'writable' || err?.name === 'UnexpectedEOFError') break // downloader done
+          throw err
+        }
+        if (busy) {
+          this.reply(stream, Status.BUSY, request.index, 'too many uploads, try another provider')
+          break
+        }
+        await this.answer(stream, request, files)
+      }
+      await stream.close({ signal: AbortSignal.timeout(STREAM_IDLE_TIMEOUT_MS) })
+    } catch (err: any) {
+      log('fetch stream from %p ended: %s', connection.remotePeer, err?.message ?? err)
+      stream.abort(err)
+    } finally {
+      this.active--
+      await files.close()
+    }
+  }
+
+  private async answer (stream: Stream, request: FetchRequest, files: FileCache): Promise<void> {
+    const K = FetchRequest.Kind
+    if (request.kind === K.RESOLVE) {
+      if (request.name.length === 0 || request.name.length > MAX_PATH_LENGTH) {
+        this.reply(stream, Status.BAD_REQUEST, 0, 'bad name')
+        return
+      }
+      const matches = this.catalog.findByName(request.name, MAX_NAME_MATCHES)
+      await this.replyWithPayload(stream, 0, NameMatches.encode({ matches }))
+      return
+    }
+    const entry = request.id.length === ID_BYTES ? this.catalog.get(request.id) : undefined
+    if (entry == null) {
+      this.reply(stream, Status.NOT_FOUND, request.index, 'not shared here')
+      return
+    }
+    if (request.kind === K.MANIFEST) {
+      const name = baseName(entry.files.values().next().value ?? '')
+      await this.replyWithPayload(stream, 0, WireManifest.encode({ ...entry.manifest, name }))
+      return
+    }
+    if (request.kind !== K.CHUNK || request.index >= chunkCount(entry.manifest.size, entry.manifest.chunkSize)) {
+      this.reply(stream, Status.BAD_REQUEST, request.index, 'bad request')
+      return
+    }
+    const length = chunkLength(entry.manifest, request.index)
+    // a fresh buffer per chunk: send() keeps a reference until it is written
+    const data = Buffer.allocUnsafe(length)
+    try {
+      await files.read(entry, data, request.index * entry.manifest.chunkSize)
+    } catch (err: any) {
+      this.reply(stream, Status.ERROR, request.index, `cannot read: ${err?.code ?? err?.message}`)
+      return
+    }
+    stream.send(encodeFrame(FetchResponse.encode({ status: Status.OK, message: '', index: request.index, length })))
+    await sendWithBackpressure(stream, data)
+    this.bytesServed += length
+  }
+
+  private reply (stream: Stream, status: FetchResponse.Status, index: number, message: string): void {
+    stream.send(encodeFrame(FetchResponse.encode({ status, message, index, length: 0 })))
+  }
+
+  private async replyWithPayload (stream: Stream, index: number, payload: Uint8Array): Promise<void> {
+    stream.send(encodeFrame(FetchResponse.encode({ status: Status.OK, message: '', index, length: payload.length })))
+    await sendWithBackpressure(stream, payload)
+  }
+}
+
+/** Open file handles of one fetch stream, one per content id, closed with the stream. */
+class FileCache {
+  private readonly handles = new Map<SharedEntry, FileHandle>()
+
+  async read (entry: SharedEntry, into: Buffer, position: number): Promise<void> {
+    let fh = this.handles.get(entry)
+    if (fh == null) {
+      const abs = entry.files.keys().next().value
+      if (abs == null) throw new Error('no longer shared')
+      fh = await open(abs, 'r')
+      this.handles.set(entry, fh)
+    }
+    let done = 0
+    while (done < into.length) {
+      const { bytesRead } = await fh.read(into, done, into.length - done, position + done)
+      if (bytesRead === 0) throw new Error('file shorter than its manifest')
+      done += bytesRead
+    }
+  }
+
+  async close (): Promise<void> {
+    await Promise.all([...this.handles.values()].map(async fh => await fh.close().catch(() => {})))
+    this.handles.clear()
+  }
+}

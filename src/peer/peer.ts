@@ -1,0 +1,224 @@
+/**
+ * A FileShare peer: a libp2p node with a persistent key that (optionally) shares a folder
+ * (scanner → catalog → fetch server, registration with the master) and downloads
+ * (search, get) through the master or straight from a known peer.
+ */
+import { resolve } from 'node:path'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { logger } from '@libp2p/logger'
+import { createNode, type FileShareNode } from '../node/create-node.js'
+import { loadOrCreateKey } from '../node/key-store.js'
+import { loadConfig, type PeerConfig } from '../config.js'
+import { FileShareError, toFileShareError } from '../errors.js'
+import { isContentId, parseContentId, formatContentId } from '../content/content-id.js'
+import { PROTOCOL_FETCH, REQUEST_TIMEOUT_MS } from '../protocol/limits.js'
+import { Catalog } from './catalog.js'
+import { ShareFolder } from './share/scanner.js'
+import { FetchServer } from './fetch-server.js'
+import { MasterClient, type SearchResult } from './master-client.js'
+import { Registration } from './registration.js'
+import { download, type DownloadEvent, type DownloadResult, type ProviderRef } from './download/download.js'
+import { FetchSession } from './download/fetch-session.js'
+
+const log = logger('fileshare:peer')
+
+export interface PeerOptions {
+  /** folder to share (omit for a peer that only searches and downloads) */
+  share?: string
+  /** master multiaddr ending in /p2p/<PeerId>; default: FILESHARE_MASTER, then config */
+  master?: string | null
+  listen?: string[]
+  announce?: string[]
+  /** folder for the key (default: config/peer.json); null = a throwaway key */
+  data?: string | null
+  config?: string
+  maxUploads?: number
+  requestsInFlight?: number
+  /** registration problems and other notices */
+  onWarning?: (message: string) => void
+}
+
+export interface GetOptions {
+  /** folder to write into (default: the current folder) */
+  out?: string
+  /** fetch from this peer (multiaddr ending in /p2p/<PeerId>, or just /p2p/<PeerId>) instead of asking the master */
+  from?: string
+  onEvent?: (event: DownloadEvent) => void
+  signal?: AbortSignal
+}
+
+export interface Peer {
+  readonly node: FileShareNode
+  readonly peerId: string
+  addrs: () => string[]
+  readonly catalog: Catalog
+  /** null when no master is configured */
+  readonly master: MasterClient | null
+  /** true once the master holds this peer's full file list */
+  registered: () => boolean
+  /** waits until queued catalog changes have been sent to the master */
+  flushRegistration: () => Promise<void>
+  /** rescans the shared folder now */
+  rescan: () => Promise<number>
+  search: (words: string, options?: { limit?: number }) => Promise<SearchResult[]>
+  get: (idOrName: string, options?: GetOptions) => Promise<DownloadResult>
+  stop: () => Promise<void>
+}
+
+export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
+  const config = loadConfig<PeerConfig>('peer', options.config)
+  const masterAddr = options.master !== undefined ? options.master : (process.env.FILESHARE_MASTER ?? config.master)
+  const dataDir = options.data === null ? null : resolve(options.data ?? config.data)
+  const shareDir = options.share != null ? resolve(options.share) : null
+  const privateKey = dataDir != null ? await loadOrCreateKey(dataDir) : undefined
+  let masterMa: Multiaddr | null = null
+  if (masterAddr != null && masterAddr !== '') {
+    try {
+      masterMa = multiaddr(masterAddr)
+    } catch (err: any) {
+      throw new FileShareError('USAGE', `bad master address ${masterAddr}: ${err?.message ?? err}`)
+    }
+  }
+
+  const node = await createNode({
+    privateKey,
+    listen: shareDir != null ? (options.listen ?? config.listen) : (options.listen ?? []),
+    announce: options.announce ?? config.announce,
+    relayTransport: true
+  })
+  const catalog = new Catalog()
+  const master = masterMa != null ? new MasterClient(node, masterMa) : null
+  let fetchServer: FetchServer | null = null
+  let registration: Registration | null = null
+  let folder: ShareFolder | null = null
+
+  try {
+    if (shareDir != null) {
+      folder = new ShareFolder(shareDir, catalog, { exclude: dataDir != null ? [dataDir] : [] })
+      await folder.scan()
+      fetchServer = new FetchServer(node, catalog, { maxUploads: options.maxUploads ?? config.maxUploads })
+      await fetchServer.start()
+      if (master != null) {
+        registration = new Registration(node, master, catalog, { onError: options.onWarning })
+        registration.start()
+      }
+    }
+  } catch (err) {
+    await node.stop()
+    throw err
+  }
+
+  const requireMaster = (): MasterClient => {
+    if (master == null) throw new FileShareError('NO_MASTER', 'no master configured: pass --master, set FILESHARE_MASTER or config/peer.json "master"')
+    return master
+  }
+
+  async function get (idOrName: string, getOptions: GetOptions = {}): Promise<DownloadResult> {
+    const out = resolve(getOptions.out ?? '.')
+    let id: Uint8Array
+    let name: string | undefined
+    let providers: ProviderRef[]
+    if (getOptions.from != null) {
+      const from = await resolveFromAddr(getOptions.from)
+      if (isContentId(idOrName)) {
+        id = parseContentId(idOrName)
+      } else {
+        const match = await resolveNameAt(from, idOrName)
+        id = match.id
+        name = match.name
+      }
+      providers = [from]
+    } else {
+      const m = requireMaster()
+      if (isContentId(idOrName)) {
+        id = parseContentId(idOrName)
+        const found = await m.providers(id)
+        providers = found.providers
+        name = found.file?.name
+      } else {
+        const hits = await m.findByName(idOrName)
+        if (hits.length === 0) throw new FileShareError('NOT_FOUND', `no file named ${JSON.stringify(idOrName)} is shared by a live peer`)
+        if (hits.length > 1) throw ambiguous(idOrName, hits.map(h => `${h.id} ${h.path} (${h.size} bytes)`))
+        id = parseContentId(hits[0].id)
+        name = hits[0].name
+        providers = (await m.providers(id)).providers
+      }
+      if (providers.length === 0) throw new FileShareError('NO_PROVIDER', `no live provider for ${formatContentId(id)}`)
+    }
+    return await download({
+      node,
+      id,
+      name,
+      outDir: out,
+      providers,
+      requestsInFlight: options.requestsInFlight ?? config.requestsInFlight,
+      onEvent: getOptions.onEvent,
+      signal: getOptions.signal
+    })
+  }
+
+  /** `--from`: a full multiaddr, or /p2p/<PeerId> whose addresses the master knows. */
+  async function resolveFromAddr (from: string): Promise<ProviderRef> {
+    let ma: Multiaddr
+    try {
+      ma = multiaddr(from)
+    } catch (err: any) {
+      throw new FileShareError('USAGE', `bad --from address ${from}: ${err?.message ?? err}`)
+    }
+    const id = ma.getComponents().findLast(c => c.name === 'p2p')?.value
+    if (id == null) throw new FileShareError('USAGE', `--from ${from} must end with /p2p/<PeerId>`)
+    const peer = peerIdFromString(id)
+    const bare = ma.getComponents().length === 1
+    if (!bare) return { peer, addrs: [ma] }
+    const addrs = await requireMaster().peerAddrs(peer)
+    if (addrs.length === 0) throw new FileShareError('NOT_FOUND', `the master knows no address for ${id}`)
+    return { peer, addrs }
+  }
+
+  /** Asks one peer which of its files carry `name`. */
+  async function resolveNameAt (from: ProviderRef, fileName: string): Promise<{ id: Uint8Array, name: string }> {
+    let session: FetchSession | null = null
+    try {
+      if (from.addrs.length > 0) await node.peerStore.merge(from.peer, { multiaddrs: from.addrs })
+      const stream = await node.dialProtocol(from.peer, PROTOCOL_FETCH, { runOnLimitedConnection: true, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+      session = new FetchSession(stream)
+      const matches = await session.resolve(fileName)
+      const ids = new Map(matches.map(m => [formatContentId(m.id), m]))
+      if (ids.size === 0) throw new FileShareError('NOT_FOUND', `${from.peer.toString()} shares no file named ${JSON.stringify(fileName)}`)
+      if (ids.size > 1) throw ambiguous(fileName, [...ids].map(([text, m]) => `${text} ${m.path} (${m.size} bytes)`))
+      const match = [...ids.values()][0]
+      return { id: match.id, name: match.path.split('/').pop() ?? fileName }
+    } catch (err) {
+      throw toFileShareError(err, 'NETWORK')
+    } finally {
+      await session?.close()
+    }
+  }
+
+  let stopped = false
+  log('peer %s ready, sharing %d files', node.peerId.toString(), catalog.size)
+  return {
+    node,
+    peerId: node.peerId.toString(),
+    addrs: () => node.getMultiaddrs().map(String),
+    catalog,
+    master,
+    registered: () => registration?.registered ?? false,
+    flushRegistration: async () => { await registration?.flush() },
+    rescan: async () => await (folder?.scan() ?? Promise.resolve(0)),
+    search: async (words, searchOptions) => await requireMaster().search(words, searchOptions?.limit),
+    get,
+    async stop () {
+      if (stopped) return
+      stopped = true
+      await registration?.stop()
+      await fetchServer?.stop().catch(() => {})
+      await node.stop()
+    }
+  }
+}
+
+function ambiguous (name: string, candidates: string[]): FileShareError {
+  return new FileShareError('AMBIGUOUS_NAME', `${JSON.stringify(name)} names ${candidates.length} different files; get one by id:\n  ${candidates.join('\n  ')}`, { details: { candidates } })
+}
