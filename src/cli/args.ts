@@ -1,0 +1,31 @@
+/**
+ * Command-line parsing on node:util parseArgs (strict: an unknown option or a missing
+ * value is a usage error, exit 2).
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { UsageError } from '../errors.js'
+
+export type Options = NonNullable<ParseArgsConfig['options']>
+
+export function parse (argv: string[], options: Options, usage: string): { values: Record<string, any>, positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true })
+    return { values, positionals }
+  } catch (err: any) {
+    throw new UsageError(`${err?.message ?? err}\n${usage}`)
+  }
+}
+
+/** Resolves on SIGINT or SIGTERM (and aborts `controller`). */
+export function onShutdownSignal (controller: AbortController): Promise<NodeJS.Signals> {
+  return new Promise(resolve => {
+    const handler = (signal: NodeJS.Signals): void => {
+      process.off('SIGINT', handler)
+      process.off('SIGTERM', handler)
+      controller.abort(new Error(`interrupted by ${signal}`))
+      resolve(signal)
+    }
+    process.on('SIGINT', handler)
+    process.on('SIGTERM', handler)
+  })
+}

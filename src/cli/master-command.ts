@@ -1,0 +1,38 @@
+/**
+ * `node dist/master.js [--listen MA]... [--announce MA]... [--data DIR] [--config FILE] [--json]`
+ */
+import { createMaster } from '../master/master.js'
+import { Output } from './output.js'
+import { parse, onShutdownSignal } from './args.js'
+import { UsageError } from '../errors.js'
+
+export const MASTER_USAGE = `usage: node dist/master.js [--listen MA]... [--announce MA]... [--data DIR] [--config FILE] [--json]`
+
+export async function runMaster (argv: string[]): Promise<number> {
+  const json = argv.includes('--json')
+  const out = new Output(json)
+  try {
+    const { values, positionals } = parse(argv, {
+      listen: { type: 'string', multiple: true },
+      announce: { type: 'string', multiple: true },
+      data: { type: 'string' },
+      config: { type: 'string' },
+      json: { type: 'boolean' }
+    }, MASTER_USAGE)
+    if (values.help === true) {
+      process.stdout.write(MASTER_USAGE + '\n')
+      return 0
+    }
+    if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}\n${MASTER_USAGE}`)
+    const master = await createMaster({ listen: values.listen, announce: values.announce, data: values.data, config: values.config })
+    const shutdown = onShutdownSignal(new AbortController())
+    const addrs = master.addrs()
+    out.event('ready', { peerId: master.peerId, addrs }, `SwarmMaster ${master.peerId} ready; peers pass one of these as --master:\n${addrs.map(a => `  ${a}`).join('\n')}`)
+    const signal = await shutdown
+    await master.stop()
+    out.event('stopped', { signal }, `stopped (${signal})`)
+    return 0
+  } catch (err) {
+    return out.fail(err)
+  }
+}

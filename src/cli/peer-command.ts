@@ -1,0 +1,137 @@
+/**
+ * `node dist/peer.js --share DIR …`, `node dist/peer.js search WORDS…`,
+ * `node dist/peer.js get ID|NAME …`: see PEER_USAGE.
+ */
+import { createPeer, type Peer } from '../peer/peer.js'
+import { FileShareError, UsageError } from '../errors.js'
+import { Output, formatBytes } from './output.js'
+import { ProgressBar } from './progress.js'
+import { parse, onShutdownSignal, type Options } from './args.js'
+
+export const PEER_USAGE = `usage:
+  node dist/peer.js --share DIR [--master MA] [--listen MA]... [--announce MA]... [--data DIR] [--config FILE] [--json]
+  node dist/peer.js search WORDS... [--master MA] [--limit N] [--json]
+  node dist/peer.js get ID|NAME [--master MA] [--from PEER_MA] [--out DIR] [--json]`
+
+const COMMON: Options = {
+  master: { type: 'string' },
+  config: { type: 'string' },
+  data: { type: 'string' },
+  json: { type: 'boolean' }
+}
+const SHARE: Options = {
+  ...COMMON,
+  share: { type: 'string' },
+  listen: { type: 'string', multiple: true },
+  announce: { type: 'string', multiple: true }
+}
+const SEARCH: Options = { ...COMMON, limit: { type: 'string' } }
+const GET: Options = { ...COMMON, from: { type: 'string' }, out: { type: 'string' } }
+
+export async function runPeer (argv: string[]): Promise<number> {
+  const out = new Output(argv.includes('--json'))
+  try {
+    const command = argv[0]
+    if (command === 'search') return await search(argv.slice(1), out)
+    if (command === 'get') return await get(argv.slice(1), out)
+    return await share(argv, out)
+  } catch (err) {
+    return out.fail(err)
+  }
+}
+
+async function share (argv: string[], out: Output): Promise<number> {
+  const { values, positionals } = parse(argv, SHARE, PEER_USAGE)
+  if (values.help === true) return help()
+  if (positionals.length > 0) throw new UsageError(`unknown command ${positionals[0]}\n${PEER_USAGE}`)
+  if (values.share == null) throw new UsageError(`nothing to do: pass --share DIR, or a command\n${PEER_USAGE}`)
+  const controller = new AbortController()
+  const shutdown = onShutdownSignal(controller)
+  const peer = await createPeer({
+    share: values.share,
+    master: values.master,
+    listen: values.listen,
+    announce: values.announce,
+    data: values.data,
+    config: values.config,
+    onWarning: message => { out.warn(message) }
+  })
+  if (peer.master == null) out.warn('no master configured: serving only peers that know this address')
+  const addrs = peer.addrs()
+  out.event('ready', { peerId: peer.peerId, addrs, files: peer.catalog.size, master: peer.master?.addr.toString() ?? null },
+    `peer ${peer.peerId} sharing ${peer.catalog.size} files from ${values.share}\nreachable at:\n${addrs.map(a => `  ${a}`).join('\n')}`)
+  const signal = await shutdown
+  await peer.stop()
+  out.event('stopped', { signal }, `stopped (${signal})`)
+  return 0
+}
+
+async function search (argv: string[], out: Output): Promise<number> {
+  const { values, positionals } = parse(argv, SEARCH, PEER_USAGE)
+  if (values.help === true) return help()
+  if (positionals.length === 0) throw new UsageError(`search needs words\n${PEER_USAGE}`)
+  const limit = values.limit != null ? Number(values.limit) : undefined
+  if (limit != null && (!Number.isInteger(limit) || limit < 1)) throw new UsageError('--limit takes a positive whole number')
+  return await withClient(values, async peer => {
+    const query = positionals.join(' ')
+    const results = await peer.search(query, { limit })
+    if (results.length === 0) throw new FileShareError('NOT_FOUND', `no shared file matches ${JSON.stringify(query)}`)
+    for (const r of results) {
+      out.event('result', { id: r.id, name: r.name, path: r.path, size: r.size, providers: r.providers },
+        `${r.id}  ${formatBytes(r.size).padStart(10)}  ${String(r.providers).padStart(3)} provider(s)  ${r.path}`)
+    }
+    return 0
+  })
+}
+
+async function get (argv: string[], out: Output): Promise<number> {
+  const { values, positionals } = parse(argv, GET, PEER_USAGE)
+  if (values.help === true) return help()
+  if (positionals.length !== 1) throw new UsageError(`get takes one ID or NAME\n${PEER_USAGE}`)
+  const target = positionals[0]
+  const controller = new AbortController()
+  void onShutdownSignal(controller)
+  return await withClient(values, async peer => {
+    const bar = ProgressBar.enabled(out.json) ? new ProgressBar(target) : null
+    try {
+      const result = await peer.get(target, {
+        out: values.out,
+        from: values.from,
+        signal: controller.signal,
+        onEvent: event => {
+          if (event.event === 'progress') {
+            out.event('progress', { id: event.id, bytes: event.bytes, total: event.total, providers: event.providers })
+            bar?.update(event.bytes, event.total, event.providers.length)
+          } else {
+            out.event(event.event, { id: event.id, peer: event.peer, reason: event.reason })
+            if (!out.json) process.stderr.write(`provider ${event.peer} dropped: ${event.reason}\n`)
+          }
+        }
+      })
+      bar?.stop()
+      out.event('done', { id: result.id, path: result.path, bytes: result.bytes, seconds: result.seconds, providers: result.providers },
+        `${result.path}: ${formatBytes(result.bytes)} verified in ${result.seconds.toFixed(2)} s from ${result.providers.length} provider(s)`)
+      return 0
+    } finally {
+      bar?.stop()
+    }
+  }, values.master != null || values.from == null)
+}
+
+/** A throwaway peer for one command (a persistent key only with --data). */
+async function withClient (values: Record<string, any>, run: (peer: Peer) => Promise<number>, needsMaster = true): Promise<number> {
+  const peer = await createPeer({ master: values.master, data: values.data ?? null, config: values.config })
+  try {
+    if (needsMaster && peer.master == null) {
+      throw new FileShareError('NO_MASTER', 'no master configured: pass --master, set FILESHARE_MASTER or config/peer.json "master"')
+    }
+    return await run(peer)
+  } finally {
+    await peer.stop()
+  }
+}
+
+function help (): number {
+  process.stdout.write(PEER_USAGE + '\n')
+  return 0
+}
