@@ -2,7 +2,7 @@
  * Configuration files: config/master.json and config/peer.json ship with the package as
  * defaults; `--config FILE` replaces them. Command-line flags override either.
  */
-import { readFileSync } from 'node:fs'
+import { readFileSync, existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { FileShareError } from './errors.js'
 import type { RelayServerConfig } from './node/create-node.js'
@@ -26,7 +26,10 @@ export interface PeerConfig {
   requestsInFlight: number
 }
 
-export const DEFAULT_CONFIG_DIR = fileURLToPath(new URL('../config/', import.meta.url))
+/** The package's config/ folder (dist/config.js → ../config; the test build sits one level deeper). */
+export const DEFAULT_CONFIG_DIR = ['../config/', '../../config/']
+  .map(rel => fileURLToPath(new URL(rel, import.meta.url)))
+  .find(dir => existsSync(`${dir}peer.json`)) ?? fileURLToPath(new URL('../config/', import.meta.url))
 
 export function loadConfig<T> (kind: 'master' | 'peer', file?: string): T {
   const defaults = readJson(`${DEFAULT_CONFIG_DIR}${kind}.json`)
