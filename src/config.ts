@@ -14,6 +14,9 @@ export interface MasterConfig {
   maxConnections: number
   providerGraceMs: number
   maxFilesPerPeer: number
+  requestTimeoutMs?: number
+  requestsPerSecond?: number
+  requestBurst?: number
   relay: RelayServerConfig
 }
 
@@ -24,6 +27,14 @@ export interface PeerConfig {
   data: string
   maxUploads: number
   requestsInFlight: number
+  /** follow the shared folder with fs.watch (default true) */
+  watch?: boolean
+  /** full rescan period of the shared folder, ms (0 = never) */
+  rescanIntervalMs?: number
+  /** a file is hashed only once its size and mtime stayed unchanged this long, ms */
+  settleMs?: number
+  /** an inbound fetch stream idle this long is closed, ms */
+  streamIdleTimeoutMs?: number
 }
 
 /** The package's config/ folder (dist/config.js → ../config; the test build sits one level deeper). */

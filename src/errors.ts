@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'NO_MASTER'
   | 'PROTOCOL'
   | 'RATE_LIMITED'
+  | 'QUOTA_EXCEEDED'
   | 'IO'
   | 'ABORTED'
   | 'INTERNAL'

@@ -26,14 +26,22 @@ export class Liveness {
     this.timers.clear()
   }
 
-  /** A known peer that connects again is live again (it re-announces on connect too). */
+  /**
+   * A peer that connects again within the grace keeps its records live. A connection alone
+   * never makes records live again (the same key may connect just to search): only a
+   * registration does (RegisterService marks the peer live when it announces).
+   */
   connected (peer: string): void {
     const timer = this.timers.get(peer)
     if (timer != null) {
       clearTimeout(timer)
       this.timers.delete(peer)
     }
-    if (this.index.isLive(peer) === false) this.index.setLive(peer, true)
+  }
+
+  /** Peers waiting out their grace (for tests and stats). */
+  get pending (): number {
+    return this.timers.size
   }
 
   private disconnected (peer: string): void {

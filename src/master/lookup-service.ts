@@ -6,12 +6,12 @@
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
 import * as Digest from 'multiformats/hashes/digest'
-import { RateLimiter } from '@libp2p/utils'
+import type { RateLimiter } from '@libp2p/utils'
+import { peerRateLimiter, type RegisterServiceOptions } from './register-service.js'
 import { LookupRequest, LookupResponse, type PeerInfo, type SearchHit as WireHit } from '../protocol/pb/lookup.js'
 import {
   PROTOCOL_LOOKUP, MAX_CONTROL_FRAME, REQUEST_TIMEOUT_MS, MAX_SEARCH_RESULTS, DEFAULT_SEARCH_RESULTS,
-  MAX_PROVIDERS_RETURNED, MAX_ADDRS_PER_PEER, MAX_QUERY_LENGTH, MAX_INBOUND_STREAMS,
-  MASTER_REQUESTS_PER_SECOND, MASTER_REQUEST_BURST
+  MAX_PROVIDERS_RETURNED, MAX_ADDRS_PER_PEER, MAX_QUERY_LENGTH, MAX_INBOUND_STREAMS
 } from '../protocol/limits.js'
 import { serveExchange } from '../protocol/stream-io.js'
 import { ID_BYTES } from '../content/content-id.js'
@@ -20,16 +20,22 @@ import type { IndexStore, SearchHit } from './index-store.js'
 
 const { Status } = LookupResponse
 
-export class LookupService {
-  private readonly limiter = new RateLimiter({ points: MASTER_REQUEST_BURST, duration: Math.ceil(MASTER_REQUEST_BURST / MASTER_REQUESTS_PER_SECOND) })
+export type LookupServiceOptions = Pick<RegisterServiceOptions, 'requestTimeoutMs' | 'requestsPerSecond' | 'requestBurst'>
 
-  constructor (private readonly node: FileShareNode, private readonly index: IndexStore) {}
+export class LookupService {
+  private readonly limiter: RateLimiter
+  private readonly timeoutMs: number
+
+  constructor (private readonly node: FileShareNode, private readonly index: IndexStore, options: LookupServiceOptions = {}) {
+    this.timeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS
+    this.limiter = peerRateLimiter(options.requestsPerSecond, options.requestBurst)
+  }
 
   async start (): Promise<void> {
     await this.node.handle(PROTOCOL_LOOKUP, async (stream: Stream, connection: Connection) => {
       await serveExchange(stream, LookupRequest, LookupResponse, {
         maxRequestBytes: MAX_CONTROL_FRAME,
-        timeoutMs: REQUEST_TIMEOUT_MS,
+        timeoutMs: this.timeoutMs,
         badRequest: message => response(Status.BAD_REQUEST, message),
         internalError: message => response(Status.ERROR, message)
       }, async request => await this.answer(connection.remotePeer.toString(), request))

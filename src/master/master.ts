@@ -28,6 +28,11 @@ export interface MasterOptions {
   providerGraceMs?: number
   maxFilesPerPeer?: number
   maxConnections?: number
+  /** register/lookup requests must arrive and be answered within this time (default 15 s) */
+  requestTimeoutMs?: number
+  /** per-peer rate limit on each master protocol (token bucket) */
+  requestsPerSecond?: number
+  requestBurst?: number
 }
 
 export interface Master {
@@ -36,6 +41,7 @@ export interface Master {
   /** every address the master can be reached at, each ending in /p2p/<PeerId> */
   addrs: () => string[]
   readonly index: IndexStore
+  readonly liveness: Liveness
   stop: () => Promise<void>
 }
 
@@ -58,8 +64,13 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
     throw err
   }
   const liveness = new Liveness(node, index, options.providerGraceMs ?? config.providerGraceMs ?? PROVIDER_GRACE_MS)
-  const register = new RegisterService(node, index, liveness, { maxFilesPerPeer: options.maxFilesPerPeer ?? config.maxFilesPerPeer })
-  const lookup = new LookupService(node, index)
+  const limits = {
+    requestTimeoutMs: options.requestTimeoutMs ?? config.requestTimeoutMs,
+    requestsPerSecond: options.requestsPerSecond ?? config.requestsPerSecond,
+    requestBurst: options.requestBurst ?? config.requestBurst
+  }
+  const register = new RegisterService(node, index, liveness, { ...limits, maxFilesPerPeer: options.maxFilesPerPeer ?? config.maxFilesPerPeer })
+  const lookup = new LookupService(node, index, limits)
   liveness.start()
   await register.start()
   await lookup.start()
@@ -71,6 +82,7 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
     peerId: node.peerId.toString(),
     addrs: () => node.getMultiaddrs().map(String),
     index,
+    liveness,
     async stop () {
       if (stopped) return
       stopped = true

@@ -23,14 +23,27 @@ const { Status } = RegisterResponse
 
 export interface RegisterServiceOptions {
   maxFilesPerPeer?: number
+  /** a request must arrive and be answered within this time (default REQUEST_TIMEOUT_MS) */
+  requestTimeoutMs?: number
+  /** per-peer token bucket: sustained requests per second and burst */
+  requestsPerSecond?: number
+  requestBurst?: number
+}
+
+/** A per-peer token bucket (RateLimiter counts whole seconds: points per duration). */
+export function peerRateLimiter (perSecond = MASTER_REQUESTS_PER_SECOND, burst = MASTER_REQUEST_BURST): RateLimiter {
+  return new RateLimiter({ points: burst, duration: Math.max(1, Math.ceil(burst / perSecond)) })
 }
 
 export class RegisterService {
-  private readonly limiter = new RateLimiter({ points: MASTER_REQUEST_BURST, duration: Math.ceil(MASTER_REQUEST_BURST / MASTER_REQUESTS_PER_SECOND) })
+  private readonly limiter: RateLimiter
   private readonly maxFiles: number
+  private readonly timeoutMs: number
 
   constructor (private readonly node: FileShareNode, private readonly index: IndexStore, private readonly liveness: Liveness, options: RegisterServiceOptions = {}) {
     this.maxFiles = options.maxFilesPerPeer ?? MAX_FILES_PER_PEER
+    this.timeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS
+    this.limiter = peerRateLimiter(options.requestsPerSecond, options.requestBurst)
   }
 
   async start (): Promise<void> {
@@ -47,7 +60,7 @@ export class RegisterService {
     const peer = connection.remotePeer.toString()
     await serveExchange(stream, RegisterRequest, RegisterResponse, {
       maxRequestBytes: MAX_REGISTER_FRAME,
-      timeoutMs: REQUEST_TIMEOUT_MS,
+      timeoutMs: this.timeoutMs,
       decodeLimits: { files: REGISTER_BATCH, paths: REGISTER_BATCH },
       badRequest: message => ({ status: Status.BAD_REQUEST, message, files: 0 }),
       internalError: message => ({ status: Status.ERROR, message, files: 0 })
@@ -68,6 +81,10 @@ export class RegisterService {
       if (f.size < 0 || f.size > MAX_FILE_SIZE) return bad(`bad size ${f.size}`)
       files.push({ id: f.id, path: f.path, size: f.size })
     }
+    for (const path of request.paths) {
+      if (!isSafeRelativePath(path)) return bad(`bad path ${JSON.stringify(path.slice(0, 80))}`)
+    }
+    if (request.op === RegisterRequest.Op.REMOVE && files.length > 0) return bad('REMOVE carries paths, not files')
     let count: number
     if (request.op === RegisterRequest.Op.REMOVE) {
       count = this.index.removePaths(peer, request.paths)

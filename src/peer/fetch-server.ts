@@ -32,16 +32,20 @@ const { Status } = FetchResponse
 
 export interface FetchServerOptions {
   maxUploads?: number
+  /** a stream with no request for this long is closed (default STREAM_IDLE_TIMEOUT_MS) */
+  idleTimeoutMs?: number
 }
 
 export class FetchServer {
   private active = 0
   private readonly maxUploads: number
+  private readonly idleTimeoutMs: number
   /** bytes of chunk payload sent since start (for tests and stats) */
   bytesServed = 0
 
   constructor (private readonly node: FileShareNode, private readonly catalog: Catalog, options: FetchServerOptions = {}) {
     this.maxUploads = options.maxUploads ?? DEFAULT_MAX_UPLOADS
+    this.idleTimeoutMs = options.idleTimeoutMs ?? STREAM_IDLE_TIMEOUT_MS
   }
 
   async start (): Promise<void> {
@@ -67,7 +71,7 @@ export class FetchServer {
       while (true) {
         let request: FetchRequest
         try {
-          const frame = await lp.read({ signal: AbortSignal.timeout(STREAM_IDLE_TIMEOUT_MS) })
+          const frame = await lp.read({ signal: AbortSignal.timeout(this.idleTimeoutMs) })
           request = FetchRequest.decode(frame)
         } catch (err: any) {
           if (stream.remoteWriteStatus !== 'writable' || err?.name === 'UnexpectedEOFError') break // downloader done
@@ -79,7 +83,7 @@ export class FetchServer {
         }
         await this.answer(stream, request, files)
       }
-      await stream.close({ signal: AbortSignal.timeout(STREAM_IDLE_TIMEOUT_MS) })
+      await stream.close({ signal: AbortSignal.timeout(this.idleTimeoutMs) })
     } catch (err: any) {
       log('fetch stream from %p ended: %s', connection.remotePeer, err?.message ?? err)
       stream.abort(err)

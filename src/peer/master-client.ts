@@ -62,7 +62,7 @@ export class MasterClient {
   async register (request: RegisterRequest): Promise<RegisterResponse> {
     const res = await this.call<RegisterRequest, RegisterResponse>(PROTOCOL_REGISTER, request, RegisterRequest, RegisterResponse, MAX_CONTROL_FRAME)
     if (res.status !== RegisterResponse.Status.OK) {
-      throw new FileShareError(res.status === RegisterResponse.Status.RATE_LIMITED ? 'RATE_LIMITED' : 'PROTOCOL', `master refused registration: ${res.status} ${res.message}`)
+      throw new FileShareError(registerErrorCode(res.status), `master refused registration: ${res.status} ${res.message}`)
     }
     return res
   }
@@ -92,6 +92,12 @@ export class MasterClient {
       throw e
     }
   }
+}
+
+function registerErrorCode (status: RegisterResponse.Status): 'RATE_LIMITED' | 'QUOTA_EXCEEDED' | 'PROTOCOL' {
+  if (status === RegisterResponse.Status.RATE_LIMITED) return 'RATE_LIMITED'
+  if (status === RegisterResponse.Status.QUOTA_EXCEEDED) return 'QUOTA_EXCEEDED'
+  return 'PROTOCOL'
 }
 
 function toSearchResult (h: SearchHit): SearchResult {

@@ -14,7 +14,7 @@ import { FileShareError, toFileShareError } from '../errors.js'
 import { isContentId, parseContentId, formatContentId } from '../content/content-id.js'
 import { PROTOCOL_FETCH, REQUEST_TIMEOUT_MS } from '../protocol/limits.js'
 import { Catalog } from './catalog.js'
-import { ShareFolder } from './share/scanner.js'
+import { startLiveShare, type LiveShare } from './share/live-share.js'
 import { FetchServer } from './fetch-server.js'
 import { MasterClient, type SearchResult } from './master-client.js'
 import { Registration } from './registration.js'
@@ -35,6 +35,14 @@ export interface PeerOptions {
   config?: string
   maxUploads?: number
   requestsInFlight?: number
+  /** follow the shared folder with fs.watch (default: config, true) */
+  watch?: boolean
+  /** full rescan period of the shared folder in ms, 0 = never (default: config, 60 s) */
+  rescanIntervalMs?: number
+  /** a file is hashed once unchanged for this long, ms (default: config, 1 s) */
+  settleMs?: number
+  /** an inbound fetch stream idle this long is closed, ms (default: config, 30 s) */
+  streamIdleTimeoutMs?: number
   /** registration problems and other notices */
   onWarning?: (message: string) => void
 }
@@ -91,13 +99,23 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
   const master = masterMa != null ? new MasterClient(node, masterMa) : null
   let fetchServer: FetchServer | null = null
   let registration: Registration | null = null
-  let folder: ShareFolder | null = null
+  let share: LiveShare | null = null
 
   try {
     if (shareDir != null) {
-      folder = new ShareFolder(shareDir, catalog, { exclude: dataDir != null ? [dataDir] : [] })
-      await folder.scan()
-      fetchServer = new FetchServer(node, catalog, { maxUploads: options.maxUploads ?? config.maxUploads })
+      share = await startLiveShare({
+        root: shareDir,
+        catalog,
+        dataDir,
+        settleMs: options.settleMs ?? config.settleMs,
+        watch: options.watch ?? config.watch,
+        rescanIntervalMs: options.rescanIntervalMs ?? config.rescanIntervalMs,
+        onWarning: options.onWarning
+      })
+      fetchServer = new FetchServer(node, catalog, {
+        maxUploads: options.maxUploads ?? config.maxUploads,
+        idleTimeoutMs: options.streamIdleTimeoutMs ?? config.streamIdleTimeoutMs
+      })
       await fetchServer.start()
       if (master != null) {
         registration = new Registration(node, master, catalog, { onError: options.onWarning })
@@ -105,6 +123,7 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
       }
     }
   } catch (err) {
+    await share?.stop()
     await node.stop()
     throw err
   }
@@ -206,12 +225,13 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
     master,
     registered: () => registration?.registered ?? false,
     flushRegistration: async () => { await registration?.flush() },
-    rescan: async () => await (folder?.scan() ?? Promise.resolve(0)),
+    rescan: async () => await (share?.rescan() ?? Promise.resolve(0)),
     search: async (words, searchOptions) => await requireMaster().search(words, searchOptions?.limit),
     get,
     async stop () {
       if (stopped) return
       stopped = true
+      await share?.stop()
       await registration?.stop()
       await fetchServer?.stop().catch(() => {})
       await node.stop()

@@ -13,6 +13,8 @@ import type { Catalog, CatalogChange } from './catalog.js'
 import type { MasterClient } from './master-client.js'
 
 const log = logger('fileshare:peer:registration')
+/** How long a stopping peer waits for the master to acknowledge its withdrawal. */
+const DEREGISTER_TIMEOUT_MS = 2_000
 
 export interface RegistrationEvents {
   onRegistered?: (files: number) => void
@@ -54,6 +56,17 @@ export class Registration {
     this.node.removeEventListener('peer:disconnect', this.onDisconnect)
     if (this.timer != null) clearTimeout(this.timer)
     await this.running?.catch(() => {})
+    if (this.synced) {
+      // withdraw everything at once (a clean stop is "known to be gone"), without waiting
+      // long for a master that does not answer: the grace period covers that case
+      this.synced = false
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([
+        this.master.register({ op: RegisterRequest.Op.RESET, files: [], paths: [] }).catch(() => {}),
+        new Promise(resolve => { timer = setTimeout(resolve, DEREGISTER_TIMEOUT_MS) })
+      ])
+      clearTimeout(timer)
+    }
   }
 
   get registered (): boolean {

@@ -3,6 +3,12 @@
  * per level, files hashed one after another), hashes new or changed files and keeps the
  * catalog equal to what is on disk. Symlinks are followed only when they resolve inside
  * the folder; download part files and the data folder are never shared.
+ *
+ * A file is hashed only once it has settled: its mtime is older than `settleMs`, or its
+ * (size, mtime, inode) stayed the same across two observations `settleMs` apart. A file
+ * that is still being written stays pending (and a changed file's old id is withdrawn at
+ * once: its bytes are no longer on disk). Hashes are cached per (path, size, mtime, inode)
+ * in a HashCache, so a restart re-hashes nothing that did not change.
  */
 import { opendir, lstat, stat, realpath } from 'node:fs/promises'
 import { join, relative, sep } from 'node:path'
@@ -10,7 +16,9 @@ import type { Stats } from 'node:fs'
 import { logger } from '@libp2p/logger'
 import { hashFile } from '../../content/hash-file.js'
 import { isSafeRelativePath } from '../../protocol/paths.js'
+import { SHARE_SETTLE_MS } from '../../protocol/limits.js'
 import type { Catalog } from '../catalog.js'
+import { HashCache, type Fingerprint } from './hash-cache.js'
 
 const log = logger('fileshare:peer:share')
 
@@ -20,6 +28,24 @@ export interface FoundFile {
   stat: Stats
 }
 
+export interface ShareFolderOptions {
+  /** absolute paths never shared (the data folder) */
+  exclude?: string[]
+  /** hash cache (default: an in-memory one) */
+  cache?: HashCache
+  /** see the module comment (default SHARE_SETTLE_MS) */
+  settleMs?: number
+}
+
+export interface ScanStats {
+  /** files hashed (cache misses) */
+  hashed: number
+  /** files taken from the hash cache */
+  cached: number
+  /** files seen but still being written */
+  pending: number
+}
+
 /** True for names FileShare itself writes and never shares. */
 export function isInternalName (name: string): boolean {
   return (name.startsWith('.') && name.endsWith('.part')) || name === '.fileshare'
@@ -27,37 +53,180 @@ export function isInternalName (name: string): boolean {
 
 export class ShareFolder {
   private rootReal = ''
-  /** (size, mtime, inode) of what the catalog holds per relative path */
+  /** fingerprint of what the catalog holds per relative path */
   private readonly known = new Map<string, string>()
+  /** files seen but not settled yet: fingerprint and when it was first seen */
+  private readonly pending = new Map<string, { fp: string, since: number }>()
+  private readonly cache: HashCache
+  private readonly ownsCache: boolean
+  private readonly settleMs: number
+  private queue: Promise<unknown> = Promise.resolve()
+  /** totals since start (for tests and stats) */
+  readonly totals: ScanStats = { hashed: 0, cached: 0, pending: 0 }
 
-  constructor (readonly root: string, private readonly catalog: Catalog, private readonly options: { exclude?: string[] } = {}) {}
+  constructor (readonly root: string, private readonly catalog: Catalog, private readonly options: ShareFolderOptions = {}) {
+    this.ownsCache = options.cache == null
+    this.cache = options.cache ?? new HashCache(null)
+    this.settleMs = options.settleMs ?? SHARE_SETTLE_MS
+  }
 
-  /** Brings the catalog in line with the folder; returns the number of files hashed. */
+  /** The folder's real path (valid after the first scan). */
+  get realRoot (): string {
+    return this.rootReal
+  }
+
+  /** Relative paths of files waiting to settle. */
+  pendingPaths (): string[] {
+    return [...this.pending.keys()]
+  }
+
+  /** Brings the catalog in line with the whole folder; returns the number of files hashed. */
   async scan (signal?: AbortSignal): Promise<number> {
+    return (await this.serial(async () => await this.fullScan(signal))).hashed
+  }
+
+  /** Re-examines the given relative paths (files or folders, present or gone). */
+  async scanPaths (rels: Iterable<string>, signal?: AbortSignal): Promise<ScanStats> {
+    const list = [...new Set(rels)]
+    return await this.serial(async () => {
+      const stats: ScanStats = { hashed: 0, cached: 0, pending: 0 }
+      for (const rel of list) await this.scanOne(rel, stats, signal)
+      stats.pending = this.pending.size
+      return stats
+    })
+  }
+
+  close (): void {
+    if (this.ownsCache) this.cache.close()
+  }
+
+  /** Scans never overlap: the watcher, the periodic rescan and callers queue up. */
+  private async serial<T> (fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn)
+    this.queue = run.catch(() => {})
+    return await run
+  }
+
+  private async fullScan (signal?: AbortSignal): Promise<ScanStats> {
     this.rootReal = await realpath(this.root)
+    const stats: ScanStats = { hashed: 0, cached: 0, pending: 0 }
     const seen = new Set<string>()
-    let hashed = 0
     for await (const file of this.walk(this.rootReal, signal)) {
       seen.add(file.rel)
-      const fingerprint = `${file.stat.size}:${file.stat.mtimeMs}:${file.stat.ino}`
-      if (this.known.get(file.rel) === fingerprint && this.catalog.has(file.rel)) continue
-      try {
-        const { id, manifest } = await hashFile(file.abs, { signal })
-        this.catalog.add(file.rel, file.abs, id, manifest)
-        this.known.set(file.rel, fingerprint)
-        hashed++
-      } catch (err: any) {
-        if (signal?.aborted === true) throw err
-        log('skipping %s: %s', file.rel, err?.message ?? err)
-      }
+      await this.consider(file, stats, signal)
     }
     for (const rel of [...this.catalog.paths()]) {
-      if (!seen.has(rel)) {
-        this.catalog.remove(rel)
-        this.known.delete(rel)
+      if (!seen.has(rel)) this.forget(rel)
+    }
+    for (const rel of [...this.pending.keys()]) {
+      if (!seen.has(rel)) this.pending.delete(rel)
+    }
+    const pruned = this.cache.prune(this.rootReal, abs => seen.has(this.relOf(abs)))
+    stats.pending = this.pending.size
+    log('scanned %s: %d files, %d hashed, %d cached, %d pending, %d stale cache rows pruned',
+      this.rootReal, seen.size, stats.hashed, stats.cached, stats.pending, pruned)
+    return stats
+  }
+
+  /** One changed path: a file, a folder (walked), or something gone (withdrawn with everything below). */
+  private async scanOne (rel: string, stats: ScanStats, signal?: AbortSignal): Promise<void> {
+    if (this.rootReal === '') this.rootReal = await realpath(this.root)
+    if (rel !== '' && (!isSafeRelativePath(rel) || rel.split('/').some(isInternalName))) return
+    const abs = rel === '' ? this.rootReal : join(this.rootReal, ...rel.split('/'))
+    if (this.isExcluded(abs)) return
+    const st = rel === '' ? await stat(abs).catch(() => null) : await this.entryStat(abs)
+    if (st?.isFile() === true) {
+      await this.consider({ abs, rel, stat: st }, stats, signal)
+      return
+    }
+    const seen = new Set<string>()
+    if (st?.isDirectory() === true) {
+      for await (const file of this.walk(abs, signal)) {
+        seen.add(file.rel)
+        await this.consider(file, stats, signal)
       }
     }
-    return hashed
+    // whatever the catalog or the pending list holds below `rel` and was not seen is gone
+    const prefix = rel === '' ? '' : rel + '/'
+    for (const path of [...this.catalog.paths()]) {
+      if ((path === rel || path.startsWith(prefix)) && !seen.has(path)) this.forget(path)
+    }
+    for (const path of [...this.pending.keys()]) {
+      if ((path === rel || path.startsWith(prefix)) && !seen.has(path)) this.pending.delete(path)
+    }
+  }
+
+  private async consider (file: FoundFile, stats: ScanStats, signal?: AbortSignal): Promise<void> {
+    const fp: Fingerprint = { size: file.stat.size, mtimeMs: file.stat.mtimeMs, ino: file.stat.ino }
+    const key = `${fp.size}:${fp.mtimeMs}:${fp.ino}`
+    if (this.known.get(file.rel) === key && this.catalog.has(file.rel)) return
+    // the bytes behind the old id are gone: withdraw it now, announce the new one once settled
+    if (this.known.has(file.rel)) this.forget(file.rel, false)
+    const cached = this.cache.get(file.abs, fp)
+    if (cached != null) {
+      this.catalog.add(file.rel, file.abs, cached.id, cached.manifest)
+      this.known.set(file.rel, key)
+      this.pending.delete(file.rel)
+      stats.cached++
+      this.totals.cached++
+      return
+    }
+    const now = Date.now()
+    const seenBefore = this.pending.get(file.rel)
+    const settled = now - fp.mtimeMs >= this.settleMs || (seenBefore?.fp === key && now - seenBefore.since >= this.settleMs)
+    if (!settled) {
+      if (seenBefore?.fp !== key) this.pending.set(file.rel, { fp: key, since: now })
+      return
+    }
+    try {
+      const { id, manifest } = await hashFile(file.abs, { signal })
+      this.pending.delete(file.rel)
+      this.catalog.add(file.rel, file.abs, id, manifest)
+      this.known.set(file.rel, key)
+      this.cache.put(file.abs, fp, manifest)
+      stats.hashed++
+      this.totals.hashed++
+    } catch (err: any) {
+      if (signal?.aborted === true) throw err
+      // changed while hashing, vanished, unreadable: try again once it settles
+      this.pending.set(file.rel, { fp: '', since: now })
+      log('not sharing %s yet: %s', file.rel, err?.message ?? err)
+    }
+  }
+
+  private forget (rel: string, dropCache = true): void {
+    this.catalog.remove(rel)
+    this.known.delete(rel)
+    if (dropCache) this.cache.delete(join(this.rootReal, ...rel.split('/')))
+  }
+
+  private relOf (abs: string): string {
+    return relative(this.rootReal, abs).split(sep).join('/')
+  }
+
+  private isExcluded (abs: string): boolean {
+    return this.options.exclude?.some(e => abs === e || abs.startsWith(e + sep)) === true
+  }
+
+  /**
+   * lstat, following a symlink only when it resolves inside the folder (a link to a
+   * folder is not followed: what it points at is shared under its real path already).
+   * null for anything not to be shared or gone.
+   */
+  private async entryStat (abs: string): Promise<Stats | null> {
+    try {
+      const st = await lstat(abs)
+      if (!st.isSymbolicLink()) return st
+      const target = await realpath(abs)
+      if (target !== this.rootReal && !target.startsWith(this.rootReal + sep)) {
+        log('not sharing %s: symlink leads out of the shared folder', abs)
+        return null
+      }
+      const followed = await stat(abs)
+      return followed.isDirectory() ? null : followed
+    } catch {
+      return null
+    }
   }
 
   /** Regular files below `dir`, depth first. */
@@ -73,26 +242,13 @@ export class ShareFolder {
       signal?.throwIfAborted()
       if (isInternalName(entry.name)) continue
       const abs = join(dir, entry.name)
-      if (this.options.exclude?.some(e => abs === e || abs.startsWith(e + sep)) === true) continue
-      let st: Stats
-      try {
-        st = await lstat(abs)
-        if (st.isSymbolicLink()) {
-          const target = await realpath(abs)
-          if (target !== this.rootReal && !target.startsWith(this.rootReal + sep)) {
-            log('not sharing %s: symlink leads out of the shared folder', abs)
-            continue
-          }
-          st = await stat(abs)
-          if (st.isDirectory()) continue // a link to a folder inside is shared under its real path already
-        }
-      } catch {
-        continue
-      }
+      if (this.isExcluded(abs)) continue
+      const st = await this.entryStat(abs)
+      if (st == null) continue
       if (st.isDirectory()) {
         yield * this.walk(abs, signal)
       } else if (st.isFile()) {
-        const rel = relative(this.rootReal, abs).split(sep).join('/')
+        const rel = this.relOf(abs)
         if (isSafeRelativePath(rel)) yield { abs, rel, stat: st }
       }
     }

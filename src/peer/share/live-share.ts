@@ -1,0 +1,69 @@
+/**
+ * A shared folder that stays true: the hash cache under the data folder, a first full scan
+ * (waiting a little for files still being written), then the watcher and periodic rescans.
+ */
+import { ShareFolder } from './scanner.js'
+import { HashCache } from './hash-cache.js'
+import { FolderWatcher } from './watcher.js'
+import { SHARE_SETTLE_MS } from '../../protocol/limits.js'
+import type { Catalog } from '../catalog.js'
+
+export interface LiveShareOptions {
+  root: string
+  catalog: Catalog
+  /** the peer's data folder: holds the hash cache and is never shared (null: in-memory cache) */
+  dataDir: string | null
+  settleMs?: number
+  watch?: boolean
+  rescanIntervalMs?: number
+  onWarning?: (message: string) => void
+}
+
+export interface LiveShare {
+  readonly folder: ShareFolder
+  readonly watcher: FolderWatcher
+  /** full rescan now; resolves with the number of files hashed */
+  rescan: () => Promise<number>
+  stop: () => Promise<void>
+}
+
+/** Rounds of waiting for unsettled files before the first scan is declared done. */
+const FIRST_SCAN_SETTLE_ROUNDS = 3
+
+export async function startLiveShare (options: LiveShareOptions): Promise<LiveShare> {
+  const settleMs = options.settleMs ?? SHARE_SETTLE_MS
+  const cache = new HashCache(options.dataDir)
+  const folder = new ShareFolder(options.root, options.catalog, {
+    exclude: options.dataDir != null ? [options.dataDir] : [],
+    cache,
+    settleMs
+  })
+  const watcher = new FolderWatcher(folder, { watch: options.watch, rescanIntervalMs: options.rescanIntervalMs, settleMs, onError: options.onWarning })
+  try {
+    watcher.start() // before the first scan, so nothing written meanwhile is missed
+    await folder.scan()
+    // files written just before start: give them a moment rather than announcing them late
+    for (let round = 0; round < FIRST_SCAN_SETTLE_ROUNDS && folder.pendingPaths().length > 0; round++) {
+      await new Promise(resolve => setTimeout(resolve, settleMs + 20))
+      await folder.scanPaths(folder.pendingPaths())
+    }
+  } catch (err) {
+    await watcher.stop()
+    cache.close()
+    throw err
+  }
+  let stopped = false
+  return {
+    folder,
+    watcher,
+    rescan: async () => await folder.scan(),
+    async stop () {
+      if (stopped) return
+      stopped = true
+      await watcher.stop()
+      // let a scan in progress finish before the cache closes
+      await folder.scanPaths([]).catch(() => {})
+      cache.close()
+    }
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * Follows the shared folder: fs.watch (recursive; inotify on Linux since Node 20) queues
+ * the changed paths, which are rescanned after a quiet period (debounce). Files still being
+ * written are re-examined once they may have settled. A periodic full rescan catches what
+ * the watcher missed, and is the only mechanism where fs.watch is unavailable or fails.
+ */
+import { watch, type FSWatcher } from 'node:fs'
+import { logger } from '@libp2p/logger'
+import {
+  SHARE_WATCH_DEBOUNCE_MS, SHARE_RESCAN_INTERVAL_MS, SHARE_MAX_QUEUED_PATHS, SHARE_SETTLE_MS
+} from '../../protocol/limits.js'
+import type { ShareFolder } from './scanner.js'
+
+const log = logger('fileshare:peer:share:watch')
+
+export interface FolderWatcherOptions {
+  /** use fs.watch (default true); without it only the periodic rescan runs */
+  watch?: boolean
+  debounceMs?: number
+  /** full rescan period, 0 = never (default SHARE_RESCAN_INTERVAL_MS) */
+  rescanIntervalMs?: number
+  settleMs?: number
+  onError?: (message: string) => void
+}
+
+export class FolderWatcher {
+  private watcher: FSWatcher | null = null
+  private readonly queued = new Set<string>()
+  private fullRescan = false
+  private debounce: NodeJS.Timeout | null = null
+  private settleTimer: NodeJS.Timeout | null = null
+  private interval: NodeJS.Timeout | null = null
+  private running: Promise<void> | null = null
+  private stopped = false
+  private readonly abort = new AbortController()
+
+  constructor (private readonly folder: ShareFolder, private readonly options: FolderWatcherOptions = {}) {}
+
+  /** true while fs.watch is delivering events */
+  get watching (): boolean {
+    return this.watcher != null
+  }
+
+  start (): void {
+    if (this.options.watch !== false) this.startWatch()
+    const every = this.options.rescanIntervalMs ?? SHARE_RESCAN_INTERVAL_MS
+    if (every > 0) {
+      this.interval = setInterval(() => { this.fullRescan = true; this.kick(0) }, every)
+      this.interval.unref()
+    }
+    this.scheduleSettle()
+  }
+
+  async stop (): Promise<void> {
+    this.stopped = true
+    this.watcher?.close()
+    this.watcher = null
+    for (const t of [this.debounce, this.settleTimer]) if (t != null) clearTimeout(t)
+    if (this.interval != null) clearInterval(this.interval)
+    this.abort.abort()
+    await this.running?.catch(() => {})
+  }
+
+  private startWatch (): void {
+    try {
+      this.watcher = watch(this.folder.realRoot === '' ? this.folder.root : this.folder.realRoot, { recursive: true })
+    } catch (err: any) {
+      this.fail(`cannot watch ${this.folder.root} (${err?.code ?? err?.message ?? err}): rescanning every ${this.options.rescanIntervalMs ?? SHARE_RESCAN_INTERVAL_MS} ms instead`)
+      return
+    }
+    this.watcher.on('change', (_type, filename) => {
+      if (filename == null || this.queued.size >= SHARE_MAX_QUEUED_PATHS) {
+        this.fullRescan = true
+      } else {
+        this.queued.add(filename.toString().split('\\').join('/'))
+      }
+      this.kick(this.options.debounceMs ?? SHARE_WATCH_DEBOUNCE_MS)
+    })
+    this.watcher.on('error', (err: any) => {
+      this.watcher?.close()
+      this.watcher = null
+      this.fail(`watching ${this.folder.root} failed (${err?.code ?? err?.message ?? err}): falling back to periodic rescans`)
+      this.fullRescan = true
+      this.kick(0)
+    })
+  }
+
+  private fail (message: string): void {
+    log(message)
+    this.options.onError?.(message)
+  }
+
+  /** (Re)starts the quiet-period timer. */
+  private kick (delayMs: number): void {
+    if (this.stopped) return
+    if (this.debounce != null) clearTimeout(this.debounce)
+    this.debounce = setTimeout(() => {
+      this.debounce = null
+      void this.flush()
+    }, delayMs)
+    this.debounce.unref()
+  }
+
+  private async flush (): Promise<void> {
+    if (this.running != null) {
+      // a scan is in progress: run again when it ends
+      await this.running.catch(() => {})
+      if (this.debounce == null) this.kick(0)
+      return
+    }
+    const full = this.fullRescan
+    const paths = [...this.queued]
+    this.fullRescan = false
+    this.queued.clear()
+    if (!full && paths.length === 0) return
+    this.running = (async () => {
+      try {
+        if (full) await this.folder.scan(this.abort.signal)
+        else await this.folder.scanPaths(paths, this.abort.signal)
+      } catch (err: any) {
+        if (!this.stopped) this.fail(`rescan of ${this.folder.root} failed: ${err?.message ?? err}`)
+      }
+    })().finally(() => { this.running = null })
+    await this.running
+    this.scheduleSettle()
+  }
+
+  /** Files that were still being written get another look once they may have settled. */
+  private scheduleSettle (): void {
+    if (this.stopped || this.settleTimer != null) return
+    const pending = this.folder.pendingPaths()
+    if (pending.length === 0) return
+    this.settleTimer = setTimeout(() => {
+      this.settleTimer = null
+      for (const p of this.folder.pendingPaths()) this.queued.add(p)
+      this.kick(0)
+    }, (this.options.settleMs ?? SHARE_SETTLE_MS) + 50)
+    this.settleTimer.unref()
+  }
+}
