@@ -15,6 +15,7 @@ import { isContentId, parseContentId, formatContentId } from '../content/content
 import { PROTOCOL_FETCH, REQUEST_TIMEOUT_MS } from '../protocol/limits.js'
 import { Catalog } from './catalog.js'
 import { startLiveShare, type LiveShare } from './share/live-share.js'
+import type { ScanStats } from './share/scanner.js'
 import { FetchServer } from './fetch-server.js'
 import { MasterClient, type SearchResult } from './master-client.js'
 import { Registration } from './registration.js'
@@ -67,6 +68,8 @@ export interface Peer {
   registered: () => boolean
   /** waits until queued catalog changes have been sent to the master */
   flushRegistration: () => Promise<void>
+  /** files hashed / taken from the hash cache / pending since start (null without --share) */
+  shareStats: () => ScanStats | null
   /** rescans the shared folder now */
   rescan: () => Promise<number>
   search: (words: string, options?: { limit?: number }) => Promise<SearchResult[]>
@@ -225,6 +228,7 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
     master,
     registered: () => registration?.registered ?? false,
     flushRegistration: async () => { await registration?.flush() },
+    shareStats: () => share != null ? { ...share.folder.totals, pending: share.folder.pendingPaths().length } : null,
     rescan: async () => await (share?.rescan() ?? Promise.resolve(0)),
     search: async (words, searchOptions) => await requireMaster().search(words, searchOptions?.limit),
     get,
