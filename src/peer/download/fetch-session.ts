@@ -163,10 +163,12 @@ export class FetchSession {
     if (prefix == null || this.headerBuf.byteLength < prefix.prefixBytes + prefix.length) return -1
     const frameBytes = prefix.prefixBytes + prefix.length
     const header = FetchResponse.decode(this.headerBuf.sublist(prefix.prefixBytes, frameBytes))
-    const next = this.pending.shift()
+    // peeked, not shifted, until the header is known good: a violation fails it with the rest
+    const next = this.pending[0]
     if (next == null) throw new FileShareError('PROTOCOL', 'provider sent a response nobody asked for')
     if (header.status !== FetchResponse.Status.OK) {
       if (header.length !== 0) throw new FileShareError('PROTOCOL', 'error response with a payload')
+      this.pending.shift()
       next.sink.fail(new FetchError(header.status, `provider answered ${header.status}${header.message !== '' ? `: ${header.message}` : ''}`))
       return frameBytes
     }
@@ -177,6 +179,7 @@ export class FetchSession {
     if (next.request.kind === FetchRequest.Kind.CHUNK && header.index !== next.request.index) {
       throw new FileShareError('PROTOCOL', `provider answered chunk ${header.index} for chunk ${next.request.index}`)
     }
+    this.pending.shift()
     this.current = next
     this.remaining = header.length
     if (this.remaining === 0) this.finishCurrent()
