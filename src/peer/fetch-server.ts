@@ -32,16 +32,21 @@ const { Status } = FetchResponse
 
 export interface FetchServerOptions {
   maxUploads?: number
+  /** total chunk bytes per second this server sends (all streams together); unlimited when omitted */
+  maxUploadRate?: number
 }
 
 export class FetchServer {
   private active = 0
   private readonly maxUploads: number
+  private readonly maxUploadRate: number
+  private nextSendAt = 0
   /** bytes of chunk payload sent since start (for tests and stats) */
   bytesServed = 0
 
   constructor (private readonly node: FileShareNode, private readonly catalog: Catalog, options: FetchServerOptions = {}) {
     this.maxUploads = options.maxUploads ?? DEFAULT_MAX_UPLOADS
+    this.maxUploadRate = options.maxUploadRate ?? 0
   }
 
   async start (): Promise<void> {
@@ -115,6 +120,7 @@ export class FetchServer {
       return
     }
     const length = chunkLength(entry.manifest, request.index)
+    await this.pace(length)
     // a fresh buffer per chunk: send() keeps a reference until it is written
     const data = Buffer.allocUnsafe(length)
     try {
@@ -126,6 +132,15 @@ export class FetchServer {
     stream.send(encodeFrame(FetchResponse.encode({ status: Status.OK, message: '', index: request.index, length })))
     await sendWithBackpressure(stream, data)
     this.bytesServed += length
+  }
+
+  /** Waits until `bytes` more fit under maxUploadRate (a shared schedule: streams take turns). */
+  private async pace (bytes: number): Promise<void> {
+    if (this.maxUploadRate <= 0) return
+    const now = Date.now()
+    const start = Math.max(now, this.nextSendAt)
+    this.nextSendAt = start + bytes / this.maxUploadRate * 1000
+    if (start > now) await new Promise(resolve => setTimeout(resolve, start - now))
   }
 
   private reply (stream: Stream, status: FetchResponse.Status, index: number, message: string): void {

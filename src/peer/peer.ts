@@ -3,7 +3,7 @@
  * (scanner → catalog → fetch server, registration with the master) and downloads
  * (search, get) through the master or straight from a known peer.
  */
-import { resolve } from 'node:path'
+import { resolve, relative, isAbsolute, basename, sep } from 'node:path'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { logger } from '@libp2p/logger'
@@ -34,6 +34,8 @@ export interface PeerOptions {
   data?: string | null
   config?: string
   maxUploads?: number
+  /** chunk bytes per second this peer uploads in total (default: unlimited) */
+  maxUploadRate?: number
   requestsInFlight?: number
   /** registration problems and other notices */
   onWarning?: (message: string) => void
@@ -45,6 +47,12 @@ export interface GetOptions {
   /** fetch from this peer (multiaddr ending in /p2p/<PeerId>, or just /p2p/<PeerId>) instead of asking the master */
   from?: string
   onEvent?: (event: DownloadEvent) => void
+  /** called as each chunk verifies (index, provider PeerId) */
+  onChunk?: (index: number, peer: string) => void
+  /** keep serving the file once it is complete (registered with the master) until stop() */
+  seed?: boolean
+  /** how often to ask the master for new providers during the download (ms) */
+  providerRefreshMs?: number
   signal?: AbortSignal
 }
 
@@ -61,6 +69,10 @@ export interface Peer {
   flushRegistration: () => Promise<void>
   /** rescans the shared folder now */
   rescan: () => Promise<number>
+  /** serves a complete, verified file (a finished download) from this peer and registers it */
+  seed: (result: Pick<DownloadResult, 'id' | 'path' | 'manifest'>) => Promise<void>
+  /** uploads being served right now */
+  activeUploads: () => number
   search: (words: string, options?: { limit?: number }) => Promise<SearchResult[]>
   get: (idOrName: string, options?: GetOptions) => Promise<DownloadResult>
   stop: () => Promise<void>
@@ -93,16 +105,22 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
   let registration: Registration | null = null
   let folder: ShareFolder | null = null
 
+  /** Starts the fetch server and the registration with the master (once). */
+  async function startServing (): Promise<void> {
+    if (fetchServer != null) return
+    fetchServer = new FetchServer(node, catalog, { maxUploads: options.maxUploads ?? config.maxUploads, maxUploadRate: options.maxUploadRate })
+    await fetchServer.start()
+    if (master != null) {
+      registration = new Registration(node, master, catalog, { onError: options.onWarning })
+      registration.start()
+    }
+  }
+
   try {
     if (shareDir != null) {
       folder = new ShareFolder(shareDir, catalog, { exclude: dataDir != null ? [dataDir] : [] })
       await folder.scan()
-      fetchServer = new FetchServer(node, catalog, { maxUploads: options.maxUploads ?? config.maxUploads })
-      await fetchServer.start()
-      if (master != null) {
-        registration = new Registration(node, master, catalog, { onError: options.onWarning })
-        registration.start()
-      }
+      await startServing()
     }
   } catch (err) {
     await node.stop()
@@ -119,6 +137,7 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
     let id: Uint8Array
     let name: string | undefined
     let providers: ProviderRef[]
+    let refreshProviders: (() => Promise<ProviderRef[]>) | undefined
     if (getOptions.from != null) {
       const from = await resolveFromAddr(getOptions.from)
       if (isContentId(idOrName)) {
@@ -145,17 +164,41 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
         providers = (await m.providers(id)).providers
       }
       if (providers.length === 0) throw new FileShareError('NO_PROVIDER', `no live provider for ${formatContentId(id)}`)
+      const wanted = id
+      refreshProviders = async () => (await m.providers(wanted)).providers
     }
-    return await download({
+    const result = await download({
       node,
       id,
       name,
       outDir: out,
       providers,
+      refreshProviders,
+      refreshIntervalMs: getOptions.providerRefreshMs,
       requestsInFlight: options.requestsInFlight ?? config.requestsInFlight,
       onEvent: getOptions.onEvent,
+      onChunk: getOptions.onChunk,
       signal: getOptions.signal
     })
+    if (folder != null && shareDir != null && isInside(shareDir, result.path)) {
+      // downloaded into our own share: serve it like any shared file
+      await folder.scan().catch(err => { options.onWarning?.(`rescan after download failed: ${err?.message ?? err}`) })
+    } else if (getOptions.seed === true) {
+      await seed(result)
+    }
+    return result
+  }
+
+  async function seed (result: Pick<DownloadResult, 'id' | 'path' | 'manifest'>): Promise<void> {
+    const abs = resolve(result.path)
+    if (folder != null && shareDir != null && isInside(shareDir, abs)) {
+      await folder.scan()
+      return
+    }
+    // a seeded file outside the share is published under its file name
+    catalog.add(basename(abs), abs, parseContentId(result.id), result.manifest)
+    await startServing()
+    log('seeding %s from %s', result.id, abs)
   }
 
   /** `--from`: a full multiaddr, or /p2p/<PeerId> whose addresses the master knows. */
@@ -207,6 +250,8 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
     registered: () => registration?.registered ?? false,
     flushRegistration: async () => { await registration?.flush() },
     rescan: async () => await (folder?.scan() ?? Promise.resolve(0)),
+    seed,
+    activeUploads: () => fetchServer?.activeUploads ?? 0,
     search: async (words, searchOptions) => await requireMaster().search(words, searchOptions?.limit),
     get,
     async stop () {
@@ -217,6 +262,11 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
       await node.stop()
     }
   }
+}
+
+function isInside (dir: string, path: string): boolean {
+  const rel = relative(dir, path)
+  return rel !== '' && !rel.startsWith('..' + sep) && rel !== '..' && !isAbsolute(rel)
 }
 
 function ambiguous (name: string, candidates: string[]): FileShareError {

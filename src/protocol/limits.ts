@@ -59,3 +59,20 @@ export const MAX_INBOUND_STREAMS = 32
 
 /** Progress events are emitted at least this often while data arrives. */
 export const PROGRESS_INTERVAL_MS = 250
+
+/** Swarm downloads (issue 4). Depth per provider adapts to its measured speed within these bounds. */
+export const MIN_REQUESTS_IN_FLIGHT = 2
+/** A provider's depth starts here (at most the configured requestsInFlight) until its speed is known. */
+export const INITIAL_REQUESTS_IN_FLIGHT = 4
+/** Depth aims at this much queued work per provider: slow providers then hold few chunks at the end. */
+export const DEPTH_TARGET_MS = 500
+/** Endgame: duplicate requests buffer their chunk in memory, at most this many bytes per download. */
+export const ENDGAME_BUFFER_BYTES = 8 * MiB
+/** Endgame: copies of one chunk in flight at once. */
+export const ENDGAME_MAX_COPIES = 2
+/** While downloading through a master, ask it for providers this often. */
+export const PROVIDER_REFRESH_MS = 3_000
+/** A provider dropped for a network failure or BUSY may be tried again after this long (liars never). */
+export const PROVIDER_RETRY_MS = 10_000
+/** The resume state beside a part file is rewritten at most this often. */
+export const RESUME_STATE_INTERVAL_MS = 500
