@@ -141,6 +141,8 @@ class Download {
   private finish!: { resolve: () => void, reject: (err: Error) => void }
   private done = false
   private providerName = ''
+  /** sessions being opened since the start (all providers are dialled at once) */
+  private readonly early = new Map<string, Promise<FetchSession>>()
 
   constructor (private readonly options: DownloadOptions) {
     this.idText = formatContentId(options.id)
@@ -152,7 +154,16 @@ class Download {
     const providers = this.options.providers.filter(p => !this.isSelf(p))
     if (providers.length === 0) throw new FileShareError('NO_PROVIDER', `no provider for ${this.idText}`)
 
-    const first = await this.fetchManifest(providers)
+    // dial every provider at once; the manifest comes from the first in the list that answers
+    for (const p of providers) {
+      const opening = this.openSession(p)
+      opening.catch(() => {}) // handled where it is awaited (sessionFor)
+      this.early.set(p.peer.toString(), opening)
+    }
+    const first = await this.fetchManifest(providers).catch(err => {
+      for (const pending of this.early.values()) void pending.then(async s => { await s.close() }, () => {})
+      throw err
+    })
     const name = this.options.name ?? (this.providerName !== '' ? this.providerName : this.idText)
     const total = chunkCount(this.manifest.size, this.manifest.chunkSize)
     let progressTimer: NodeJS.Timeout | undefined
@@ -255,7 +266,7 @@ class Download {
       const peer = provider.peer.toString()
       let session: FetchSession | undefined
       try {
-        session = await this.openSession(provider)
+        session = await this.sessionFor(provider)
         const { manifest, name } = await session.manifest(this.options.id)
         if (!manifestMatches(manifest, this.options.id)) {
           this.liars.add(peer)
@@ -284,6 +295,14 @@ class Download {
       signal: AbortSignal.any([AbortSignal.timeout(REQUEST_TIMEOUT_MS), ...(this.options.signal != null ? [this.options.signal] : [])])
     })
     return new FetchSession(stream)
+  }
+
+  /** The session dialled at the start for this provider (once), else a new one. */
+  private async sessionFor (provider: ProviderRef): Promise<FetchSession> {
+    const key = provider.peer.toString()
+    const early = this.early.get(key)
+    this.early.delete(key)
+    return await (early ?? this.openSession(provider))
   }
 
   private isSelf (provider: ProviderRef): boolean {
@@ -316,7 +335,7 @@ class Download {
     const peer = provider.peer.toString()
     this.connecting.add(peer)
     try {
-      const session = await this.openSession(provider)
+      const session = await this.sessionFor(provider)
       if (this.done) {
         await session.close()
         return
