@@ -87,19 +87,19 @@ describe('swarm download (in-process nodes on 127.0.0.1)', () => {
 
   it('drops a provider that serves corrupted chunks and fetches them elsewhere', async () => {
     const src = join(dir.path, 'lied.bin')
-    await writeRandomFile(src, 8 * MiB + 5)
+    await writeRandomFile(src, 16 * MiB + 5)
     const { id, manifest } = await hashFile(src)
-    const honest = await sharer({ 'lied.bin': src })
+    // the honest provider is slow, so the liar surely gets chunk requests
+    const honest = await sharer({ 'lied.bin': src }, { maxUploadRate: 16 * MiB })
     // the liar serves the right manifest with other bytes (a real node: its catalog maps the id to a different file)
     const corrupt = join(dir.path, 'corrupt.bin')
-    await writeRandomFile(corrupt, 8 * MiB + 5)
+    await writeRandomFile(corrupt, 16 * MiB + 5)
     const liar = await startPeer(master)
     peers.push(liar)
     await liar.seed({ id: formatContentId(id), path: corrupt, manifest })
 
     const events: DownloadEvent[] = []
     const out = join(dir.path, 'out-lied')
-    // the liar first: it gives the manifest and gets the first chunk requests
     const result = await download({ node: client.node, id, outDir: out, providers: [refOf(liar), refOf(honest)], onEvent: e => events.push(e) })
     assert.ok(await sameFile(result.path, src))
     const drops = dropsOf(events)
@@ -117,7 +117,8 @@ describe('swarm download (in-process nodes on 127.0.0.1)', () => {
     await writeRandomFile(src, 3 * MiB)
     const { id } = await hashFile(src)
     const busy = await sharer({ 'busy.bin': src }, { maxUploads: 1 })
-    const free = await sharer({ 'busy.bin': src })
+    // the free provider is slow, so the busy one is surely asked (for the manifest or a chunk)
+    const free = await sharer({ 'busy.bin': src }, { maxUploadRate: 8 * MiB })
     // hold busy's only upload slot with an open fetch stream
     const other = await startPeer(master)
     peers.push(other)

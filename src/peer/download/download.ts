@@ -193,7 +193,7 @@ class Download {
       if (this.verifiedCount === total) this.finish.resolve()
       this.addWorker(first.provider, first.session)
       for (const p of providers) {
-        if (p !== first.provider) void this.connect(p)
+        if (p !== first.provider && !this.dropped.has(p.peer.toString())) void this.connect(p)
       }
       if (this.options.refreshProviders != null) {
         refreshTimer = setInterval(() => { void this.refresh() }, this.options.refreshIntervalMs ?? PROVIDER_REFRESH_MS)
@@ -260,9 +260,19 @@ class Download {
     this.state.flush()
   }
 
-  /** Asks providers in turn for the manifest; the first that hashes to the id wins. */
+  /**
+   * Asks providers for the manifest in the order their sessions open (an unreachable
+   * provider first in the list does not delay the start); the first manifest that hashes
+   * to the id wins.
+   */
   private async fetchManifest (providers: ProviderRef[]): Promise<{ provider: ProviderRef, session: FetchSession }> {
-    for (const provider of providers) {
+    const remaining = new Set(providers)
+    while (remaining.size > 0) {
+      const provider = await Promise.race([...remaining].map(async p => {
+        await this.early.get(p.peer.toString())?.catch(() => {})
+        return p
+      }))
+      remaining.delete(provider)
       const peer = provider.peer.toString()
       let session: FetchSession | undefined
       try {
