@@ -112,6 +112,22 @@ describe('swarm download (in-process nodes on 127.0.0.1)', () => {
     assert.deepEqual(await readdir(out2), [], 'no file is left (nothing verified to keep)')
   })
 
+  it('endgame: chunks held by a very slow provider are fetched again elsewhere, first verified copy wins', async () => {
+    const src = join(dir.path, 'tail.bin')
+    await writeRandomFile(src, 8 * MiB)
+    const { id } = await hashFile(src)
+    // the slow provider sends one chunk every 2 s: without endgame it would deliver every chunk it was given
+    const slow = await sharer({ 'tail.bin': src }, { maxUploadRate: MiB / 2 })
+    const fast = await sharer({ 'tail.bin': src })
+    const out = join(dir.path, 'out-tail')
+    const result = await download({ node: client.node, id, outDir: out, providers: [refOf(slow), refOf(fast)] })
+    assert.ok(await sameFile(result.path, src))
+    const slowBytes = result.providers.find(p => p.peer === slow.peerId)?.bytes ?? 0
+    assert.ok(slowBytes <= MiB, `the slow provider delivered at most its first chunk (${slowBytes})`)
+    assert.equal(result.providers.find(p => p.peer === fast.peerId)?.bytes, result.bytes - slowBytes)
+    assert.deepEqual(await readdir(out), ['tail.bin'])
+  })
+
   it('a provider at its upload cap answers BUSY and the downloader uses another', async () => {
     const src = join(dir.path, 'busy.bin')
     await writeRandomFile(src, 3 * MiB)
