@@ -76,3 +76,8 @@ export const PROVIDER_REFRESH_MS = 3_000
 export const PROVIDER_RETRY_MS = 10_000
 /** The resume state beside a part file is rewritten at most this often. */
 export const RESUME_STATE_INTERVAL_MS = 500
+/** A provider that answered BUSY is asked again after this long, doubling up to BUSY_RETRY_MAX_MS … */
+export const BUSY_RETRY_MS = 1_000
+export const BUSY_RETRY_MAX_MS = 8_000
+/** … at most this many times per download (≈ 45 s in all) before it counts as gone. */
+export const BUSY_MAX_RETRIES = 8

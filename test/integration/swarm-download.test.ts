@@ -152,6 +152,21 @@ describe('swarm download (in-process nodes on 127.0.0.1)', () => {
     assert.equal(result.providers.find(p => p.peer === free.peerId)?.bytes, result.bytes)
   })
 
+  it('downloaders wait and retry when the only provider is at its upload cap', async () => {
+    const src = join(dir.path, 'queue.bin')
+    await writeRandomFile(src, 2 * MiB)
+    const { id } = await hashFile(src)
+    const idText = formatContentId(id)
+    // one upload at a time, each taking a while: the others hear BUSY, back off and come back
+    await sharer({ 'queue.bin': src }, { maxUploads: 1, maxUploadRate: 4 * MiB })
+    const downloaders = await Promise.all(Array.from({ length: 3 }, async () => await startPeer(master)))
+    peers.push(...downloaders)
+    const events: DownloadEvent[] = []
+    const results = await Promise.all(downloaders.map(async (d, i) => await d.get(idText, { out: join(dir.path, `out-queue-${i}`), onEvent: e => events.push(e) })))
+    for (const r of results) assert.ok(await sameFile(r.path, src))
+    assert.ok(dropsOf(events).some(d => /BUSY/.test(d.reason)), 'some downloader was told BUSY')
+  })
+
   it('picks up a provider that appears during the download', async () => {
     const src = join(dir.path, 'late.bin')
     await writeRandomFile(src, 24 * MiB)

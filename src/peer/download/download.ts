@@ -26,22 +26,23 @@
  *    chunks (hidden names, never the final one); otherwise they are deleted.
  */
 import { createHash } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { logger } from '@libp2p/logger'
 import {
   chunkCount, chunkLength, chunkHash, formatContentId, manifestMatches, type Manifest
 } from '../../content/content-id.js'
-import { FetchRequest } from '../../protocol/pb/fetch.js'
+import { FetchRequest, FetchResponse } from '../../protocol/pb/fetch.js'
 import {
   PROTOCOL_FETCH, DEFAULT_REQUESTS_IN_FLIGHT, PROGRESS_INTERVAL_MS, REQUEST_TIMEOUT_MS, MIN_REQUESTS_IN_FLIGHT,
   INITIAL_REQUESTS_IN_FLIGHT, DEPTH_TARGET_MS, ENDGAME_BUFFER_BYTES, ENDGAME_MAX_COPIES, PROVIDER_REFRESH_MS,
-  PROVIDER_RETRY_MS
+  PROVIDER_RETRY_MS, BUSY_RETRY_MS, BUSY_RETRY_MAX_MS, BUSY_MAX_RETRIES
 } from '../../protocol/limits.js'
 import { safeFileName } from '../../protocol/paths.js'
 import { FileShareError, toFileShareError } from '../../errors.js'
 import { connectionPath, type FileShareNode } from '../../node/create-node.js'
-import { FetchSession } from './fetch-session.js'
+import { FetchSession, FetchError } from './fetch-session.js'
 import { PartFile } from './part-file.js'
 import { ResumeState, readResumeState, statePathFor, hasBit } from './resume-state.js'
 
@@ -97,6 +98,7 @@ export interface DownloadOptions {
 
 interface Worker {
   peer: string
+  ref: ProviderRef
   session: FetchSession
   stats: ProviderStats
   /** chunks this worker has requested and not yet finished */
@@ -141,6 +143,9 @@ class Download {
   private finish!: { resolve: () => void, reject: (err: Error) => void }
   private done = false
   private providerName = ''
+  /** BUSY answers per provider so far, and retries waiting to dial */
+  private readonly busyCount = new Map<string, number>()
+  private readonly retryTimers = new Set<NodeJS.Timeout>()
   /** sessions being opened since the start (all providers are dialled at once) */
   private readonly early = new Map<string, Promise<FetchSession>>()
 
@@ -193,7 +198,9 @@ class Download {
       if (this.verifiedCount === total) this.finish.resolve()
       this.addWorker(first.provider, first.session)
       for (const p of providers) {
-        if (p !== first.provider && !this.dropped.has(p.peer.toString())) void this.connect(p)
+        if (p === first.provider) continue
+        if (!this.dropped.has(p.peer.toString())) void this.connect(p)
+        else if (this.busyCount.has(p.peer.toString())) this.retryBusy(p)
       }
       if (this.options.refreshProviders != null) {
         refreshTimer = setInterval(() => { void this.refresh() }, this.options.refreshIntervalMs ?? PROVIDER_REFRESH_MS)
@@ -219,6 +226,7 @@ class Download {
     } finally {
       clearInterval(progressTimer)
       clearInterval(refreshTimer)
+      for (const t of this.retryTimers) clearTimeout(t)
       this.options.signal?.removeEventListener('abort', onAbort)
       await Promise.all([...this.workers.values()].map(async w => {
         // duplicates may still be in flight: do not wait for their bytes
@@ -267,6 +275,28 @@ class Download {
    */
   private async fetchManifest (providers: ProviderRef[]): Promise<{ provider: ProviderRef, session: FetchSession }> {
     const remaining = new Set(providers)
+    for (let round = 0; ; round++) {
+      const found = await this.fetchManifestFrom(remaining)
+      if (found != null) return found
+      // every provider failed: wait for those that were only BUSY, then ask them again
+      const busy = providers.filter(p => (this.busyCount.get(p.peer.toString()) ?? 0) === round + 1)
+      if (busy.length === 0 || round + 1 >= BUSY_MAX_RETRIES) break
+      try {
+        await sleep(busyDelay(round + 1), undefined, { signal: this.options.signal })
+      } catch {
+        throw new FileShareError('ABORTED', 'download aborted')
+      }
+      for (const p of busy) {
+        this.early.set(p.peer.toString(), this.openSession(p))
+        this.early.get(p.peer.toString())!.catch(() => {})
+        remaining.add(p)
+      }
+    }
+    throw new FileShareError(this.liars.size > 0 && this.liars.size === this.dropped.size ? 'VERIFICATION_FAILED' : 'NO_PROVIDER',
+      `no provider could send ${this.idText} (${this.reasons()})`)
+  }
+
+  private async fetchManifestFrom (remaining: Set<ProviderRef>): Promise<{ provider: ProviderRef, session: FetchSession } | null> {
     while (remaining.size > 0) {
       const provider = await Promise.race([...remaining].map(async p => {
         await this.early.get(p.peer.toString())?.catch(() => {})
@@ -289,11 +319,25 @@ class Download {
         return { provider, session }
       } catch (err: any) {
         session?.abort(err)
+        if (isBusy(err)) this.busyCount.set(peer, (this.busyCount.get(peer) ?? 0) + 1)
         this.drop(peer, toFileShareError(err, 'NETWORK').message)
       }
     }
-    throw new FileShareError(this.liars.size > 0 && this.liars.size === this.dropped.size ? 'VERIFICATION_FAILED' : 'NO_PROVIDER',
-      `no provider could send ${this.idText} (${this.reasons()})`)
+    return null
+  }
+
+  /** Dials a provider that answered BUSY again later (with backoff); false once it has been asked enough. */
+  private retryBusy (provider: ProviderRef): boolean {
+    const peer = provider.peer.toString()
+    const count = this.busyCount.get(peer) ?? 0
+    if (count >= BUSY_MAX_RETRIES || this.done) return false
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer)
+      if (!this.done && !this.workers.has(peer) && !this.connecting.has(peer)) void this.connect(provider)
+      else this.checkStalled()
+    }, busyDelay(count))
+    this.retryTimers.add(timer)
+    return true
   }
 
   /** Opens a fetch stream to a provider: the one place that dials providers. */
@@ -343,6 +387,7 @@ class Download {
 
   private async connect (provider: ProviderRef): Promise<void> {
     const peer = provider.peer.toString()
+    if (this.done) return
     this.connecting.add(peer)
     try {
       const session = await this.sessionFor(provider)
@@ -365,7 +410,7 @@ class Download {
     stats.path = connectionPath(this.options.node, provider.peer)
     this.stats.set(peer, stats)
     const worker: Worker = {
-      peer, session, stats, chunks: new Set(), depth: Math.min(this.maxDepth, INITIAL_REQUESTS_IN_FLIGHT), rate: 0, lastDone: 0
+      peer, ref: provider, session, stats, chunks: new Set(), depth: Math.min(this.maxDepth, INITIAL_REQUESTS_IN_FLIGHT), rate: 0, lastDone: 0
     }
     this.workers.set(peer, worker)
     this.fill(worker)
@@ -458,6 +503,10 @@ class Download {
         settle()
         if (this.done) return
         this.requeue(index)
+        if (isBusy(err) && this.workers.get(worker.peer) === worker) {
+          this.busyCount.set(worker.peer, (this.busyCount.get(worker.peer) ?? 0) + 1)
+          this.retryBusy(worker.ref)
+        }
         this.removeWorker(worker, toFileShareError(err, 'NETWORK').message)
       }
     })
@@ -510,7 +559,7 @@ class Download {
 
   /** Fails the download when no provider is left to fetch the missing chunks. */
   private checkStalled (): void {
-    if (this.done || this.workers.size > 0 || this.connecting.size > 0 || this.verified == null || this.finish == null) return
+    if (this.done || this.workers.size > 0 || this.connecting.size > 0 || this.retryTimers.size > 0 || this.verified == null || this.finish == null) return
     if (this.verifiedCount === this.verified.length) return
     this.finish.reject(new FileShareError(this.liars.size > 0 ? 'VERIFICATION_FAILED' : 'NO_PROVIDER',
       `no provider left for ${this.idText} with ${this.verified.length - this.verifiedCount} chunks missing (${this.reasons()})`))
@@ -528,4 +577,12 @@ class Download {
       providers: [...this.stats.values()].map(s => ({ ...s }))
     })
   }
+}
+
+function isBusy (err: unknown): boolean {
+  return err instanceof FetchError && err.status === FetchResponse.Status.BUSY
+}
+
+function busyDelay (attempt: number): number {
+  return Math.min(BUSY_RETRY_MAX_MS, BUSY_RETRY_MS * 2 ** Math.max(0, attempt - 1))
 }
