@@ -12,13 +12,14 @@ import { loadOrCreateKey } from '../node/key-store.js'
 import { loadConfig, type PeerConfig } from '../config.js'
 import { FileShareError, toFileShareError } from '../errors.js'
 import { isContentId, parseContentId, formatContentId } from '../content/content-id.js'
-import { PROTOCOL_FETCH, REQUEST_TIMEOUT_MS } from '../protocol/limits.js'
+import { PROTOCOL_FETCH, REQUEST_TIMEOUT_MS, BUSY_MAX_RETRIES } from '../protocol/limits.js'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Catalog } from './catalog.js'
 import { ShareFolder } from './share/scanner.js'
 import { FetchServer } from './fetch-server.js'
 import { MasterClient, type SearchResult } from './master-client.js'
 import { Registration } from './registration.js'
-import { download, type DownloadEvent, type DownloadResult, type ProviderRef } from './download/download.js'
+import { download, isBusy, busyDelay, type DownloadEvent, type DownloadResult, type ProviderRef } from './download/download.js'
 import { FetchSession } from './download/fetch-session.js'
 
 const log = logger('fileshare:peer')
@@ -143,7 +144,7 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
       if (isContentId(idOrName)) {
         id = parseContentId(idOrName)
       } else {
-        const match = await resolveNameAt(from, idOrName)
+        const match = await resolveNameAt(from, idOrName, getOptions.signal)
         id = match.id
         name = match.name
       }
@@ -219,8 +220,19 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
     return { peer, addrs }
   }
 
-  /** Asks one peer which of its files carry `name`. */
-  async function resolveNameAt (from: ProviderRef, fileName: string): Promise<{ id: Uint8Array, name: string }> {
+  /** Asks one peer which of its files carry `name` (again after a while when it is BUSY). */
+  async function resolveNameAt (from: ProviderRef, fileName: string, signal?: AbortSignal): Promise<{ id: Uint8Array, name: string }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await resolveNameOnce(from, fileName)
+      } catch (err: any) {
+        if (!isBusy(err?.cause ?? err) || attempt >= BUSY_MAX_RETRIES) throw err
+        await sleep(busyDelay(attempt), undefined, { signal }).catch(() => { throw new FileShareError('ABORTED', 'download aborted') })
+      }
+    }
+  }
+
+  async function resolveNameOnce (from: ProviderRef, fileName: string): Promise<{ id: Uint8Array, name: string }> {
     let session: FetchSession | null = null
     try {
       if (from.addrs.length > 0) await node.peerStore.merge(from.peer, { multiaddrs: from.addrs })

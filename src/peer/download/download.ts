@@ -579,10 +579,10 @@ class Download {
   }
 }
 
-function isBusy (err: unknown): boolean {
+export function isBusy (err: unknown): boolean {
   return err instanceof FetchError && err.status === FetchResponse.Status.BUSY
 }
 
-function busyDelay (attempt: number): number {
+export function busyDelay (attempt: number): number {
   return Math.min(BUSY_RETRY_MAX_MS, BUSY_RETRY_MS * 2 ** Math.max(0, attempt - 1))
 }
