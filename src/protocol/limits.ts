@@ -81,3 +81,5 @@ export const BUSY_RETRY_MS = 1_000
 export const BUSY_RETRY_MAX_MS = 8_000
 /** … at most this many times per download (≈ 45 s in all) before it counts as gone. */
 export const BUSY_MAX_RETRIES = 8
+/** Endgame: a provider that completed no chunk for this long counts as stalled (its chunks are copied first). */
+export const ENDGAME_STALE_MS = 1_000

@@ -169,10 +169,11 @@ describe('swarm download (in-process nodes on 127.0.0.1)', () => {
 
   it('picks up a provider that appears during the download', async () => {
     const src = join(dir.path, 'late.bin')
-    await writeRandomFile(src, 24 * MiB)
+    await writeRandomFile(src, 16 * MiB)
     const { id } = await hashFile(src)
     const idText = formatContentId(id)
-    await sharer({ 'late.bin': src }, { maxUploadRate: 8 * MiB })
+    // alone, the first provider would need 8 s: ample time for the newcomer to register and join
+    await sharer({ 'late.bin': src }, { maxUploadRate: 2 * MiB })
     let late: Promise<Peer> | undefined
     const out = join(dir.path, 'out-late')
     const result = await client.get(idText, {

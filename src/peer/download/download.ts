@@ -36,7 +36,7 @@ import {
 import { FetchRequest, FetchResponse } from '../../protocol/pb/fetch.js'
 import {
   PROTOCOL_FETCH, DEFAULT_REQUESTS_IN_FLIGHT, PROGRESS_INTERVAL_MS, REQUEST_TIMEOUT_MS, MIN_REQUESTS_IN_FLIGHT,
-  INITIAL_REQUESTS_IN_FLIGHT, DEPTH_TARGET_MS, ENDGAME_BUFFER_BYTES, ENDGAME_MAX_COPIES, PROVIDER_REFRESH_MS,
+  INITIAL_REQUESTS_IN_FLIGHT, DEPTH_TARGET_MS, ENDGAME_BUFFER_BYTES, ENDGAME_MAX_COPIES, ENDGAME_STALE_MS, PROVIDER_REFRESH_MS,
   PROVIDER_RETRY_MS, BUSY_RETRY_MS, BUSY_RETRY_MAX_MS, BUSY_MAX_RETRIES
 } from '../../protocol/limits.js'
 import { safeFileName } from '../../protocol/paths.js'
@@ -108,6 +108,7 @@ interface Worker {
   /** bytes per second (moving average), 0 until the first chunk */
   rate: number
   lastDone: number
+  started: number
 }
 
 /** One chunk with requests in flight. */
@@ -192,7 +193,11 @@ class Download {
       })
       if (this.options.signal?.aborted === true) onAbort()
       this.options.signal?.addEventListener('abort', onAbort)
-      progressTimer = setInterval(() => { this.emitProgress() }, PROGRESS_INTERVAL_MS)
+      progressTimer = setInterval(() => {
+        this.emitProgress()
+        // idle workers look again for endgame copies (a holder may have become stale since)
+        if (this.queue.length === 0) for (const w of [...this.workers.values()]) this.fill(w)
+      }, PROGRESS_INTERVAL_MS)
       if (this.resumedBytes > 0) this.options.onEvent?.({ event: 'resumed', id: this.idText, bytes: this.resumedBytes, chunks: this.verifiedCount })
       this.emitProgress()
       if (this.verifiedCount === total) this.finish.resolve()
@@ -410,7 +415,7 @@ class Download {
     stats.path = connectionPath(this.options.node, provider.peer)
     this.stats.set(peer, stats)
     const worker: Worker = {
-      peer, ref: provider, session, stats, chunks: new Set(), depth: Math.min(this.maxDepth, INITIAL_REQUESTS_IN_FLIGHT), rate: 0, lastDone: 0
+      peer, ref: provider, session, stats, chunks: new Set(), depth: Math.min(this.maxDepth, INITIAL_REQUESTS_IN_FLIGHT), rate: 0, lastDone: 0, started: Date.now()
     }
     this.workers.set(peer, worker)
     this.fill(worker)
@@ -433,13 +438,25 @@ class Download {
     return undefined
   }
 
-  /** The oldest chunk in flight elsewhere that may get another copy (memory permitting). */
+  /**
+   * A chunk in flight elsewhere that may get another copy (memory permitting): the one
+   * whose writer is slowest, and only when that writer is not faster than this worker (a
+   * writer that has finished nothing for ENDGAME_STALE_MS counts as speed 0); oldest first on ties.
+   */
   private endgameChunk (worker: Worker): number | undefined {
     if (this.bufferedBytes + this.manifest.chunkSize > ENDGAME_BUFFER_BYTES) return undefined
+    const now = Date.now()
+    let best: number | undefined
+    let bestRate = Infinity
     for (const [index, flight] of this.flights) {
-      if (flight.copies < ENDGAME_MAX_COPIES && !worker.chunks.has(index) && this.verified[index] === 0) return index
+      if (flight.copies >= ENDGAME_MAX_COPIES || worker.chunks.has(index) || this.verified[index] !== 0) continue
+      const holder = flight.writer
+      const rate = holder == null || now - Math.max(holder.lastDone, holder.started) > ENDGAME_STALE_MS ? 0 : holder.rate
+      if (rate > worker.rate || rate >= bestRate) continue
+      best = index
+      bestRate = rate
     }
-    return undefined
+    return best
   }
 
   private requestChunk (worker: Worker, index: number): void {
