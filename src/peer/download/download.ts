@@ -160,7 +160,7 @@ class Download {
     const providers = this.options.providers.filter(p => !this.isSelf(p))
     if (providers.length === 0) throw new FileShareError('NO_PROVIDER', `no provider for ${this.idText}`)
 
-    // dial every provider at once; the manifest comes from the first in the list that answers
+    // dial every provider at once; the manifest comes from the first whose session opens
     for (const p of providers) {
       const opening = this.openSession(p)
       opening.catch(() => {}) // handled where it is awaited (sessionFor)
@@ -233,6 +233,9 @@ class Download {
       clearInterval(refreshTimer)
       for (const t of this.retryTimers) clearTimeout(t)
       this.options.signal?.removeEventListener('abort', onAbort)
+      // sessions dialled at the start that no worker took (the download ended first)
+      for (const pending of this.early.values()) void pending.then(async s => { await s.close() }, () => {})
+      this.early.clear()
       await Promise.all([...this.workers.values()].map(async w => {
         // duplicates may still be in flight: do not wait for their bytes
         if (w.session.inFlight > 0) w.session.abort(new FileShareError('ABORTED', 'download finished'))
