@@ -140,7 +140,7 @@ export class FetchServer {
     const now = Date.now()
     const start = Math.max(now, this.nextSendAt)
     this.nextSendAt = start + bytes / this.maxUploadRate * 1000
-    if (start > now) await new Promise(resolve => setTimeout(resolve, start - now))
+    if (start > now) await new Promise(resolve => setTimeout(resolve, start - now).unref())
   }
 
   private reply (stream: Stream, status: FetchResponse.Status, index: number, message: string): void {

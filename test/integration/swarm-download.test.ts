@@ -128,6 +128,18 @@ describe('swarm download (in-process nodes on 127.0.0.1)', () => {
     assert.deepEqual(await readdir(out), ['tail.bin'])
   })
 
+  it('a provider that stalls mid-download costs only its in-flight chunks (copied elsewhere, no wait for the stall timeout)', async () => {
+    const src = join(dir.path, 'stall.bin')
+    await writeRandomFile(src, 8 * MiB)
+    const { id } = await hashFile(src)
+    // after its first chunk this provider sends nothing more (4 bytes/s)
+    const stalled = await sharer({ 'stall.bin': src }, { maxUploadRate: 4 })
+    const fast = await sharer({ 'stall.bin': src }, { maxUploadRate: 32 * MiB })
+    const result = await download({ node: client.node, id, outDir: join(dir.path, 'out-stall'), providers: [refOf(stalled), refOf(fast)] })
+    assert.ok(await sameFile(result.path, src))
+    assert.ok((result.providers.find(p => p.peer === stalled.peerId)?.bytes ?? 0) <= MiB)
+  })
+
   it('a provider at its upload cap answers BUSY and the downloader uses another', async () => {
     const src = join(dir.path, 'busy.bin')
     await writeRandomFile(src, 3 * MiB)
