@@ -83,3 +83,6 @@ export const BUSY_RETRY_MAX_MS = 8_000
 export const BUSY_MAX_RETRIES = 8
 /** Endgame: a provider that completed no chunk for this long counts as stalled (its chunks are copied first). */
 export const ENDGAME_STALE_MS = 1_000
+/** A provider's speed is measured over this window (at least RATE_MIN_SPAN_MS long). */
+export const RATE_WINDOW_MS = 2_000
+export const RATE_MIN_SPAN_MS = 20

@@ -36,7 +36,7 @@ import {
 import { FetchRequest, FetchResponse } from '../../protocol/pb/fetch.js'
 import {
   PROTOCOL_FETCH, DEFAULT_REQUESTS_IN_FLIGHT, PROGRESS_INTERVAL_MS, REQUEST_TIMEOUT_MS, MIN_REQUESTS_IN_FLIGHT,
-  INITIAL_REQUESTS_IN_FLIGHT, DEPTH_TARGET_MS, ENDGAME_BUFFER_BYTES, ENDGAME_MAX_COPIES, ENDGAME_STALE_MS, PROVIDER_REFRESH_MS,
+  INITIAL_REQUESTS_IN_FLIGHT, DEPTH_TARGET_MS, RATE_WINDOW_MS, RATE_MIN_SPAN_MS, ENDGAME_BUFFER_BYTES, ENDGAME_MAX_COPIES, ENDGAME_STALE_MS, PROVIDER_REFRESH_MS,
   PROVIDER_RETRY_MS, BUSY_RETRY_MS, BUSY_RETRY_MAX_MS, BUSY_MAX_RETRIES
 } from '../../protocol/limits.js'
 import { safeFileName } from '../../protocol/paths.js'
@@ -105,10 +105,12 @@ interface Worker {
   chunks: Set<number>
   /** requests kept in flight: follows the measured speed */
   depth: number
-  /** bytes per second (moving average), 0 until the first chunk */
+  /** bytes per second over the last RATE_WINDOW_MS, 0 until the first chunk */
   rate: number
   lastDone: number
   started: number
+  /** completions in the rate window: [time, bytes] */
+  samples: Array<[number, number]>
 }
 
 /** One chunk with requests in flight. */
@@ -418,7 +420,7 @@ class Download {
     stats.path = connectionPath(this.options.node, provider.peer)
     this.stats.set(peer, stats)
     const worker: Worker = {
-      peer, ref: provider, session, stats, chunks: new Set(), depth: Math.min(this.maxDepth, INITIAL_REQUESTS_IN_FLIGHT), rate: 0, lastDone: 0, started: Date.now()
+      peer, ref: provider, session, stats, chunks: new Set(), depth: Math.min(this.maxDepth, INITIAL_REQUESTS_IN_FLIGHT), rate: 0, lastDone: 0, started: Date.now(), samples: []
     }
     this.workers.set(peer, worker)
     this.fill(worker)
@@ -481,7 +483,6 @@ class Download {
       this.bufferedBytes += length
       log('endgame: chunk %d asked again from %s', index, worker.peer)
     }
-    const requestedAt = Date.now()
     const f = flight
     const settle = (): void => {
       worker.chunks.delete(index)
@@ -514,7 +515,7 @@ class Download {
         }
         if (this.verified[index] === 0) {
           if (copy != null) this.part.write(copy, position)
-          this.markVerified(worker, index, length, requestedAt)
+          this.markVerified(worker, index, length)
           if (this.done) return
         }
         this.fill(worker)
@@ -537,20 +538,23 @@ class Download {
     if (this.verified[index] === 0 && !this.flights.has(index)) this.queue.unshift(index)
   }
 
-  private markVerified (worker: Worker, index: number, length: number, requestedAt: number): void {
+  private markVerified (worker: Worker, index: number, length: number): void {
     this.verified[index] = 1
     this.verifiedCount++
     this.verifiedBytes += length
     worker.stats.bytes += length
     this.state.set(index)
-    // speed: bytes per ms since the previous completion (or this request) on this worker
+    // speed: bytes verified over a sliding window (chunks complete in bursts, so per-chunk
+    // intervals are far too noisy), or since the worker started when it is younger
     const now = Date.now()
-    const ms = Math.max(1, now - Math.max(worker.lastDone, requestedAt))
     worker.lastDone = now
-    const sample = length / ms * 1000
-    worker.rate = worker.rate === 0 ? sample : worker.rate * 0.7 + sample * 0.3
+    worker.samples.push([now, length])
+    while (worker.samples[0][0] < now - RATE_WINDOW_MS) worker.samples.shift()
+    const span = Math.max(RATE_MIN_SPAN_MS, Math.min(RATE_WINDOW_MS, now - worker.started))
+    worker.rate = worker.samples.reduce((n, [, b]) => n + b, 0) / span * 1000
     const want = Math.ceil(worker.rate * DEPTH_TARGET_MS / 1000 / this.manifest.chunkSize) + 1
     worker.depth = Math.max(MIN_REQUESTS_IN_FLIGHT, Math.min(this.maxDepth, want))
+    log.trace('chunk %d from %s: rate %d kB/s, depth %d, in flight %d, queue %d', index, worker.peer.slice(-6), Math.round(worker.rate / 1000), worker.depth, worker.chunks.size, this.queue.length)
     this.options.onChunk?.(index, worker.peer)
     if (this.verifiedCount === this.verified.length) this.finish.resolve()
   }
