@@ -112,7 +112,8 @@ describe('swarm download through dist/peer.js processes', () => {
     const second = run(['get', id, '--master', masterAddr, '--out', out])
     assert.equal(await second.exit, 0)
     const progress = second.events.filter(e => e.event === 'progress')
-    assert.ok(progress[0].bytes >= 4 * MiB, `first progress event counts the kept bytes (${progress[0].bytes})`)
+    // the state trails the verified chunks by at most RESUME_STATE_INTERVAL_MS
+    assert.ok(progress[0].bytes > 0 && progress[0].bytes < progress[0].total, `first progress event counts the kept bytes (${progress[0].bytes})`)
     assert.equal(second.events.find(e => e.event === 'resumed')?.bytes, progress[0].bytes)
     const done = second.events.find(e => e.event === 'done')
     assert.ok(await sameFile(done.path, src))
