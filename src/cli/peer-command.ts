@@ -7,11 +7,13 @@ import { FileShareError, UsageError } from '../errors.js'
 import { Output, formatBytes } from './output.js'
 import { ProgressBar } from './progress.js'
 import { parse, onShutdownSignal, type Options } from './args.js'
+import { loadConfig, type PeerConfig } from '../config.js'
+import { REACHABILITY_SETTLE_MS } from '../protocol/limits.js'
 
 export const PEER_USAGE = `usage:
   node dist/peer.js --share DIR [--master MA] [--listen MA]... [--announce MA]... [--data DIR] [--config FILE] [--json]
   node dist/peer.js search WORDS... [--master MA] [--limit N] [--json]
-  node dist/peer.js get ID|NAME [--master MA] [--from PEER_MA] [--out DIR] [--json]`
+  node dist/peer.js get ID|NAME [--master MA] [--from PEER_MA] [--out DIR] [--listen MA]... [--json]`
 
 const COMMON: Options = {
   master: { type: 'string' },
@@ -26,7 +28,7 @@ const SHARE: Options = {
   announce: { type: 'string', multiple: true }
 }
 const SEARCH: Options = { ...COMMON, limit: { type: 'string' } }
-const GET: Options = { ...COMMON, from: { type: 'string' }, out: { type: 'string' } }
+const GET: Options = { ...COMMON, from: { type: 'string' }, out: { type: 'string' }, listen: { type: 'string', multiple: true } }
 
 export async function runPeer (argv: string[]): Promise<number> {
   const out = new Output(argv.includes('--json'))
@@ -57,9 +59,17 @@ async function share (argv: string[], out: Output): Promise<number> {
     onWarning: message => { out.warn(message) }
   })
   if (peer.master == null) out.warn('no master configured: serving only peers that know this address')
+  // a verdict (public, or relayed through the master) first, unless it takes too long
+  const reach = await Promise.race([peer.reachabilitySettled(REACHABILITY_SETTLE_MS), shutdown.then(() => peer.reachability())])
   const addrs = peer.addrs()
-  out.event('ready', { peerId: peer.peerId, addrs, files: peer.catalog.size, master: peer.master?.addr.toString() ?? null },
-    `peer ${peer.peerId} sharing ${peer.catalog.size} files from ${values.share}\nreachable at:\n${addrs.map(a => `  ${a}`).join('\n')}`)
+  out.event('ready', { peerId: peer.peerId, addrs, files: peer.catalog.size, master: peer.master?.addr.toString() ?? null, reachability: reach.reachability, reachableAddrs: reach.addrs },
+    `peer ${peer.peerId} sharing ${peer.catalog.size} files from ${values.share}\nreachable at:\n${addrs.map(a => `  ${a}`).join('\n')}\nreachability: ${describeReachability(reach)}`)
+  let last = JSON.stringify(reach)
+  peer.onReachabilityChange(state => {
+    if (JSON.stringify(state) === last) return
+    last = JSON.stringify(state)
+    out.event('reachability', { reachability: state.reachability, addrs: state.addrs }, `reachability: ${describeReachability(state)}`)
+  })
   const signal = await shutdown
   await peer.stop()
   out.event('stopped', { signal }, `stopped (${signal})`)
@@ -91,7 +101,9 @@ async function get (argv: string[], out: Output): Promise<number> {
   const target = positionals[0]
   const controller = new AbortController()
   void onShutdownSignal(controller)
-  return await withClient(values, async peer => {
+  // listening lets a provider behind a NAT dial us back, so data can flow direct instead of relayed
+  const listen = values.listen ?? loadConfig<PeerConfig>('peer', values.config).listen
+  return await withClient({ ...values, listen }, async peer => {
     const bar = ProgressBar.enabled(out.json) ? new ProgressBar(target) : null
     try {
       const result = await peer.get(target, {
@@ -120,7 +132,7 @@ async function get (argv: string[], out: Output): Promise<number> {
 
 /** A throwaway peer for one command (a persistent key only with --data). */
 async function withClient (values: Record<string, any>, run: (peer: Peer) => Promise<number>, needsMaster = true): Promise<number> {
-  const peer = await createPeer({ master: values.master, data: values.data ?? null, config: values.config })
+  const peer = await createPeer({ master: values.master, data: values.data ?? null, config: values.config, listen: values.listen })
   try {
     if (needsMaster && peer.master == null) {
       throw new FileShareError('NO_MASTER', 'no master configured: pass --master, set FILESHARE_MASTER or config/peer.json "master"')
@@ -129,6 +141,10 @@ async function withClient (values: Record<string, any>, run: (peer: Peer) => Pro
   } finally {
     await peer.stop()
   }
+}
+
+function describeReachability (state: { reachability: string, addrs: string[] }): string {
+  return state.addrs.length > 0 ? `${state.reachability} (${state.addrs.join(', ')})` : state.reachability
 }
 
 function help (): number {

@@ -5,6 +5,7 @@
 export const PROTOCOL_REGISTER = '/fileshare/register/1.0.0'
 export const PROTOCOL_LOOKUP = '/fileshare/lookup/1.0.0'
 export const PROTOCOL_FETCH = '/fileshare/fetch/1.0.0'
+export const PROTOCOL_DIALBACK = '/fileshare/dialback/1.0.0'
 
 const KiB = 1024
 const MiB = 1024 * KiB
@@ -59,3 +60,20 @@ export const MAX_INBOUND_STREAMS = 32
 
 /** Progress events are emitted at least this often while data arrives. */
 export const PROGRESS_INTERVAL_MS = 250
+
+/* Reachability (relay reservations, dial-back, direct upgrades) */
+/** Addresses one dial-back request may ask the master to try. */
+export const MAX_DIALBACK_ADDRS = 8
+/** How long the master tries to reach one address of a dial-back request. */
+export const DIALBACK_DIAL_TIMEOUT_MS = 5_000
+/** Retry bounds for dial-back checks and relay reservations (exponential backoff). */
+export const RESERVATION_RETRY_MIN_MS = 500
+export const RESERVATION_RETRY_MAX_MS = 30_000
+/** How long `peer.js --share` waits for a reachability verdict before printing `ready`. */
+export const REACHABILITY_SETTLE_MS = 10_000
+/** A direct dial to a provider gets this long before the relayed address is tried. */
+export const DIRECT_DIAL_TIMEOUT_MS = 4_000
+/** How long an attempt to move a relayed connection to a direct one may take. */
+export const DIRECT_UPGRADE_TIMEOUT_MS = 5_000
+/** A provider whose connection dropped (a relay limit, a restart) is re-dialled at most this many times in a row without a verified chunk in between. */
+export const PROVIDER_REDIALS = 3

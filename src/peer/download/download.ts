@@ -11,6 +11,10 @@
  * 4. A provider that fails (closes, stalls, refuses) loses only its in-flight chunks,
  *    which go back to the queue for the others.
  * 5. When every chunk is verified the part file is linked to its final name.
+ * Connections (see dial.ts): direct first, the relay as fallback; a worker on a relayed
+ * connection moves to a direct one as soon as one exists, and a provider whose
+ * connection dropped (a relay limit, a restart) is re-dialled, up to PROVIDER_REDIALS
+ * times in a row without a verified chunk in between, before it is given up. Verified chunks are never fetched again.
  */
 import { createHash } from 'node:crypto'
 import type { PeerId } from '@libp2p/interface'
@@ -20,11 +24,12 @@ import {
   chunkCount, chunkLength, chunkHash, formatContentId, manifestMatches, type Manifest
 } from '../../content/content-id.js'
 import { FetchRequest } from '../../protocol/pb/fetch.js'
-import { PROTOCOL_FETCH, DEFAULT_REQUESTS_IN_FLIGHT, PROGRESS_INTERVAL_MS, REQUEST_TIMEOUT_MS } from '../../protocol/limits.js'
+import { DEFAULT_REQUESTS_IN_FLIGHT, PROGRESS_INTERVAL_MS, PROVIDER_REDIALS } from '../../protocol/limits.js'
 import { safeFileName } from '../../protocol/paths.js'
 import { FileShareError, toFileShareError } from '../../errors.js'
 import { connectionPath, type FileShareNode } from '../../node/create-node.js'
-import { FetchSession } from './fetch-session.js'
+import { FetchSession, FetchError } from './fetch-session.js'
+import { openFetchStream, type PathKind } from './dial.js'
 import { PartFile } from './part-file.js'
 
 const log = logger('fileshare:peer:download')
@@ -38,8 +43,10 @@ export interface ProviderRef {
 export interface ProviderStats {
   peer: string
   bytes: number
-  /** 'direct' or 'relayed', as the connection to the provider is */
+  /** 'direct' or 'relayed': the connection chunks come over now (or came over last) */
   path: 'direct' | 'relayed'
+  /** of `bytes`, how many came through a relay (the rest came direct) */
+  relayedBytes?: number
 }
 
 export type DownloadEvent =
@@ -68,7 +75,12 @@ export interface DownloadOptions {
 
 interface Worker {
   peer: string
+  provider: ProviderRef
   session: FetchSession
+  /** the path of `session`'s connection */
+  path: PathKind
+  /** a move to a direct connection is under way */
+  moving?: boolean
   stats: ProviderStats
   /** chunks this worker has requested and not yet finished */
   chunks: Set<number>
@@ -93,6 +105,10 @@ class Download {
   private finish!: { resolve: () => void, reject: (err: Error) => void }
   private connecting = 0
   private providerName = ''
+  /** the connection path each session was opened on */
+  private readonly sessionPaths = new WeakMap<FetchSession, PathKind>()
+  /** re-dials made per provider since its last verified chunk */
+  private readonly redials = new Map<string, number>()
 
   constructor (private readonly options: DownloadOptions) {
     this.idText = formatContentId(options.id)
@@ -171,13 +187,10 @@ class Download {
   }
 
   private async openSession (provider: ProviderRef): Promise<FetchSession> {
-    const { node } = this.options
-    if (provider.addrs.length > 0) await node.peerStore.merge(provider.peer, { multiaddrs: provider.addrs })
-    const stream = await node.dialProtocol(provider.peer, PROTOCOL_FETCH, {
-      runOnLimitedConnection: true,
-      signal: AbortSignal.any([AbortSignal.timeout(REQUEST_TIMEOUT_MS), ...(this.options.signal != null ? [this.options.signal] : [])])
-    })
-    return new FetchSession(stream)
+    const { stream, path } = await openFetchStream(this.options.node, provider, this.options.signal)
+    const session = new FetchSession(stream)
+    this.sessionPaths.set(session, path)
+    return session
   }
 
   private async connect (provider: ProviderRef): Promise<void> {
@@ -199,10 +212,11 @@ class Download {
 
   private addWorker (provider: ProviderRef, session: FetchSession): void {
     const peer = provider.peer.toString()
-    const stats = this.stats.get(peer) ?? { peer, bytes: 0, path: connectionPath(this.options.node, provider.peer) }
-    stats.path = connectionPath(this.options.node, provider.peer)
+    const path = this.sessionPaths.get(session) ?? connectionPath(this.options.node, provider.peer)
+    const stats = this.stats.get(peer) ?? { peer, bytes: 0, path, relayedBytes: 0 }
+    stats.path = path
     this.stats.set(peer, stats)
-    const worker: Worker = { peer, session, stats, chunks: new Set() }
+    const worker: Worker = { peer, provider, session, path, stats, chunks: new Set() }
     this.workers.set(peer, worker)
     this.fill(worker)
   }
@@ -223,7 +237,8 @@ class Download {
     const position = index * manifest.chunkSize
     const hash = createHash('sha256')
     let written = 0
-    worker.session.request({ kind: FetchRequest.Kind.CHUNK, id: this.options.id, index, name: '' }, {
+    const { session, path } = worker
+    session.request({ kind: FetchRequest.Kind.CHUNK, id: this.options.id, index, name: '' }, {
       length,
       exact: true,
       data: piece => {
@@ -242,29 +257,89 @@ class Download {
         this.verifiedCount++
         this.verifiedBytes += length
         worker.stats.bytes += length
+        if (path === 'relayed') worker.stats.relayedBytes = (worker.stats.relayedBytes ?? 0) + length
+        this.redials.delete(worker.peer)
         if (this.verifiedCount === this.verified.length) {
           this.finish.resolve()
           return
         }
+        if (session !== worker.session) {
+          this.retireSession(session)
+          return
+        }
+        this.moveToDirect(worker)
         this.fill(worker)
       },
       fail: err => {
         if (worker.chunks.delete(index)) this.queue.unshift(index)
-        this.removeWorker(worker, toFileShareError(err, 'NETWORK').message)
+        if (session !== worker.session) {
+          // the worker moved to a direct connection: only this old session's chunk is lost
+          this.retireSession(session)
+          for (const w of this.workers.values()) this.fill(w)
+          return
+        }
+        this.removeWorker(worker, toFileShareError(err, 'NETWORK').message, !(err instanceof FetchError))
       }
     })
   }
 
-  private removeWorker (worker: Worker, reason: string): void {
+  private removeWorker (worker: Worker, reason: string, connectionLost = false): void {
     if (this.workers.get(worker.peer) !== worker) return
     this.workers.delete(worker.peer)
     for (const index of worker.chunks) this.queue.unshift(index)
     worker.chunks.clear()
     worker.session.abort(new FileShareError('ABORTED', reason))
-    this.drop(worker.peer, reason)
+    if (!(connectionLost && this.redial(worker, reason))) this.drop(worker.peer, reason)
     // the returned chunks go to the providers that are left
     for (const w of this.workers.values()) this.fill(w)
     this.checkStalled()
+  }
+
+  /**
+   * A provider whose connection dropped (a relay's data or time limit, a restart) is
+   * dialled again, a bounded number of times: its verified chunks stay verified, its
+   * unfinished ones went back to the queue.
+   */
+  private redial (worker: Worker, reason: string): boolean {
+    const done = this.redials.get(worker.peer) ?? 0
+    if (done >= PROVIDER_REDIALS || this.verified == null || this.verifiedCount === this.verified.length) return false
+    this.redials.set(worker.peer, done + 1)
+    log('connection to %s lost (%s), dialling again (%d/%d)', worker.peer, reason, done + 1, PROVIDER_REDIALS)
+    void this.connect(worker.provider)
+    return true
+  }
+
+  /**
+   * When a worker on a relayed connection finds a direct one to its provider (opened by
+   * either side, see reachability.ts), new requests go to a session on the direct
+   * connection; the relayed session finishes what it has in flight and is closed.
+   */
+  private moveToDirect (worker: Worker): void {
+    if (worker.path !== 'relayed' || worker.moving === true) return
+    if (connectionPath(this.options.node, worker.provider.peer) !== 'direct') return
+    worker.moving = true
+    this.openSession(worker.provider).then(session => {
+      worker.moving = false
+      if (this.workers.get(worker.peer) !== worker || this.verifiedCount === this.verified.length) {
+        void session.close()
+        return
+      }
+      const old = worker.session
+      worker.session = session
+      worker.path = this.sessionPaths.get(session) ?? 'direct'
+      worker.stats.path = worker.path
+      log('provider %s: moved from the relay to a %s connection', worker.peer, worker.path)
+      this.retireSession(old)
+      this.fill(worker)
+    }, (err: any) => {
+      worker.moving = false
+      log('provider %s: direct session failed, staying on the relay: %s', worker.peer, err?.message ?? err)
+    })
+  }
+
+  /** Closes a session a worker no longer uses, once nothing is in flight on it. */
+  private retireSession (session: FetchSession): void {
+    if (session.inFlight === 0) void session.close()
   }
 
   private drop (peer: string, reason: string): void {
