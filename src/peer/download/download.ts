@@ -43,7 +43,7 @@ export interface ProviderRef {
 export interface ProviderStats {
   peer: string
   bytes: number
-  /** 'direct' or 'relayed': the connection chunks come over now (or came over last) */
+  /** 'direct' or 'relayed': the connection chunks are requested on now; in `done`, the one the last chunk came over */
   path: 'direct' | 'relayed'
   /** of `bytes`, how many came through a relay (the rest came direct) */
   relayedBytes?: number
@@ -258,16 +258,14 @@ class Download {
         this.verifiedBytes += length
         worker.stats.bytes += length
         if (path === 'relayed') worker.stats.relayedBytes = (worker.stats.relayedBytes ?? 0) + length
+        worker.stats.path = path
         this.redials.delete(worker.peer)
         if (this.verifiedCount === this.verified.length) {
           this.finish.resolve()
           return
         }
-        if (session !== worker.session) {
-          this.retireSession(session)
-          return
-        }
-        this.moveToDirect(worker)
+        if (session !== worker.session) this.retireSession(session)
+        else this.moveToDirect(worker)
         this.fill(worker)
       },
       fail: err => {
