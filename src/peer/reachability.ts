@@ -22,7 +22,7 @@ import type { Connection, IdentifyResult, PeerId } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { logger } from '@libp2p/logger'
 import {
-  RESERVATION_RETRY_MIN_MS, RESERVATION_RETRY_MAX_MS, DIRECT_UPGRADE_TIMEOUT_MS
+  RESERVATION_RETRY_MIN_MS, RESERVATION_RETRY_MAX_MS, DIRECT_UPGRADE_TIMEOUT_MS, RELAY_ADDR_CONFIRM_MS
 } from '../protocol/limits.js'
 import { isRelayed, type FileShareNode } from '../node/create-node.js'
 import type { MasterClient } from './master-client.js'
@@ -53,6 +53,7 @@ export class ReachabilityManager {
   /** the dial-back verdict; null until the master answered */
   private isPublic: boolean | null = null
   private publicAddrs: string[] = []
+  private reserving = false
   private readonly onAddrsChanged = (): void => { this.refresh() }
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
     if (evt.detail.equals(this.master.peer)) this.refresh()
@@ -114,7 +115,8 @@ export class ReachabilityManager {
     if (this.stopped || this.isPublic !== false) return
     const relayAddrs = this.relayAddrs()
     if (relayAddrs.length > 0) {
-      this.set({ reachability: 'relayed', addrs: relayAddrs })
+      // during a reservation, 'relayed' waits until the master lists the address
+      if (!this.reserving) this.set({ reachability: 'relayed', addrs: relayAddrs })
     } else {
       this.set({ reachability: 'private', addrs: [] })
       if (this.timer == null && this.running == null) this.schedule(this.backoffMs)
@@ -163,9 +165,31 @@ export class ReachabilityManager {
       return
     }
     this.set({ reachability: 'private', addrs: [] })
-    await this.reserve()
-    if (this.relayAddrs().length === 0) throw new Error(`the relay ${this.master.addr.toString()} granted no reservation`)
+    this.reserving = true
+    try {
+      await this.reserve()
+      if (this.relayAddrs().length === 0) throw new Error(`the relay ${this.master.addr.toString()} granted no reservation`)
+      await this.awaitRegistered()
+    } finally {
+      this.reserving = false
+    }
     this.refresh()
+  }
+
+  /**
+   * 'relayed' means findable: identify push carries the new address to the master (after
+   * libp2p's 1 s address debounce), and the master's own answer confirms it has it.
+   */
+  private async awaitRegistered (): Promise<void> {
+    const deadline = Date.now() + RELAY_ADDR_CONFIRM_MS
+    while (!this.stopped && Date.now() < deadline) {
+      const known = await this.master.peerAddrs(this.node.peerId).catch(() => [])
+      if (known.some(a => isRelayed(a.toString()))) return
+      // push again: an identify answer racing the reservation may have overwritten it
+      await (this.node.services as any).identifyPush?.push().catch(() => {})
+      await new Promise(resolve => setTimeout(resolve, 500))
+    }
+    log('the master does not list our relayed address yet')
   }
 
   /**

@@ -69,6 +69,8 @@ export const DIALBACK_DIAL_TIMEOUT_MS = 5_000
 /** Retry bounds for dial-back checks and relay reservations (exponential backoff). */
 export const RESERVATION_RETRY_MIN_MS = 500
 export const RESERVATION_RETRY_MAX_MS = 30_000
+/** How long a peer waits for the master to list its new relayed address before it reports 'relayed' anyway. */
+export const RELAY_ADDR_CONFIRM_MS = 5_000
 /** How long `peer.js --share` waits for a reachability verdict before printing `ready`. */
 export const REACHABILITY_SETTLE_MS = 10_000
 /** A direct dial to a provider gets this long before the relayed address is tried. */
