@@ -54,6 +54,9 @@ export class ReachabilityManager {
   private isPublic: boolean | null = null
   private publicAddrs: string[] = []
   private reserving = false
+  /** a check or reservation attempt failed since start (the master is away, or refused) */
+  private failedOnce = false
+  private readonly settleWaiters = new Set<() => void>()
   private readonly onAddrsChanged = (): void => { this.refresh() }
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
     if (evt.detail.equals(this.master.peer)) this.refresh()
@@ -94,16 +97,21 @@ export class ReachabilityManager {
     return () => { this.listeners.delete(listener) }
   }
 
-  /** Resolves with the state once it is 'public' or 'relayed', or after `timeoutMs` with whatever it is. */
+  /**
+   * Resolves with the state once it is 'public' or 'relayed', or once an attempt failed
+   * (retries go on; later changes come through onChange), or after `timeoutMs`.
+   */
   async settled (timeoutMs: number): Promise<ReachabilityState> {
-    const done = (): boolean => this.state.reachability === 'public' || this.state.reachability === 'relayed'
+    const done = (): boolean => this.failedOnce || this.stopped || this.state.reachability === 'public' || this.state.reachability === 'relayed'
     if (done()) return this.current
     await new Promise<void>(resolve => {
       const timer = setTimeout(finish, timeoutMs)
-      const off = this.onChange(() => { if (done()) finish() })
+      const waiter = (): void => { if (done()) finish() }
+      const settleWaiters = this.settleWaiters
+      settleWaiters.add(waiter)
       function finish (): void {
         clearTimeout(timer)
-        off()
+        settleWaiters.delete(waiter)
         resolve()
       }
     })
@@ -139,6 +147,8 @@ export class ReachabilityManager {
       this.backoffMs = RESERVATION_RETRY_MIN_MS
     }, (err: any) => {
       const message = err?.message ?? String(err)
+      this.failedOnce = true
+      for (const w of [...this.settleWaiters]) w()
       log('reachability step failed, retrying in %d ms: %s', this.backoffMs, message)
       this.onError?.(`relay reservation: ${message} (retrying in ${Math.round(this.backoffMs / 100) / 10} s)`)
       this.schedule(this.backoffMs)
@@ -230,6 +240,7 @@ export class ReachabilityManager {
     this.state = state
     log('reachability %s %s', state.reachability, state.addrs.join(' '))
     for (const listener of this.listeners) listener(this.current)
+    for (const w of [...this.settleWaiters]) w()
   }
 }
 

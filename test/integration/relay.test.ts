@@ -51,7 +51,7 @@ describe('reachability and the relay (in-process swarm on 127.0.0.1)', () => {
     const state = await hidden.reachabilitySettled(10_000)
     assert.equal(state.reachability, 'relayed')
     assert.ok(state.addrs.length > 0 && state.addrs.every(a => a.includes(`/p2p/${master.peerId}/p2p-circuit`)), state.addrs.join())
-    // identify push brings the relayed address to the master, whose lookups hand it out
+    // the master's lookups hand out the relayed address of a peer holding a reservation
     await waitFor(async () => (await client.master!.peerAddrs(hidden.node.peerId)).some(a => a.toString().includes('/p2p-circuit')), 10_000, 'relayed address at the master')
   })
 
@@ -89,6 +89,37 @@ describe('reachability and the relay (in-process swarm on 127.0.0.1)', () => {
       assert.equal(result.providers[0].path, 'direct', JSON.stringify(result.providers))
     } finally {
       await listening.stop()
+    }
+  })
+
+  it('dials back only addresses at the IP the request comes from', async () => {
+    const { createServer } = await import('node:net')
+    const { multiaddr } = await import('@multiformats/multiaddr')
+    let accepted = 0
+    const server = createServer(socket => { accepted++; socket.destroy() })
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.2', resolve))
+    try {
+      const port = (server.address() as any).port
+      const answer = await client.master!.dialBack([multiaddr(`/ip4/127.0.0.2/tcp/${port}`)])
+      assert.deepEqual(answer.reachable, [])
+      assert.equal(accepted, 0, 'the master never dials a host other than the requester')
+      assert.equal(answer.observed?.toString().startsWith('/ip4/127.0.0.1/tcp/'), true)
+    } finally {
+      server.close()
+    }
+  })
+
+  it('starts a sharing peer whose master is away, and reports it unknown instead of failing', async () => {
+    const gone = await startMaster(join(dir.path, 'gone'))
+    const addr = gone.addrs()[0]
+    await gone.stop()
+    const lonely = await startPeer(addr, { share: shareHidden })
+    try {
+      const state = await lonely.reachabilitySettled(10_000)
+      assert.equal(state.reachability, 'unknown')
+      assert.equal(lonely.registered(), false)
+    } finally {
+      await lonely.stop()
     }
   })
 
