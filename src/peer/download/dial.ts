@@ -81,6 +81,15 @@ export async function dialProvider (node: FileShareNode, provider: ProviderRef, 
   throw new FileShareError('NETWORK', `cannot connect to ${provider.peer.toString()}: ${first.message}`, { cause: errors[0] })
 }
 
+/** Closes relayed connections to `peer` that carry no stream: a direct one replaced them, and each holds relay resources on the master. */
+export function closeIdleRelayed (node: FileShareNode, peer: ProviderRef['peer']): void {
+  for (const c of node.getConnections(peer)) {
+    if (c.status === 'open' && pathOf(c) === 'relayed' && c.streams.length === 0) {
+      c.close().catch(() => {})
+    }
+  }
+}
+
 export function pathOf (connection: Connection): PathKind {
   return isRelayed(connection.remoteAddr.toString()) ? 'relayed' : 'direct'
 }

@@ -29,7 +29,7 @@ import { safeFileName } from '../../protocol/paths.js'
 import { FileShareError, toFileShareError } from '../../errors.js'
 import { connectionPath, type FileShareNode } from '../../node/create-node.js'
 import { FetchSession, FetchError } from './fetch-session.js'
-import { openFetchStream, type PathKind } from './dial.js'
+import { openFetchStream, closeIdleRelayed, type PathKind } from './dial.js'
 import { PartFile } from './part-file.js'
 
 const log = logger('fileshare:peer:download')
@@ -264,7 +264,7 @@ class Download {
           this.finish.resolve()
           return
         }
-        if (session !== worker.session) this.retireSession(session)
+        if (session !== worker.session) this.retireSession(session, worker)
         else this.moveToDirect(worker)
         this.fill(worker)
       },
@@ -272,7 +272,7 @@ class Download {
         if (worker.chunks.delete(index)) this.queue.unshift(index)
         if (session !== worker.session) {
           // the worker moved to a direct connection: only this old session's chunk is lost
-          this.retireSession(session)
+          this.retireSession(session, worker)
           for (const w of this.workers.values()) this.fill(w)
           return
         }
@@ -327,7 +327,7 @@ class Download {
       worker.path = this.sessionPaths.get(session) ?? 'direct'
       worker.stats.path = worker.path
       log('provider %s: moved from the relay to a %s connection', worker.peer, worker.path)
-      this.retireSession(old)
+      this.retireSession(old, worker)
       this.fill(worker)
     }, (err: any) => {
       worker.moving = false
@@ -335,9 +335,10 @@ class Download {
     })
   }
 
-  /** Closes a session a worker no longer uses, once nothing is in flight on it. */
-  private retireSession (session: FetchSession): void {
-    if (session.inFlight === 0) void session.close()
+  /** Closes a session a worker no longer uses once nothing is in flight on it, then the relayed connection it ran on. */
+  private retireSession (session: FetchSession, worker: Worker): void {
+    if (session.inFlight !== 0 || session.closed) return
+    void session.close().then(() => { closeIdleRelayed(this.options.node, worker.provider.peer) })
   }
 
   private drop (peer: string, reason: string): void {
