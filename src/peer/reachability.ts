@@ -263,7 +263,7 @@ export class DirectUpgrader {
     if (!isRelayed(connection.remoteAddr.toString()) || this.tried.has(connection.id)) return
     if (this.hasDirect(peerId)) return
     this.tried.add(connection.id)
-    connection.addEventListener?.('close', () => { this.tried.delete(connection.id) }, { once: true })
+    connection.addEventListener('close', () => { this.tried.delete(connection.id) }, { once: true })
     const addrs = listenAddrs
       .filter(a => !isRelayed(a.toString()) && a.getComponents().some(c => c.name === 'tcp'))
       .map(a => a.getComponents().some(c => c.name === 'p2p') ? a : a.encapsulate(`/p2p/${peerId.toString()}`))
