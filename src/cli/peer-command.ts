@@ -8,11 +8,12 @@ import { Output, formatBytes } from './output.js'
 import { ProgressBar } from './progress.js'
 import { parse, onShutdownSignal, type Options } from './args.js'
 import { loadConfig, type PeerConfig } from '../config.js'
+import { REACHABILITY_SETTLE_MS } from '../protocol/limits.js'
 
 export const PEER_USAGE = `usage:
   node dist/peer.js --share DIR [--master MA] [--listen MA]... [--announce MA]... [--max-uploads N] [--data DIR] [--config FILE] [--json]
   node dist/peer.js search WORDS... [--master MA] [--limit N] [--json]
-  node dist/peer.js get ID|NAME [--master MA] [--from PEER_MA] [--out DIR] [--seed [--listen MA]... [--announce MA]... [--max-uploads N]] [--json]`
+  node dist/peer.js get ID|NAME [--master MA] [--from PEER_MA] [--out DIR] [--listen MA]... [--seed [--announce MA]... [--max-uploads N]] [--json]`
 
 const COMMON: Options = {
   master: { type: 'string' },
@@ -76,9 +77,17 @@ async function share (argv: string[], out: Output): Promise<number> {
     onWarning: message => { out.warn(message) }
   })
   if (peer.master == null) out.warn('no master configured: serving only peers that know this address')
+  // a verdict (public, or relayed through the master) first, unless it takes too long
+  const reach = await Promise.race([peer.reachabilitySettled(REACHABILITY_SETTLE_MS), shutdown.then(() => peer.reachability())])
   const addrs = peer.addrs()
-  out.event('ready', { peerId: peer.peerId, addrs, files: peer.catalog.size, master: peer.master?.addr.toString() ?? null },
-    `peer ${peer.peerId} sharing ${peer.catalog.size} files from ${values.share}\nreachable at:\n${addrs.map(a => `  ${a}`).join('\n')}`)
+  out.event('ready', { peerId: peer.peerId, addrs, files: peer.catalog.size, master: peer.master?.addr.toString() ?? null, reachability: reach.reachability, reachableAddrs: reach.addrs },
+    `peer ${peer.peerId} sharing ${peer.catalog.size} files from ${values.share}\nreachable at:\n${addrs.map(a => `  ${a}`).join('\n')}\nreachability: ${describeReachability(reach)}`)
+  let last = JSON.stringify(reach)
+  peer.onReachabilityChange(state => {
+    if (JSON.stringify(state) === last) return
+    last = JSON.stringify(state)
+    out.event('reachability', { reachability: state.reachability, addrs: state.addrs }, `reachability: ${describeReachability(state)}`)
+  })
   const signal = await shutdown
   await peer.stop()
   out.event('stopped', { signal }, `stopped (${signal})`)
@@ -109,13 +118,16 @@ async function get (argv: string[], out: Output): Promise<number> {
   if (positionals.length !== 1) throw new UsageError(`get takes one ID or NAME\n${PEER_USAGE}`)
   const target = positionals[0]
   const seed = values.seed === true
-  if (!seed && (values.listen != null || values.announce != null || values['max-uploads'] != null)) {
-    throw new UsageError(`--listen, --announce and --max-uploads go with --seed\n${PEER_USAGE}`)
+  if (!seed && (values.announce != null || values['max-uploads'] != null)) {
+    throw new UsageError(`--announce and --max-uploads go with --seed\n${PEER_USAGE}`)
   }
-  const serving = seed ? { listen: values.listen, announce: values.announce, maxUploads: maxUploads(values) } : {}
+  const serving = seed ? { announce: values.announce, maxUploads: maxUploads(values) } : {}
   const controller = new AbortController()
   const shutdown = onShutdownSignal(controller)
-  return await withClient({ ...values, ...serving }, async peer => {
+  // get listens (config addresses unless --listen): a provider behind a NAT can then dial us
+  // back so data flows direct instead of relayed, and a seeding get is reachable
+  const listen = values.listen ?? loadConfig<PeerConfig>('peer', values.config).listen
+  return await withClient({ ...values, ...serving, listen }, async peer => {
     const bar = ProgressBar.enabled(out.json) ? new ProgressBar(target) : null
     try {
       const result = await peer.get(target, {
@@ -154,12 +166,13 @@ async function get (argv: string[], out: Output): Promise<number> {
 
 /** A throwaway peer for one command (a persistent key only with --data). */
 async function withClient (values: Record<string, any>, run: (peer: Peer) => Promise<number>, needsMaster = true): Promise<number> {
-  // a seeding client listens (config addresses unless --listen) so downloaders can reach it
   const peer = await createPeer({
     master: values.master,
     data: values.data ?? null,
     config: values.config,
-    ...(values.seed === true ? { listen: values.listen ?? loadConfig<PeerConfig>('peer', values.config).listen, announce: values.announce, maxUploads: values.maxUploads } : {})
+    listen: values.listen,
+    announce: values.announce,
+    maxUploads: values.maxUploads
   })
   try {
     if (needsMaster && peer.master == null) {
@@ -169,6 +182,10 @@ async function withClient (values: Record<string, any>, run: (peer: Peer) => Pro
   } finally {
     await peer.stop()
   }
+}
+
+function describeReachability (state: { reachability: string, addrs: string[] }): string {
+  return state.addrs.length > 0 ? `${state.reachability} (${state.addrs.join(', ')})` : state.reachability
 }
 
 function help (): number {

@@ -12,7 +12,7 @@ import { loadOrCreateKey } from '../node/key-store.js'
 import { loadConfig, type PeerConfig } from '../config.js'
 import { FileShareError, toFileShareError } from '../errors.js'
 import { isContentId, parseContentId, formatContentId } from '../content/content-id.js'
-import { PROTOCOL_FETCH, REQUEST_TIMEOUT_MS, BUSY_MAX_RETRIES } from '../protocol/limits.js'
+import { BUSY_MAX_RETRIES } from '../protocol/limits.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Catalog } from './catalog.js'
 import { ShareFolder } from './share/scanner.js'
@@ -21,6 +21,8 @@ import { MasterClient, type SearchResult } from './master-client.js'
 import { Registration } from './registration.js'
 import { download, isBusy, busyDelay, type DownloadEvent, type DownloadResult, type ProviderRef } from './download/download.js'
 import { FetchSession } from './download/fetch-session.js'
+import { openFetchStream } from './download/dial.js'
+import { ReachabilityManager, DirectUpgrader, type ReachabilityMode, type ReachabilityState } from './reachability.js'
 
 const log = logger('fileshare:peer')
 
@@ -38,6 +40,8 @@ export interface PeerOptions {
   /** chunk bytes per second this peer uploads in total (default: unlimited) */
   maxUploadRate?: number
   requestsInFlight?: number
+  /** 'auto' (dial-back check, relay reservation when not public), 'public' or 'relayed'; default: config */
+  reachability?: ReachabilityMode
   /** registration problems and other notices */
   onWarning?: (message: string) => void
 }
@@ -74,6 +78,12 @@ export interface Peer {
   seed: (result: Pick<DownloadResult, 'id' | 'path' | 'manifest'>) => Promise<void>
   /** uploads being served right now */
   activeUploads: () => number
+  /** how other peers can reach this one (sharing peers with a master; else 'unknown') */
+  reachability: () => ReachabilityState
+  /** called whenever reachability changes; returns an unsubscribe function */
+  onReachabilityChange: (listener: (state: ReachabilityState) => void) => () => void
+  /** the reachability once it is 'public' or 'relayed', or whatever it is after `timeoutMs` */
+  reachabilitySettled: (timeoutMs: number) => Promise<ReachabilityState>
   search: (words: string, options?: { limit?: number }) => Promise<SearchResult[]>
   get: (idOrName: string, options?: GetOptions) => Promise<DownloadResult>
   stop: () => Promise<void>
@@ -105,8 +115,11 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
   let fetchServer: FetchServer | null = null
   let registration: Registration | null = null
   let folder: ShareFolder | null = null
+  let reachability: ReachabilityManager | null = null
+  const upgrader = new DirectUpgrader(node)
+  upgrader.start()
 
-  /** Starts the fetch server and the registration with the master (once). */
+  /** Starts the fetch server, the registration with the master and reachability (once). */
   async function startServing (): Promise<void> {
     if (fetchServer != null) return
     fetchServer = new FetchServer(node, catalog, { maxUploads: options.maxUploads ?? config.maxUploads, maxUploadRate: options.maxUploadRate })
@@ -114,6 +127,8 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
     if (master != null) {
       registration = new Registration(node, master, catalog, { onError: options.onWarning })
       registration.start()
+      reachability = new ReachabilityManager(node, master, options.reachability ?? config.reachability ?? 'auto', options.onWarning)
+      reachability.start()
     }
   }
 
@@ -124,6 +139,7 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
       await startServing()
     }
   } catch (err) {
+    upgrader.stop()
     await node.stop()
     throw err
   }
@@ -235,8 +251,7 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
   async function resolveNameOnce (from: ProviderRef, fileName: string): Promise<{ id: Uint8Array, name: string }> {
     let session: FetchSession | null = null
     try {
-      if (from.addrs.length > 0) await node.peerStore.merge(from.peer, { multiaddrs: from.addrs })
-      const stream = await node.dialProtocol(from.peer, PROTOCOL_FETCH, { runOnLimitedConnection: true, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+      const { stream } = await openFetchStream(node, from)
       session = new FetchSession(stream)
       const matches = await session.resolve(fileName)
       const ids = new Map(matches.map(m => [formatContentId(m.id), m]))
@@ -264,12 +279,17 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
     rescan: async () => await (folder?.scan() ?? Promise.resolve(0)),
     seed,
     activeUploads: () => fetchServer?.activeUploads ?? 0,
+    reachability: () => reachability?.current ?? { reachability: 'unknown', addrs: [] },
+    onReachabilityChange: listener => reachability?.onChange(listener) ?? (() => {}),
+    reachabilitySettled: async timeoutMs => await (reachability?.settled(timeoutMs) ?? Promise.resolve({ reachability: 'unknown' as const, addrs: [] })),
     search: async (words, searchOptions) => await requireMaster().search(words, searchOptions?.limit),
     get,
     async stop () {
       if (stopped) return
       stopped = true
       await registration?.stop()
+      await reachability?.stop()
+      upgrader.stop()
       await fetchServer?.stop().catch(() => {})
       await node.stop()
     }

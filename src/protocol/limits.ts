@@ -5,6 +5,7 @@
 export const PROTOCOL_REGISTER = '/fileshare/register/1.0.0'
 export const PROTOCOL_LOOKUP = '/fileshare/lookup/1.0.0'
 export const PROTOCOL_FETCH = '/fileshare/fetch/1.0.0'
+export const PROTOCOL_DIALBACK = '/fileshare/dialback/1.0.0'
 
 const KiB = 1024
 const MiB = 1024 * KiB
@@ -86,3 +87,22 @@ export const ENDGAME_STALE_MS = 1_000
 /** A provider's speed is measured over this window (at least RATE_MIN_SPAN_MS long). */
 export const RATE_WINDOW_MS = 2_000
 export const RATE_MIN_SPAN_MS = 20
+
+/* Reachability (relay reservations, dial-back, direct upgrades) */
+/** Addresses one dial-back request may ask the master to try. */
+export const MAX_DIALBACK_ADDRS = 8
+/** How long the master tries to reach one address of a dial-back request. */
+export const DIALBACK_DIAL_TIMEOUT_MS = 5_000
+/** Retry bounds for dial-back checks and relay reservations (exponential backoff). */
+export const RESERVATION_RETRY_MIN_MS = 500
+export const RESERVATION_RETRY_MAX_MS = 30_000
+/** How long a peer waits for the master to list its new relayed address before it reports 'relayed' anyway. */
+export const RELAY_ADDR_CONFIRM_MS = 5_000
+/** How long `peer.js --share` waits for a reachability verdict before printing `ready`. */
+export const REACHABILITY_SETTLE_MS = 10_000
+/** A direct dial to a provider gets this long before the relayed address is tried. */
+export const DIRECT_DIAL_TIMEOUT_MS = 4_000
+/** How long an attempt to move a relayed connection to a direct one may take. */
+export const DIRECT_UPGRADE_TIMEOUT_MS = 5_000
+/** A provider whose connection dropped (a relay limit, a restart) is re-dialled at most this many times in a row without a verified chunk in between. */
+export const PROVIDER_REDIALS = 3

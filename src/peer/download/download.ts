@@ -24,6 +24,10 @@
  * 7. When every chunk is verified the part file is linked to its final name. On failure
  *    or interruption the part file and its resume state stay when they hold verified
  *    chunks (hidden names, never the final one); otherwise they are deleted.
+ * 8. Connections (see dial.ts): direct first, the relay as fallback; a worker on a relayed
+ *    connection moves to a direct one as soon as one exists, and a provider whose
+ *    connection dropped (a relay limit, a restart) is re-dialled, up to PROVIDER_REDIALS
+ *    times in a row without a verified chunk in between, before it is given up.
  */
 import { createHash } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -35,7 +39,7 @@ import {
 } from '../../content/content-id.js'
 import { FetchRequest, FetchResponse } from '../../protocol/pb/fetch.js'
 import {
-  PROTOCOL_FETCH, DEFAULT_REQUESTS_IN_FLIGHT, PROGRESS_INTERVAL_MS, REQUEST_TIMEOUT_MS, MIN_REQUESTS_IN_FLIGHT,
+  DEFAULT_REQUESTS_IN_FLIGHT, PROGRESS_INTERVAL_MS, PROVIDER_REDIALS, MIN_REQUESTS_IN_FLIGHT,
   INITIAL_REQUESTS_IN_FLIGHT, DEPTH_TARGET_MS, RATE_WINDOW_MS, RATE_MIN_SPAN_MS, ENDGAME_BUFFER_BYTES, ENDGAME_MAX_COPIES, ENDGAME_STALE_MS, PROVIDER_REFRESH_MS,
   PROVIDER_RETRY_MS, BUSY_RETRY_MS, BUSY_RETRY_MAX_MS, BUSY_MAX_RETRIES
 } from '../../protocol/limits.js'
@@ -43,6 +47,7 @@ import { safeFileName } from '../../protocol/paths.js'
 import { FileShareError, toFileShareError } from '../../errors.js'
 import { connectionPath, type FileShareNode } from '../../node/create-node.js'
 import { FetchSession, FetchError } from './fetch-session.js'
+import { openFetchStream, closeIdleRelayed, type PathKind } from './dial.js'
 import { PartFile } from './part-file.js'
 import { ResumeState, readResumeState, statePathFor, hasBit } from './resume-state.js'
 
@@ -57,8 +62,10 @@ export interface ProviderRef {
 export interface ProviderStats {
   peer: string
   bytes: number
-  /** 'direct' or 'relayed', as the connection to the provider is */
+  /** 'direct' or 'relayed': the connection chunks are requested on now; in `done`, the one the last chunk came over */
   path: 'direct' | 'relayed'
+  /** of `bytes`, how many came through a relay (the rest came direct) */
+  relayedBytes?: number
 }
 
 export type DownloadEvent =
@@ -100,6 +107,10 @@ interface Worker {
   peer: string
   ref: ProviderRef
   session: FetchSession
+  /** the path of `session`'s connection */
+  path: PathKind
+  /** a move to a direct connection is under way */
+  moving?: boolean
   stats: ProviderStats
   /** chunks this worker has requested and not yet finished */
   chunks: Set<number>
@@ -151,6 +162,10 @@ class Download {
   private readonly retryTimers = new Set<NodeJS.Timeout>()
   /** sessions being opened since the start (all providers are dialled at once) */
   private readonly early = new Map<string, Promise<FetchSession>>()
+  /** the connection path each session was opened on */
+  private readonly sessionPaths = new WeakMap<FetchSession, PathKind>()
+  /** re-dials made per provider since its last verified chunk */
+  private readonly redials = new Map<string, number>()
 
   constructor (private readonly options: DownloadOptions) {
     this.idText = formatContentId(options.id)
@@ -352,13 +367,10 @@ class Download {
 
   /** Opens a fetch stream to a provider: the one place that dials providers. */
   private async openSession (provider: ProviderRef): Promise<FetchSession> {
-    const { node } = this.options
-    if (provider.addrs.length > 0) await node.peerStore.merge(provider.peer, { multiaddrs: provider.addrs })
-    const stream = await node.dialProtocol(provider.peer, PROTOCOL_FETCH, {
-      runOnLimitedConnection: true,
-      signal: AbortSignal.any([AbortSignal.timeout(REQUEST_TIMEOUT_MS), ...(this.options.signal != null ? [this.options.signal] : [])])
-    })
-    return new FetchSession(stream)
+    const { stream, path } = await openFetchStream(this.options.node, provider, this.options.signal)
+    const session = new FetchSession(stream)
+    this.sessionPaths.set(session, path)
+    return session
   }
 
   /** The session dialled at the start for this provider (once), else a new one. */
@@ -416,11 +428,12 @@ class Download {
 
   private addWorker (provider: ProviderRef, session: FetchSession): void {
     const peer = provider.peer.toString()
-    const stats = this.stats.get(peer) ?? { peer, bytes: 0, path: connectionPath(this.options.node, provider.peer) }
-    stats.path = connectionPath(this.options.node, provider.peer)
+    const path = this.sessionPaths.get(session) ?? connectionPath(this.options.node, provider.peer)
+    const stats = this.stats.get(peer) ?? { peer, bytes: 0, path, relayedBytes: 0 }
+    stats.path = path
     this.stats.set(peer, stats)
     const worker: Worker = {
-      peer, ref: provider, session, stats, chunks: new Set(), depth: Math.min(this.maxDepth, INITIAL_REQUESTS_IN_FLIGHT), rate: 0, lastDone: 0, started: Date.now(), samples: []
+      peer, ref: provider, session, path, stats, chunks: new Set(), depth: Math.min(this.maxDepth, INITIAL_REQUESTS_IN_FLIGHT), rate: 0, lastDone: 0, started: Date.now(), samples: []
     }
     this.workers.set(peer, worker)
     this.fill(worker)
@@ -494,7 +507,8 @@ class Download {
     }
     const hash = createHash('sha256')
     let received = 0
-    worker.session.request({ kind: FetchRequest.Kind.CHUNK, id: this.options.id, index, name: '' }, {
+    const { session, path } = worker
+    session.request({ kind: FetchRequest.Kind.CHUNK, id: this.options.id, index, name: '' }, {
       length,
       exact: true,
       data: piece => {
@@ -515,20 +529,31 @@ class Download {
         }
         if (this.verified[index] === 0) {
           if (copy != null) this.part.write(copy, position)
+          if (path === 'relayed') worker.stats.relayedBytes = (worker.stats.relayedBytes ?? 0) + length
+          worker.stats.path = path
+          this.redials.delete(worker.peer)
           this.markVerified(worker, index, length)
           if (this.done) return
         }
+        if (session !== worker.session) this.retireSession(session, worker)
+        else this.moveToDirect(worker)
         this.fill(worker)
       },
       fail: err => {
         settle()
         if (this.done) return
         this.requeue(index)
+        if (session !== worker.session) {
+          // the worker moved to a direct connection: only this old session's chunk is lost
+          this.retireSession(session, worker)
+          for (const w of [...this.workers.values()]) this.fill(w)
+          return
+        }
         if (isBusy(err) && this.workers.get(worker.peer) === worker) {
           this.busyCount.set(worker.peer, (this.busyCount.get(worker.peer) ?? 0) + 1)
           this.retryBusy(worker.ref)
         }
-        this.removeWorker(worker, toFileShareError(err, 'NETWORK').message)
+        this.removeWorker(worker, toFileShareError(err, 'NETWORK').message, !(err instanceof FetchError))
       }
     })
   }
@@ -559,16 +584,64 @@ class Download {
     if (this.verifiedCount === this.verified.length) this.finish.resolve()
   }
 
-  private removeWorker (worker: Worker, reason: string): void {
+  private removeWorker (worker: Worker, reason: string, connectionLost = false): void {
     if (this.workers.get(worker.peer) !== worker) return
     this.workers.delete(worker.peer)
     const lost = [...worker.chunks]
     worker.session.abort(new FileShareError('ABORTED', reason)) // fails (and settles) its other requests
     for (const index of lost) this.requeue(index)
-    this.drop(worker.peer, reason)
+    if (!(connectionLost && this.redial(worker, reason))) this.drop(worker.peer, reason)
     // the returned chunks go to the providers that are left
     for (const w of [...this.workers.values()]) this.fill(w)
     this.checkStalled()
+  }
+
+  /**
+   * A provider whose connection dropped (a relay's data or time limit, a restart) is
+   * dialled again, a bounded number of times: its verified chunks stay verified, its
+   * unfinished ones went back to the queue.
+   */
+  private redial (worker: Worker, reason: string): boolean {
+    const count = this.redials.get(worker.peer) ?? 0
+    if (count >= PROVIDER_REDIALS || this.done) return false
+    this.redials.set(worker.peer, count + 1)
+    log('connection to %s lost (%s), dialling again (%d/%d)', worker.peer, reason, count + 1, PROVIDER_REDIALS)
+    void this.connect(worker.ref)
+    return true
+  }
+
+  /**
+   * When a worker on a relayed connection finds a direct one to its provider (opened by
+   * either side, see reachability.ts), new requests go to a session on the direct
+   * connection; the relayed session finishes what it has in flight and is closed.
+   */
+  private moveToDirect (worker: Worker): void {
+    if (worker.path !== 'relayed' || worker.moving === true) return
+    if (connectionPath(this.options.node, worker.ref.peer) !== 'direct') return
+    worker.moving = true
+    this.openSession(worker.ref).then(session => {
+      worker.moving = false
+      if (this.workers.get(worker.peer) !== worker || this.done) {
+        void session.close()
+        return
+      }
+      const old = worker.session
+      worker.session = session
+      worker.path = this.sessionPaths.get(session) ?? 'direct'
+      worker.stats.path = worker.path
+      log('provider %s: moved from the relay to a %s connection', worker.peer, worker.path)
+      this.retireSession(old, worker)
+      this.fill(worker)
+    }, (err: any) => {
+      worker.moving = false
+      log('provider %s: direct session failed, staying on the relay: %s', worker.peer, err?.message ?? err)
+    })
+  }
+
+  /** Closes a session a worker no longer uses once nothing is in flight on it, then the relayed connection it ran on. */
+  private retireSession (session: FetchSession, worker: Worker): void {
+    if (session.inFlight !== 0 || session.closed) return
+    void session.close().then(() => { closeIdleRelayed(this.options.node, worker.ref.peer) })
   }
 
   private drop (peer: string, reason: string): void {
