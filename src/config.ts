@@ -6,6 +6,7 @@ import { readFileSync, existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { FileShareError } from './errors.js'
 import type { RelayServerConfig } from './node/create-node.js'
+import type { ReachabilityMode } from './peer/reachability.js'
 
 export interface MasterConfig {
   listen: string[]
@@ -35,6 +36,8 @@ export interface PeerConfig {
   settleMs?: number
   /** an inbound fetch stream idle this long is closed, ms */
   streamIdleTimeoutMs?: number
+  /** 'auto' | 'public' | 'relayed': see README "Reachability / NAT" */
+  reachability?: ReachabilityMode
 }
 
 /** The package's config/ folder (dist/config.js → ../config; the test build sits one level deeper). */

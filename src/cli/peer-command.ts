@@ -7,11 +7,13 @@ import { FileShareError, UsageError } from '../errors.js'
 import { Output, formatBytes } from './output.js'
 import { ProgressBar } from './progress.js'
 import { parse, onShutdownSignal, type Options } from './args.js'
+import { loadConfig, type PeerConfig } from '../config.js'
+import { REACHABILITY_SETTLE_MS } from '../protocol/limits.js'
 
 export const PEER_USAGE = `usage:
-  node dist/peer.js --share DIR [--master MA] [--listen MA]... [--announce MA]... [--data DIR] [--config FILE] [--json]
+  node dist/peer.js --share DIR [--master MA] [--listen MA]... [--announce MA]... [--max-uploads N] [--data DIR] [--config FILE] [--json]
   node dist/peer.js search WORDS... [--master MA] [--limit N] [--json]
-  node dist/peer.js get ID|NAME [--master MA] [--from PEER_MA] [--out DIR] [--json]`
+  node dist/peer.js get ID|NAME [--master MA] [--from PEER_MA] [--out DIR] [--listen MA]... [--seed [--announce MA]... [--max-uploads N]] [--json]`
 
 const COMMON: Options = {
   master: { type: 'string' },
@@ -23,10 +25,27 @@ const SHARE: Options = {
   ...COMMON,
   share: { type: 'string' },
   listen: { type: 'string', multiple: true },
-  announce: { type: 'string', multiple: true }
+  announce: { type: 'string', multiple: true },
+  'max-uploads': { type: 'string' }
 }
 const SEARCH: Options = { ...COMMON, limit: { type: 'string' } }
-const GET: Options = { ...COMMON, from: { type: 'string' }, out: { type: 'string' } }
+const GET: Options = {
+  ...COMMON,
+  from: { type: 'string' },
+  out: { type: 'string' },
+  seed: { type: 'boolean' },
+  listen: { type: 'string', multiple: true },
+  announce: { type: 'string', multiple: true },
+  'max-uploads': { type: 'string' }
+}
+
+function maxUploads (values: Record<string, any>): number | undefined {
+  const text = values['max-uploads']
+  if (text == null) return undefined
+  const n = Number(text)
+  if (!Number.isInteger(n) || n < 1) throw new UsageError('--max-uploads takes a positive whole number')
+  return n
+}
 
 export async function runPeer (argv: string[]): Promise<number> {
   const out = new Output(argv.includes('--json'))
@@ -52,14 +71,23 @@ async function share (argv: string[], out: Output): Promise<number> {
     master: values.master,
     listen: values.listen,
     announce: values.announce,
+    maxUploads: maxUploads(values),
     data: values.data,
     config: values.config,
     onWarning: message => { out.warn(message) }
   })
   if (peer.master == null) out.warn('no master configured: serving only peers that know this address')
+  // a verdict (public, or relayed through the master) first, unless it takes too long
+  const reach = await Promise.race([peer.reachabilitySettled(REACHABILITY_SETTLE_MS), shutdown.then(() => peer.reachability())])
   const addrs = peer.addrs()
-  out.event('ready', { peerId: peer.peerId, addrs, files: peer.catalog.size, master: peer.master?.addr.toString() ?? null },
-    `peer ${peer.peerId} sharing ${peer.catalog.size} files from ${values.share}\nreachable at:\n${addrs.map(a => `  ${a}`).join('\n')}`)
+  out.event('ready', { peerId: peer.peerId, addrs, files: peer.catalog.size, master: peer.master?.addr.toString() ?? null, reachability: reach.reachability, reachableAddrs: reach.addrs },
+    `peer ${peer.peerId} sharing ${peer.catalog.size} files from ${values.share}\nreachable at:\n${addrs.map(a => `  ${a}`).join('\n')}\nreachability: ${describeReachability(reach)}`)
+  let last = JSON.stringify(reach)
+  peer.onReachabilityChange(state => {
+    if (JSON.stringify(state) === last) return
+    last = JSON.stringify(state)
+    out.event('reachability', { reachability: state.reachability, addrs: state.addrs }, `reachability: ${describeReachability(state)}`)
+  })
   const signal = await shutdown
   await peer.stop()
   out.event('stopped', { signal }, `stopped (${signal})`)
@@ -89,19 +117,31 @@ async function get (argv: string[], out: Output): Promise<number> {
   if (values.help === true) return help()
   if (positionals.length !== 1) throw new UsageError(`get takes one ID or NAME\n${PEER_USAGE}`)
   const target = positionals[0]
+  const seed = values.seed === true
+  if (!seed && (values.announce != null || values['max-uploads'] != null)) {
+    throw new UsageError(`--announce and --max-uploads go with --seed\n${PEER_USAGE}`)
+  }
+  const serving = seed ? { announce: values.announce, maxUploads: maxUploads(values) } : {}
   const controller = new AbortController()
-  void onShutdownSignal(controller)
-  return await withClient(values, async peer => {
+  const shutdown = onShutdownSignal(controller)
+  // get listens (config addresses unless --listen): a provider behind a NAT can then dial us
+  // back so data flows direct instead of relayed, and a seeding get is reachable
+  const listen = values.listen ?? loadConfig<PeerConfig>('peer', values.config).listen
+  return await withClient({ ...values, ...serving, listen }, async peer => {
     const bar = ProgressBar.enabled(out.json) ? new ProgressBar(target) : null
     try {
       const result = await peer.get(target, {
         out: values.out,
         from: values.from,
+        seed,
         signal: controller.signal,
         onEvent: event => {
           if (event.event === 'progress') {
             out.event('progress', { id: event.id, bytes: event.bytes, total: event.total, providers: event.providers })
             bar?.update(event.bytes, event.total, event.providers.length)
+          } else if (event.event === 'resumed') {
+            out.event('resumed', { id: event.id, bytes: event.bytes, chunks: event.chunks })
+            if (!out.json) process.stderr.write(`resuming: ${formatBytes(event.bytes)} already verified on disk\n`)
           } else {
             out.event(event.event, { id: event.id, peer: event.peer, reason: event.reason })
             if (!out.json) process.stderr.write(`provider ${event.peer} dropped: ${event.reason}\n`)
@@ -111,6 +151,12 @@ async function get (argv: string[], out: Output): Promise<number> {
       bar?.stop()
       out.event('done', { id: result.id, path: result.path, bytes: result.bytes, seconds: result.seconds, providers: result.providers },
         `${result.path}: ${formatBytes(result.bytes)} verified in ${result.seconds.toFixed(2)} s from ${result.providers.length} provider(s)`)
+      if (seed) {
+        out.event('seeding', { id: result.id, path: result.path, peerId: peer.peerId, addrs: peer.addrs() },
+          `seeding ${result.path} as ${peer.peerId} until interrupted (Ctrl-C)`)
+        const signal = await shutdown
+        out.event('stopped', { signal }, `stopped (${signal})`)
+      }
       return 0
     } finally {
       bar?.stop()
@@ -120,7 +166,14 @@ async function get (argv: string[], out: Output): Promise<number> {
 
 /** A throwaway peer for one command (a persistent key only with --data). */
 async function withClient (values: Record<string, any>, run: (peer: Peer) => Promise<number>, needsMaster = true): Promise<number> {
-  const peer = await createPeer({ master: values.master, data: values.data ?? null, config: values.config })
+  const peer = await createPeer({
+    master: values.master,
+    data: values.data ?? null,
+    config: values.config,
+    listen: values.listen,
+    announce: values.announce,
+    maxUploads: values.maxUploads
+  })
   try {
     if (needsMaster && peer.master == null) {
       throw new FileShareError('NO_MASTER', 'no master configured: pass --master, set FILESHARE_MASTER or config/peer.json "master"')
@@ -129,6 +182,10 @@ async function withClient (values: Record<string, any>, run: (peer: Peer) => Pro
   } finally {
     await peer.stop()
   }
+}
+
+function describeReachability (state: { reachability: string, addrs: string[] }): string {
+  return state.addrs.length > 0 ? `${state.reachability} (${state.addrs.join(', ')})` : state.reachability
 }
 
 function help (): number {

@@ -5,6 +5,7 @@
  */
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import * as Digest from 'multiformats/hashes/digest'
 import type { RateLimiter } from '@libp2p/utils'
 import { peerRateLimiter, type RegisterServiceOptions } from './register-service.js'
@@ -86,14 +87,24 @@ export class LookupService {
     }
   }
 
-  /** The peer's addresses as this master knows them (identify, relay reservations). */
+  /**
+   * The peer's addresses as this master knows them: a peer holding a relay reservation
+   * here is reachable at `<our address>/p2p-circuit` (listed first: it is what a NATed
+   * peer can be reached at), then what identify reported.
+   */
   private async peerInfo (peer: PeerId): Promise<PeerInfo> {
-    let addrs: Uint8Array[] = []
+    const addrs = new Map<string, Uint8Array>()
+    if (this.node.services.relay?.reservations.has(peer) === true) {
+      for (const own of this.node.getMultiaddrs()) {
+        const relayed = multiaddr(`${own.toString()}/p2p-circuit`)
+        addrs.set(relayed.toString(), relayed.bytes)
+      }
+    }
     try {
       const stored = await this.node.peerStore.get(peer)
-      addrs = stored.addresses.map(a => a.multiaddr.bytes).slice(0, MAX_ADDRS_PER_PEER)
+      for (const a of stored.addresses) addrs.set(a.multiaddr.toString(), a.multiaddr.bytes)
     } catch {}
-    return { peer: peer.toMultihash().bytes, addrs }
+    return { peer: peer.toMultihash().bytes, addrs: [...addrs.values()].slice(0, MAX_ADDRS_PER_PEER) }
   }
 }
 

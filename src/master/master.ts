@@ -10,6 +10,8 @@ import { IndexStore } from './index-store.js'
 import { Liveness } from './liveness.js'
 import { RegisterService } from './register-service.js'
 import { LookupService } from './lookup-service.js'
+import { DialBackService } from './dialback-service.js'
+import { relayGate, type RelayGateTarget } from './relay-gate.js'
 import { loadConfig, type MasterConfig } from '../config.js'
 import { PROVIDER_GRACE_MS } from '../protocol/limits.js'
 
@@ -51,14 +53,17 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
   const privateKey = await loadOrCreateKey(dataDir)
   const index = new IndexStore(dataDir)
   let node: FileShareNode
+  let gateTarget: RelayGateTarget | null = null
   try {
     node = await createNode({
       privateKey,
       listen: options.listen ?? config.listen,
       announce: options.announce ?? config.announce,
       relayServer: { ...config.relay, ...options.relay },
-      maxConnections: options.maxConnections ?? config.maxConnections
+      maxConnections: options.maxConnections ?? config.maxConnections,
+      connectionGater: relayGate(() => gateTarget)
     })
+    gateTarget = { node, index }
   } catch (err) {
     index.close()
     throw err
@@ -71,9 +76,11 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
   }
   const register = new RegisterService(node, index, liveness, { ...limits, maxFilesPerPeer: options.maxFilesPerPeer ?? config.maxFilesPerPeer })
   const lookup = new LookupService(node, index, limits)
+  const dialBack = new DialBackService(node)
   liveness.start()
   await register.start()
   await lookup.start()
+  await dialBack.start()
   log('master %s listening on %s', node.peerId.toString(), node.getMultiaddrs().map(String).join(', '))
 
   let stopped = false
@@ -89,6 +96,7 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
       liveness.stop()
       await register.stop().catch(() => {})
       await lookup.stop().catch(() => {})
+      await dialBack.stop().catch(() => {})
       await node.stop()
       index.close()
     }

@@ -9,7 +9,7 @@ import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { identify, type Identify } from '@libp2p/identify'
+import { identify, identifyPush, type Identify } from '@libp2p/identify'
 import { circuitRelayServer, circuitRelayTransport, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { FaultTolerance, type PrivateKey, type ConnectionGater, type PeerId } from '@libp2p/interface'
 
@@ -44,7 +44,9 @@ export interface NodeServices {
 export type FileShareNode = Libp2p<NodeServices>
 
 export async function createNode (options: NodeOptions): Promise<FileShareNode> {
-  const services: Record<string, any> = { identify: identify() }
+  // identify push tells connected peers (the master) when our addresses change, e.g. a
+  // relay reservation added a /p2p-circuit address
+  const services: Record<string, any> = { identify: identify(), identifyPush: identifyPush() }
   if (options.relayServer != null) {
     const r = options.relayServer
     const limited = r.dataLimit > 0 || r.durationLimit > 0

@@ -34,18 +34,23 @@ export interface FetchServerOptions {
   maxUploads?: number
   /** a stream with no request for this long is closed (default STREAM_IDLE_TIMEOUT_MS) */
   idleTimeoutMs?: number
+  /** total chunk bytes per second this server sends (all streams together); unlimited when omitted */
+  maxUploadRate?: number
 }
 
 export class FetchServer {
   private active = 0
   private readonly maxUploads: number
   private readonly idleTimeoutMs: number
+  private readonly maxUploadRate: number
+  private nextSendAt = 0
   /** bytes of chunk payload sent since start (for tests and stats) */
   bytesServed = 0
 
   constructor (private readonly node: FileShareNode, private readonly catalog: Catalog, options: FetchServerOptions = {}) {
     this.maxUploads = options.maxUploads ?? DEFAULT_MAX_UPLOADS
     this.idleTimeoutMs = options.idleTimeoutMs ?? STREAM_IDLE_TIMEOUT_MS
+    this.maxUploadRate = options.maxUploadRate ?? 0
   }
 
   async start (): Promise<void> {
@@ -119,6 +124,7 @@ export class FetchServer {
       return
     }
     const length = chunkLength(entry.manifest, request.index)
+    await this.pace(length)
     // a fresh buffer per chunk: send() keeps a reference until it is written
     const data = Buffer.allocUnsafe(length)
     try {
@@ -130,6 +136,15 @@ export class FetchServer {
     stream.send(encodeFrame(FetchResponse.encode({ status: Status.OK, message: '', index: request.index, length })))
     await sendWithBackpressure(stream, data)
     this.bytesServed += length
+  }
+
+  /** Waits until `bytes` more fit under maxUploadRate (a shared schedule: streams take turns). */
+  private async pace (bytes: number): Promise<void> {
+    if (this.maxUploadRate <= 0) return
+    const now = Date.now()
+    const start = Math.max(now, this.nextSendAt)
+    this.nextSendAt = start + bytes / this.maxUploadRate * 1000
+    if (start > now) await new Promise(resolve => setTimeout(resolve, start - now).unref())
   }
 
   private reply (stream: Stream, status: FetchResponse.Status, index: number, message: string): void {

@@ -8,8 +8,9 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import * as Digest from 'multiformats/hashes/digest'
 import { LookupRequest, LookupResponse, type PeerInfo, type SearchHit } from '../protocol/pb/lookup.js'
 import { RegisterRequest, RegisterResponse, type SharedFile } from '../protocol/pb/register.js'
+import { DialBackRequest, DialBackResponse } from '../protocol/pb/reachability.js'
 import {
-  PROTOCOL_LOOKUP, PROTOCOL_REGISTER, MAX_LOOKUP_RESPONSE, REQUEST_TIMEOUT_MS, MAX_SEARCH_RESULTS,
+  PROTOCOL_LOOKUP, PROTOCOL_REGISTER, PROTOCOL_DIALBACK, MAX_DIALBACK_ADDRS, MAX_LOOKUP_RESPONSE, REQUEST_TIMEOUT_MS, MAX_SEARCH_RESULTS,
   MAX_PROVIDERS_RETURNED, MAX_ADDRS_PER_PEER, MAX_CONTROL_FRAME
 } from '../protocol/limits.js'
 import { exchange, type Codec } from '../protocol/stream-io.js'
@@ -65,6 +66,20 @@ export class MasterClient {
       throw new FileShareError(registerErrorCode(res.status), `master refused registration: ${res.status} ${res.message}`)
     }
     return res
+  }
+
+  /** Asks the master to dial `addrs` back on new connections: the ones it reached, and how it sees us. */
+  async dialBack (addrs: Multiaddr[]): Promise<{ reachable: Multiaddr[], observed: Multiaddr | null }> {
+    const res = await this.call<DialBackRequest, DialBackResponse>(PROTOCOL_DIALBACK, { addrs: addrs.slice(0, MAX_DIALBACK_ADDRS).map(a => a.bytes) },
+      DialBackRequest, DialBackResponse, MAX_CONTROL_FRAME, { reachable: MAX_DIALBACK_ADDRS })
+    if (res.status !== DialBackResponse.Status.OK) {
+      throw new FileShareError(res.status === DialBackResponse.Status.RATE_LIMITED ? 'RATE_LIMITED' : 'PROTOCOL', `master refused the dial-back: ${res.status} ${res.message}`)
+    }
+    const parse = (bytes: Uint8Array): Multiaddr | null => { try { return multiaddr(bytes) } catch { return null } }
+    return {
+      reachable: res.reachable.map(parse).filter((a): a is Multiaddr => a != null),
+      observed: res.observed.length > 0 ? parse(res.observed) : null
+    }
   }
 
   private async lookup (request: LookupRequest): Promise<LookupResponse> {

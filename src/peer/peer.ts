@@ -3,7 +3,7 @@
  * (scanner → catalog → fetch server, registration with the master) and downloads
  * (search, get) through the master or straight from a known peer.
  */
-import { resolve } from 'node:path'
+import { resolve, relative, isAbsolute, basename, sep } from 'node:path'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { logger } from '@libp2p/logger'
@@ -12,15 +12,18 @@ import { loadOrCreateKey } from '../node/key-store.js'
 import { loadConfig, type PeerConfig } from '../config.js'
 import { FileShareError, toFileShareError } from '../errors.js'
 import { isContentId, parseContentId, formatContentId } from '../content/content-id.js'
-import { PROTOCOL_FETCH, REQUEST_TIMEOUT_MS } from '../protocol/limits.js'
+import { BUSY_MAX_RETRIES } from '../protocol/limits.js'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Catalog } from './catalog.js'
 import { startLiveShare, type LiveShare } from './share/live-share.js'
 import type { ScanStats } from './share/scanner.js'
 import { FetchServer } from './fetch-server.js'
 import { MasterClient, type SearchResult } from './master-client.js'
 import { Registration } from './registration.js'
-import { download, type DownloadEvent, type DownloadResult, type ProviderRef } from './download/download.js'
+import { download, isBusy, busyDelay, type DownloadEvent, type DownloadResult, type ProviderRef } from './download/download.js'
 import { FetchSession } from './download/fetch-session.js'
+import { openFetchStream } from './download/dial.js'
+import { ReachabilityManager, DirectUpgrader, type ReachabilityMode, type ReachabilityState } from './reachability.js'
 
 const log = logger('fileshare:peer')
 
@@ -35,6 +38,8 @@ export interface PeerOptions {
   data?: string | null
   config?: string
   maxUploads?: number
+  /** chunk bytes per second this peer uploads in total (default: unlimited) */
+  maxUploadRate?: number
   requestsInFlight?: number
   /** follow the shared folder with fs.watch (default: config, true) */
   watch?: boolean
@@ -44,6 +49,8 @@ export interface PeerOptions {
   settleMs?: number
   /** an inbound fetch stream idle this long is closed, ms (default: config, 30 s) */
   streamIdleTimeoutMs?: number
+  /** 'auto' (dial-back check, relay reservation when not public), 'public' or 'relayed'; default: config */
+  reachability?: ReachabilityMode
   /** registration problems and other notices */
   onWarning?: (message: string) => void
 }
@@ -54,6 +61,12 @@ export interface GetOptions {
   /** fetch from this peer (multiaddr ending in /p2p/<PeerId>, or just /p2p/<PeerId>) instead of asking the master */
   from?: string
   onEvent?: (event: DownloadEvent) => void
+  /** called as each chunk verifies (index, provider PeerId) */
+  onChunk?: (index: number, peer: string) => void
+  /** keep serving the file once it is complete (registered with the master) until stop() */
+  seed?: boolean
+  /** how often to ask the master for new providers during the download (ms) */
+  providerRefreshMs?: number
   signal?: AbortSignal
 }
 
@@ -72,6 +85,16 @@ export interface Peer {
   shareStats: () => ScanStats | null
   /** rescans the shared folder now */
   rescan: () => Promise<number>
+  /** serves a complete, verified file (a finished download) from this peer and registers it */
+  seed: (result: Pick<DownloadResult, 'id' | 'path' | 'manifest'>) => Promise<void>
+  /** uploads being served right now */
+  activeUploads: () => number
+  /** how other peers can reach this one (sharing peers with a master; else 'unknown') */
+  reachability: () => ReachabilityState
+  /** called whenever reachability changes; returns an unsubscribe function */
+  onReachabilityChange: (listener: (state: ReachabilityState) => void) => () => void
+  /** the reachability once it is 'public' or 'relayed', or whatever it is after `timeoutMs` */
+  reachabilitySettled: (timeoutMs: number) => Promise<ReachabilityState>
   search: (words: string, options?: { limit?: number }) => Promise<SearchResult[]>
   get: (idOrName: string, options?: GetOptions) => Promise<DownloadResult>
   stop: () => Promise<void>
@@ -103,6 +126,26 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
   let fetchServer: FetchServer | null = null
   let registration: Registration | null = null
   let share: LiveShare | null = null
+  let reachability: ReachabilityManager | null = null
+  const upgrader = new DirectUpgrader(node)
+  upgrader.start()
+
+  /** Starts the fetch server, the registration with the master and reachability (once). */
+  async function startServing (): Promise<void> {
+    if (fetchServer != null) return
+    fetchServer = new FetchServer(node, catalog, {
+      maxUploads: options.maxUploads ?? config.maxUploads,
+      maxUploadRate: options.maxUploadRate,
+      idleTimeoutMs: options.streamIdleTimeoutMs ?? config.streamIdleTimeoutMs
+    })
+    await fetchServer.start()
+    if (master != null) {
+      registration = new Registration(node, master, catalog, { onError: options.onWarning })
+      registration.start()
+      reachability = new ReachabilityManager(node, master, options.reachability ?? config.reachability ?? 'auto', options.onWarning)
+      reachability.start()
+    }
+  }
 
   try {
     if (shareDir != null) {
@@ -115,18 +158,11 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
         rescanIntervalMs: options.rescanIntervalMs ?? config.rescanIntervalMs,
         onWarning: options.onWarning
       })
-      fetchServer = new FetchServer(node, catalog, {
-        maxUploads: options.maxUploads ?? config.maxUploads,
-        idleTimeoutMs: options.streamIdleTimeoutMs ?? config.streamIdleTimeoutMs
-      })
-      await fetchServer.start()
-      if (master != null) {
-        registration = new Registration(node, master, catalog, { onError: options.onWarning })
-        registration.start()
-      }
+      await startServing()
     }
   } catch (err) {
     await share?.stop()
+    upgrader.stop()
     await node.stop()
     throw err
   }
@@ -141,12 +177,13 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
     let id: Uint8Array
     let name: string | undefined
     let providers: ProviderRef[]
+    let refreshProviders: (() => Promise<ProviderRef[]>) | undefined
     if (getOptions.from != null) {
       const from = await resolveFromAddr(getOptions.from)
       if (isContentId(idOrName)) {
         id = parseContentId(idOrName)
       } else {
-        const match = await resolveNameAt(from, idOrName)
+        const match = await resolveNameAt(from, idOrName, getOptions.signal)
         id = match.id
         name = match.name
       }
@@ -167,17 +204,41 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
         providers = (await m.providers(id)).providers
       }
       if (providers.length === 0) throw new FileShareError('NO_PROVIDER', `no live provider for ${formatContentId(id)}`)
+      const wanted = id
+      refreshProviders = async () => (await m.providers(wanted)).providers
     }
-    return await download({
+    const result = await download({
       node,
       id,
       name,
       outDir: out,
       providers,
+      refreshProviders,
+      refreshIntervalMs: getOptions.providerRefreshMs,
       requestsInFlight: options.requestsInFlight ?? config.requestsInFlight,
       onEvent: getOptions.onEvent,
+      onChunk: getOptions.onChunk,
       signal: getOptions.signal
     })
+    if (share != null && shareDir != null && isInside(shareDir, result.path)) {
+      // downloaded into our own share: serve it like any shared file
+      await share.adopt(result.path, result.manifest).catch(err => { options.onWarning?.(`sharing the download failed: ${err?.message ?? err}`) })
+    } else if (getOptions.seed === true) {
+      await seed(result)
+    }
+    return result
+  }
+
+  async function seed (result: Pick<DownloadResult, 'id' | 'path' | 'manifest'>): Promise<void> {
+    const abs = resolve(result.path)
+    if (share != null && shareDir != null && isInside(shareDir, abs)) {
+      await share.adopt(abs, result.manifest)
+      return
+    }
+    // a seeded file outside the share is published under its file name
+    catalog.add(basename(abs), abs, parseContentId(result.id), result.manifest)
+    await startServing()
+    log('seeding %s from %s', result.id, abs)
   }
 
   /** `--from`: a full multiaddr, or /p2p/<PeerId> whose addresses the master knows. */
@@ -198,12 +259,22 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
     return { peer, addrs }
   }
 
-  /** Asks one peer which of its files carry `name`. */
-  async function resolveNameAt (from: ProviderRef, fileName: string): Promise<{ id: Uint8Array, name: string }> {
+  /** Asks one peer which of its files carry `name` (again after a while when it is BUSY). */
+  async function resolveNameAt (from: ProviderRef, fileName: string, signal?: AbortSignal): Promise<{ id: Uint8Array, name: string }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await resolveNameOnce(from, fileName)
+      } catch (err: any) {
+        if (!isBusy(err?.cause ?? err) || attempt >= BUSY_MAX_RETRIES) throw err
+        await sleep(busyDelay(attempt), undefined, { signal }).catch(() => { throw new FileShareError('ABORTED', 'download aborted') })
+      }
+    }
+  }
+
+  async function resolveNameOnce (from: ProviderRef, fileName: string): Promise<{ id: Uint8Array, name: string }> {
     let session: FetchSession | null = null
     try {
-      if (from.addrs.length > 0) await node.peerStore.merge(from.peer, { multiaddrs: from.addrs })
-      const stream = await node.dialProtocol(from.peer, PROTOCOL_FETCH, { runOnLimitedConnection: true, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+      const { stream } = await openFetchStream(node, from)
       session = new FetchSession(stream)
       const matches = await session.resolve(fileName)
       const ids = new Map(matches.map(m => [formatContentId(m.id), m]))
@@ -230,6 +301,11 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
     flushRegistration: async () => { await registration?.flush() },
     shareStats: () => share != null ? { ...share.folder.totals, pending: share.folder.pendingPaths().length } : null,
     rescan: async () => await (share?.rescan() ?? Promise.resolve(0)),
+    seed,
+    activeUploads: () => fetchServer?.activeUploads ?? 0,
+    reachability: () => reachability?.current ?? { reachability: 'unknown', addrs: [] },
+    onReachabilityChange: listener => reachability?.onChange(listener) ?? (() => {}),
+    reachabilitySettled: async timeoutMs => await (reachability?.settled(timeoutMs) ?? Promise.resolve({ reachability: 'unknown' as const, addrs: [] })),
     search: async (words, searchOptions) => await requireMaster().search(words, searchOptions?.limit),
     get,
     async stop () {
@@ -237,10 +313,17 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
       stopped = true
       await share?.stop()
       await registration?.stop()
+      await reachability?.stop()
+      upgrader.stop()
       await fetchServer?.stop().catch(() => {})
       await node.stop()
     }
   }
+}
+
+function isInside (dir: string, path: string): boolean {
+  const rel = relative(dir, path)
+  return rel !== '' && !rel.startsWith('..' + sep) && rel !== '..' && !isAbsolute(rel)
 }
 
 function ambiguous (name: string, candidates: string[]): FileShareError {

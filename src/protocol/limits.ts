@@ -5,6 +5,7 @@
 export const PROTOCOL_REGISTER = '/fileshare/register/1.0.0'
 export const PROTOCOL_LOOKUP = '/fileshare/lookup/1.0.0'
 export const PROTOCOL_FETCH = '/fileshare/fetch/1.0.0'
+export const PROTOCOL_DIALBACK = '/fileshare/dialback/1.0.0'
 
 const KiB = 1024
 const MiB = 1024 * KiB
@@ -68,3 +69,49 @@ export const MAX_INBOUND_STREAMS = 32
 
 /** Progress events are emitted at least this often while data arrives. */
 export const PROGRESS_INTERVAL_MS = 250
+
+/** Swarm downloads (issue 4). Depth per provider adapts to its measured speed within these bounds. */
+export const MIN_REQUESTS_IN_FLIGHT = 2
+/** A provider's depth starts here (at most the configured requestsInFlight) until its speed is known. */
+export const INITIAL_REQUESTS_IN_FLIGHT = 4
+/** Depth aims at this much queued work per provider: slow providers then hold few chunks at the end. */
+export const DEPTH_TARGET_MS = 500
+/** Endgame: duplicate requests buffer their chunk in memory, at most this many bytes per download. */
+export const ENDGAME_BUFFER_BYTES = 8 * MiB
+/** Endgame: copies of one chunk in flight at once. */
+export const ENDGAME_MAX_COPIES = 2
+/** While downloading through a master, ask it for providers this often. */
+export const PROVIDER_REFRESH_MS = 3_000
+/** A provider dropped for a network failure or BUSY may be tried again after this long (liars never). */
+export const PROVIDER_RETRY_MS = 10_000
+/** The resume state beside a part file is rewritten at most this often. */
+export const RESUME_STATE_INTERVAL_MS = 500
+/** A provider that answered BUSY is asked again after this long, doubling up to BUSY_RETRY_MAX_MS … */
+export const BUSY_RETRY_MS = 1_000
+export const BUSY_RETRY_MAX_MS = 8_000
+/** … at most this many times per download (≈ 45 s in all) before it counts as gone. */
+export const BUSY_MAX_RETRIES = 8
+/** Endgame: a provider that completed no chunk for this long counts as stalled (its chunks are copied first). */
+export const ENDGAME_STALE_MS = 1_000
+/** A provider's speed is measured over this window (at least RATE_MIN_SPAN_MS long). */
+export const RATE_WINDOW_MS = 2_000
+export const RATE_MIN_SPAN_MS = 20
+
+/* Reachability (relay reservations, dial-back, direct upgrades) */
+/** Addresses one dial-back request may ask the master to try. */
+export const MAX_DIALBACK_ADDRS = 8
+/** How long the master tries to reach one address of a dial-back request. */
+export const DIALBACK_DIAL_TIMEOUT_MS = 5_000
+/** Retry bounds for dial-back checks and relay reservations (exponential backoff). */
+export const RESERVATION_RETRY_MIN_MS = 500
+export const RESERVATION_RETRY_MAX_MS = 30_000
+/** How long a peer waits for the master to list its new relayed address before it reports 'relayed' anyway. */
+export const RELAY_ADDR_CONFIRM_MS = 5_000
+/** How long `peer.js --share` waits for a reachability verdict before printing `ready`. */
+export const REACHABILITY_SETTLE_MS = 10_000
+/** A direct dial to a provider gets this long before the relayed address is tried. */
+export const DIRECT_DIAL_TIMEOUT_MS = 4_000
+/** How long an attempt to move a relayed connection to a direct one may take. */
+export const DIRECT_UPGRADE_TIMEOUT_MS = 5_000
+/** A provider whose connection dropped (a relay limit, a restart) is re-dialled at most this many times in a row without a verified chunk in between. */
+export const PROVIDER_REDIALS = 3

@@ -38,7 +38,7 @@ export async function startMaster (dir: string, options: MasterOptions = {}): Pr
 
 export async function startPeer (master: Master | string | null, options: PeerOptions = {}): Promise<Peer> {
   const addr = master == null ? null : typeof master === 'string' ? master : master.addrs()[0]
-  return await createPeer({ master: addr, listen: LOCAL, data: null, ...options })
+  return await createPeer({ master: addr, listen: LOCAL, data: null, settleMs: 100, ...options })
 }
 
 /** Polls `check` until it returns true (or throws after `timeoutMs`). */

@@ -4,17 +4,21 @@
  * has been verified. The final name is never overwritten: when it exists, "NAME (1).ext",
  * "NAME (2).ext", … are tried (link() fails on an existing name, so no race can clobber).
  */
-import { openSync, closeSync, ftruncateSync, fsyncSync, writeSync, linkSync, unlinkSync, mkdirSync, fstatSync } from 'node:fs'
+import { openSync, closeSync, ftruncateSync, fsyncSync, writeSync, linkSync, unlinkSync, mkdirSync, fstatSync, existsSync, read } from 'node:fs'
+import { promisify } from 'node:util'
 import { join, extname } from 'node:path'
 import { FileShareError } from '../../errors.js'
 
 export class PartFile {
   readonly path: string
+  /** true when a part file of this download was already there (a resume candidate) */
+  readonly existed: boolean
   private fd: number | null
 
   constructor (readonly dir: string, readonly name: string, idText: string, size: number) {
     mkdirSync(dir, { recursive: true })
     this.path = join(dir, `.${name}.${idText.slice(2, 18)}.part`)
+    this.existed = existsSync(this.path)
     try {
       this.fd = openSync(this.path, 'a+')
       closeSync(this.fd)
@@ -31,6 +35,17 @@ export class PartFile {
     while (done < data.length) {
       done += writeSync(this.fd!, data, done, data.length - done, position + done)
     }
+  }
+
+  /** Reads `into.length` bytes at `position` (short only at the end of the file). */
+  async read (into: Uint8Array, position: number): Promise<number> {
+    let done = 0
+    while (done < into.length) {
+      const { bytesRead: n } = await readAsync(this.fd!, into, done, into.length - done, position + done)
+      if (n === 0) break
+      done += n
+    }
+    return done
   }
 
   /** Flushes, closes and links the file under its final name; returns that path. */
@@ -66,3 +81,5 @@ export class PartFile {
     try { unlinkSync(this.path) } catch {}
   }
 }
+
+const readAsync = promisify(read) as unknown as (fd: number, buf: Uint8Array, offset: number, length: number, position: number) => Promise<{ bytesRead: number }>

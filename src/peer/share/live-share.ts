@@ -7,6 +7,7 @@ import { HashCache } from './hash-cache.js'
 import { FolderWatcher } from './watcher.js'
 import { SHARE_SETTLE_MS } from '../../protocol/limits.js'
 import type { Catalog } from '../catalog.js'
+import type { Manifest } from '../../content/content-id.js'
 
 export interface LiveShareOptions {
   root: string
@@ -22,6 +23,11 @@ export interface LiveShareOptions {
 export interface LiveShare {
   readonly folder: ShareFolder
   readonly watcher: FolderWatcher
+  /**
+   * Shares a file inside the folder whose manifest is already known and verified (a
+   * finished download) at once, without waiting for it to settle or hashing it again.
+   */
+  adopt: (absPath: string, manifest: Manifest) => Promise<void>
   /** full rescan now; resolves with the number of files hashed */
   rescan: () => Promise<number>
   stop: () => Promise<void>
@@ -56,6 +62,7 @@ export async function startLiveShare (options: LiveShareOptions): Promise<LiveSh
   return {
     folder,
     watcher,
+    adopt: async (absPath, manifest) => { await folder.adopt(absPath, manifest) },
     rescan: async () => await folder.scan(),
     async stop () {
       if (stopped) return

@@ -11,13 +11,14 @@
  * in a HashCache, so a restart re-hashes nothing that did not change.
  */
 import { opendir, lstat, stat, realpath } from 'node:fs/promises'
-import { join, relative, sep } from 'node:path'
+import { join, relative, sep, dirname, basename } from 'node:path'
 import type { Stats } from 'node:fs'
 import { logger } from '@libp2p/logger'
 import { hashFile } from '../../content/hash-file.js'
 import { isSafeRelativePath } from '../../protocol/paths.js'
 import { SHARE_SETTLE_MS } from '../../protocol/limits.js'
 import type { Catalog } from '../catalog.js'
+import type { Manifest } from '../../content/content-id.js'
 import { HashCache, type Fingerprint } from './hash-cache.js'
 
 const log = logger('fileshare:peer:share')
@@ -53,7 +54,7 @@ export function isInternalName (name: string): boolean {
 
 export class ShareFolder {
   private rootReal = ''
-  /** fingerprint of what the catalog holds per relative path */
+  /** fingerprint of what this folder put in the catalog, per relative path (only these are withdrawn) */
   private readonly known = new Map<string, string>()
   /** files seen but not settled yet: fingerprint and when it was first seen */
   private readonly pending = new Map<string, { fp: string, since: number }>()
@@ -96,6 +97,15 @@ export class ShareFolder {
     })
   }
 
+  /** See LiveShare.adopt: records `manifest` for the file's current fingerprint, then scans it. */
+  async adopt (absPath: string, manifest: Manifest): Promise<void> {
+    if (this.rootReal === '') this.rootReal = await realpath(this.root)
+    const abs = join(await realpath(dirname(absPath)), basename(absPath))
+    const st = await stat(abs)
+    if (st.size === manifest.size) this.cache.put(abs, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino }, manifest)
+    await this.scanPaths([this.relOf(abs)])
+  }
+
   close (): void {
     if (this.ownsCache) this.cache.close()
   }
@@ -115,7 +125,7 @@ export class ShareFolder {
       seen.add(file.rel)
       await this.consider(file, stats, signal)
     }
-    for (const rel of [...this.catalog.paths()]) {
+    for (const rel of [...this.known.keys()]) {
       if (!seen.has(rel)) this.forget(rel)
     }
     for (const rel of [...this.pending.keys()]) {
@@ -148,7 +158,7 @@ export class ShareFolder {
     }
     // whatever the catalog or the pending list holds below `rel` and was not seen is gone
     const prefix = rel === '' ? '' : rel + '/'
-    for (const path of [...this.catalog.paths()]) {
+    for (const path of [...this.known.keys()]) {
       if ((path === rel || path.startsWith(prefix)) && !seen.has(path)) this.forget(path)
     }
     for (const path of [...this.pending.keys()]) {

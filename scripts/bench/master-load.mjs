@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+// Master under load: one dist/master.js process holding P connected peers (real libp2p
+// nodes, spread over W worker processes) that registered F files in total through the
+// register protocol; then the workers run lookups and searches concurrently and report
+// latencies. Prints p50/p99 per kind, the master's RSS, and the populate time.
+// usage: node scripts/bench/master-load.mjs [--peers 1000] [--files 1000000] [--workers 2]
+//        [--duration 20] [--concurrency 16]
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+
+const { values } = parseArgs({
+  options: {
+    peers: { type: 'string', default: '1000' },
+    files: { type: 'string', default: '1000000' },
+    workers: { type: 'string', default: '2' },
+    duration: { type: 'string', default: '20' },
+    concurrency: { type: 'string', default: '16' }
+  }
+})
+const peers = Number(values.peers)
+const files = Number(values.files)
+const workers = Number(values.workers)
+const root = fileURLToPath(new URL('../../', import.meta.url))
+const dir = mkdtempSync(join(tmpdir(), 'fileshare-master-load-'))
+const procs = []
+
+function start (args, name) {
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] })
+  procs.push(child)
+  const waiting = []
+  const queue = []
+  createInterface({ input: child.stdout }).on('line', line => {
+    let ev
+    try { ev = JSON.parse(line) } catch { return }
+    const w = waiting.findIndex(x => x.phase === ev.phase || x.phase === ev.event)
+    if (w >= 0) waiting.splice(w, 1)[0].resolve(ev)
+    else queue.push(ev)
+  })
+  child.once('exit', code => { for (const w of waiting.splice(0)) w.reject(new Error(`${name} exited with ${code}`)) })
+  return {
+    child,
+    next: phase => {
+      const q = queue.findIndex(x => x.phase === phase || x.event === phase)
+      if (q >= 0) return Promise.resolve(queue.splice(q, 1)[0])
+      return new Promise((resolve, reject) => waiting.push({ phase, resolve, reject }))
+    },
+    send: obj => child.stdin.write(JSON.stringify(obj) + '\n')
+  }
+}
+
+function rssMiB (pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const get = key => Number(status.match(new RegExp(`${key}:\\s+(\\d+)`))[1]) / 1024
+  return { rss: get('VmRSS'), hwm: get('VmHWM') }
+}
+
+const pct = (xs, p) => {
+  if (xs.length === 0) return NaN
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))]
+}
+
+try {
+  writeFileSync(join(dir, 'master.json'), JSON.stringify({ maxConnections: peers + 500, maxFilesPerPeer: Math.ceil(files / peers) + 100 }))
+  const master = start(['dist/master.js', '--listen', '/ip4/127.0.0.1/tcp/0', '--data', join(dir, 'master'), '--config', join(dir, 'master.json'), '--json'], 'master')
+  const ready = await master.next('ready')
+  const addr = ready.addrs[0]
+  const base = rssMiB(master.child.pid)
+  console.log(`master ${addr} (RSS ${base.rss.toFixed(0)} MiB empty)`)
+
+  const perWorker = Math.ceil(peers / workers)
+  const filesPerNode = Math.ceil(files / peers)
+  const t0 = Date.now()
+  const ws = Array.from({ length: workers }, (_, w) => start(['scripts/bench/master-load-peers.mjs', addr, String(w), String(Math.min(perWorker, peers - w * perWorker)), String(filesPerNode)], `worker ${w}`))
+  const connected = await Promise.all(ws.map(w => w.next('connected')))
+  console.log(`${connected.reduce((a, c) => a + c.nodes, 0)} peers connected in ${((Date.now() - t0) / 1000).toFixed(1)} s; master RSS ${rssMiB(master.child.pid).rss.toFixed(0)} MiB`)
+  const registered = await Promise.all(ws.map(w => w.next('registered')))
+  const populateS = (Date.now() - t0) / 1000
+  const total = registered.reduce((a, r) => a + r.files, 0)
+  console.log(`${total} files registered through the protocol in ${populateS.toFixed(1)} s; master RSS ${rssMiB(master.child.pid).rss.toFixed(0)} MiB`)
+  await Promise.all(ws.map(w => w.next('ready')))
+
+  let maxRss = 0
+  const sampler = setInterval(() => { maxRss = Math.max(maxRss, rssMiB(master.child.pid).rss) }, 250)
+  const durationMs = Number(values.duration) * 1000
+  for (const w of ws) w.send({ cmd: 'measure', durationMs, concurrency: Number(values.concurrency) })
+  const results = await Promise.all(ws.map(w => w.next('measured')))
+  clearInterval(sampler)
+  const lookup = results.flatMap(r => r.lookup)
+  const search = results.flatMap(r => r.search)
+  const errors = {}
+  for (const r of results) for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v
+  const { rss, hwm } = rssMiB(master.child.pid)
+  const sec = durationMs / 1000
+  console.log('')
+  console.log(`| peers | files | kind | requests | req/s | p50 ms | p99 ms |`)
+  console.log(`|---|---|---|---|---|---|---|`)
+  console.log(`| ${peers} | ${total} | lookup (providers) | ${lookup.length} | ${(lookup.length / sec).toFixed(0)} | ${pct(lookup, 0.5).toFixed(2)} | ${pct(lookup, 0.99).toFixed(2)} |`)
+  console.log(`| ${peers} | ${total} | search (words, prefixes) | ${search.length} | ${(search.length / sec).toFixed(0)} | ${pct(search, 0.5).toFixed(2)} | ${pct(search, 0.99).toFixed(2)} |`)
+  console.log('')
+  console.log(`master RSS: ${rss.toFixed(0)} MiB now, ${maxRss.toFixed(0)} MiB max while measuring, ${hwm.toFixed(0)} MiB peak (VmHWM, includes populating)`)
+  console.log(`errors: ${JSON.stringify(errors)}`)
+  console.log(`targets: lookup p99 < 20 ms ${pct(lookup, 0.99) < 20 ? 'MET' : 'MISSED'}, search p99 < 50 ms ${pct(search, 0.99) < 50 ? 'MET' : 'MISSED'}, RSS < 1 GiB ${hwm < 1024 ? 'MET' : 'MISSED'}`)
+  for (const w of ws) w.send({ cmd: 'stop' })
+  await new Promise(resolve => setTimeout(resolve, 2000))
+} finally {
+  for (const p of procs) if (p.exitCode == null) p.kill('SIGKILL')
+  rmSync(dir, { recursive: true, force: true })
+}

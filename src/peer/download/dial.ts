@@ -1,0 +1,105 @@
+/**
+ * Dialling a provider for a download: a direct connection when one works, the relayed
+ * address (through the master) when none does.
+ *
+ * - An open direct connection to the provider is used as it is.
+ * - Else the provider's direct addresses are dialled first (bounded by
+ *   DIRECT_DIAL_TIMEOUT_MS), then its /p2p-circuit addresses.
+ * - Streams are opened on the chosen connection itself (not `dialProtocol(peer)`, which
+ *   ignores limited relayed connections and would dial yet another one).
+ * A relayed connection is later replaced by a direct one when either side manages to
+ * dial the other (see reachability.ts: DirectUpgrader); the download engine notices
+ * with `connectionPath()` and moves its requests over.
+ */
+import type { Connection, Stream } from '@libp2p/interface'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { logger } from '@libp2p/logger'
+import { PROTOCOL_FETCH, DIRECT_DIAL_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from '../../protocol/limits.js'
+import { isRelayed, type FileShareNode } from '../../node/create-node.js'
+import { FileShareError, toFileShareError } from '../../errors.js'
+import type { ProviderRef } from './download.js'
+
+const log = logger('fileshare:peer:dial')
+
+export type PathKind = 'direct' | 'relayed'
+
+export interface ProviderStream {
+  stream: Stream
+  path: PathKind
+}
+
+/** Opens a /fileshare/fetch stream to `provider`, preferring a direct connection. */
+export async function openFetchStream (node: FileShareNode, provider: ProviderRef, signal?: AbortSignal): Promise<ProviderStream> {
+  const connection = await dialProvider(node, provider, signal)
+  const stream = await connection.newStream(PROTOCOL_FETCH, {
+    runOnLimitedConnection: true,
+    signal: withTimeout(REQUEST_TIMEOUT_MS, signal)
+  })
+  return { stream, path: pathOf(connection) }
+}
+
+/** A connection to `provider`: an open direct one, else a new direct one, else a relayed one. */
+export async function dialProvider (node: FileShareNode, provider: ProviderRef, signal?: AbortSignal): Promise<Connection> {
+  const open = node.getConnections(provider.peer).filter(c => c.status === 'open')
+  const direct = open.find(c => pathOf(c) === 'direct')
+  if (direct != null) return direct
+
+  let known: Multiaddr[] = provider.addrs
+  if (provider.addrs.length > 0) {
+    await node.peerStore.merge(provider.peer, { multiaddrs: provider.addrs }).catch(() => {})
+  } else {
+    known = await node.peerStore.get(provider.peer).then(p => p.addresses.map(a => a.multiaddr), () => [])
+  }
+  const directAddrs = known.filter(a => !isRelayed(a.toString())).map(a => withPeer(a, provider))
+  const relayAddrs = known.filter(a => isRelayed(a.toString())).map(a => withPeer(a, provider))
+  const errors: unknown[] = []
+
+  if (directAddrs.length > 0) {
+    try {
+      return await node.dial(directAddrs, { signal: withTimeout(DIRECT_DIAL_TIMEOUT_MS, signal) })
+    } catch (err) {
+      signal?.throwIfAborted()
+      log('no direct connection to %p: %s', provider.peer, (err as Error)?.message)
+      errors.push(err)
+    }
+  }
+  const relayed = open.find(c => c.status === 'open' && pathOf(c) === 'relayed')
+  if (relayed != null) return relayed
+  if (relayAddrs.length > 0) {
+    try {
+      return await node.dial(relayAddrs, { signal: withTimeout(REQUEST_TIMEOUT_MS, signal) })
+    } catch (err) {
+      signal?.throwIfAborted()
+      errors.push(err)
+    }
+  }
+  if (directAddrs.length === 0 && relayAddrs.length === 0) {
+    // nothing known here: let libp2p look the peer up (its peer store, a recent identify)
+    return await node.dial(provider.peer, { signal: withTimeout(REQUEST_TIMEOUT_MS, signal) })
+  }
+  const first = toFileShareError(errors[0], 'NETWORK')
+  throw new FileShareError('NETWORK', `cannot connect to ${provider.peer.toString()}: ${first.message}`, { cause: errors[0] })
+}
+
+/** Closes relayed connections to `peer` that carry no stream: a direct one replaced them, and each holds relay resources on the master. */
+export function closeIdleRelayed (node: FileShareNode, peer: ProviderRef['peer']): void {
+  for (const c of node.getConnections(peer)) {
+    if (c.status === 'open' && pathOf(c) === 'relayed' && c.streams.length === 0) {
+      c.close().catch(() => {})
+    }
+  }
+}
+
+export function pathOf (connection: Connection): PathKind {
+  return isRelayed(connection.remoteAddr.toString()) ? 'relayed' : 'direct'
+}
+
+function withPeer (addr: Multiaddr, provider: ProviderRef): Multiaddr {
+  const last = addr.getComponents().at(-1)
+  if (last?.name === 'p2p' && last.value === provider.peer.toString()) return addr
+  return multiaddr(`${addr.toString()}/p2p/${provider.peer.toString()}`)
+}
+
+function withTimeout (ms: number, signal?: AbortSignal): AbortSignal {
+  return signal != null ? AbortSignal.any([AbortSignal.timeout(ms), signal]) : AbortSignal.timeout(ms)
+}

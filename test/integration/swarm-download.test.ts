@@ -1,0 +1,272 @@
+/**
+ * Swarm downloads with real libp2p nodes on 127.0.0.1 (issue 4): several providers at
+ * once, a provider killed mid-download, lying providers, BUSY providers, a provider that
+ * appears mid-download, resume after an interrupted run with damaged state, 20 concurrent
+ * downloaders from one seeder, downloads into a shared folder. Every test compares bytes.
+ */
+import { describe, it, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdir, copyFile, readdir, writeFile, open } from 'node:fs/promises'
+import { join } from 'node:path'
+import { multiaddr } from '@multiformats/multiaddr'
+import { tempDir, startMaster, startPeer, writeRandomFile, sameFile, waitFor } from '../helpers/swarm.js'
+import { download, hashFile, limits, formatContentId, type Master, type Peer, type DownloadEvent, type ProviderRef } from '../../src/index.js'
+import { FetchSession } from '../../src/peer/download/fetch-session.js'
+
+const MiB = 1024 * 1024
+
+function refOf (peer: Peer): ProviderRef {
+  return { peer: peer.node.peerId, addrs: [multiaddr(peer.addrs()[0])] }
+}
+
+function dropsOf (events: DownloadEvent[]): Array<{ peer: string, reason: string }> {
+  return events.flatMap(e => e.event === 'provider-dropped' ? [{ peer: e.peer, reason: e.reason }] : [])
+}
+
+describe('swarm download (in-process nodes on 127.0.0.1)', () => {
+  let dir: { path: string, cleanup: () => Promise<void> }
+  let master: Master
+  let client: Peer
+  const peers: Peer[] = []
+
+  async function sharer (files: Record<string, string>, options: Parameters<typeof startPeer>[1] = {}): Promise<Peer> {
+    const share = join(dir.path, `share-${peers.length}`)
+    await mkdir(share, { recursive: true })
+    for (const [name, from] of Object.entries(files)) await copyFile(from, join(share, name))
+    const peer = await startPeer(master, { share, ...options })
+    peers.push(peer)
+    await waitFor(() => peer.registered(), 10_000, 'registration')
+    return peer
+  }
+
+  before(async () => {
+    dir = await tempDir('fileshare-swarm-')
+    master = await startMaster(dir.path)
+    client = await startPeer(master)
+  })
+
+  after(async () => {
+    for (const p of peers) await p.stop().catch(() => {})
+    await client?.stop()
+    await master?.stop()
+    await dir?.cleanup()
+  })
+
+  it('uses three providers at once and survives one that is killed mid-download', async () => {
+    const src = join(dir.path, 'three.bin')
+    await writeRandomFile(src, 24 * MiB + 123)
+    const { id } = await hashFile(src)
+    const idText = formatContentId(id)
+    const three = [
+      await sharer({ 'three.bin': src }, { maxUploadRate: 16 * MiB }),
+      await sharer({ 'three.bin': src }, { maxUploadRate: 16 * MiB }),
+      await sharer({ 'three.bin': src }, { maxUploadRate: 16 * MiB })
+    ]
+    const events: DownloadEvent[] = []
+    let victim: Peer | undefined
+    let stopping: Promise<void> | undefined
+    const out = join(dir.path, 'out-three')
+    const result = await client.get(idText, {
+      out,
+      onEvent: e => events.push(e),
+      onChunk: (_index, peer) => {
+        // kill the first provider that delivered a chunk, while it has more in flight
+        if (victim != null) return
+        victim = three.find(p => p.peerId === peer)
+        stopping = victim?.stop()
+      }
+    })
+    await stopping
+    assert.ok(victim != null)
+    assert.ok(await sameFile(result.path, src))
+    assert.deepEqual((await readdir(out)).sort(), ['three.bin'], 'no part or state file left')
+    assert.ok(dropsOf(events).some(d => d.peer === victim!.peerId), 'the killed provider is reported as dropped')
+    assert.equal(result.providers.reduce((n, p) => n + p.bytes, 0), result.bytes)
+    assert.ok(result.providers.filter(p => p.bytes > 0).length >= 2, 'more than one provider served chunks')
+  })
+
+  it('drops a provider that serves corrupted chunks and fetches them elsewhere', async () => {
+    const src = join(dir.path, 'lied.bin')
+    await writeRandomFile(src, 16 * MiB + 5)
+    const { id, manifest } = await hashFile(src)
+    // the honest provider is slow, so the liar surely gets chunk requests
+    const honest = await sharer({ 'lied.bin': src }, { maxUploadRate: 16 * MiB })
+    // the liar serves the right manifest with other bytes (a real node: its catalog maps the id to a different file)
+    const corrupt = join(dir.path, 'corrupt.bin')
+    await writeRandomFile(corrupt, 16 * MiB + 5)
+    const liar = await startPeer(master)
+    peers.push(liar)
+    await liar.seed({ id: formatContentId(id), path: corrupt, manifest })
+
+    const events: DownloadEvent[] = []
+    const out = join(dir.path, 'out-lied')
+    const result = await download({ node: client.node, id, outDir: out, providers: [refOf(liar), refOf(honest)], onEvent: e => events.push(e) })
+    assert.ok(await sameFile(result.path, src))
+    const drops = dropsOf(events)
+    assert.ok(drops.some(d => d.peer === liar.peerId && /verification/.test(d.reason)), JSON.stringify(drops))
+    assert.equal(result.providers.find(p => p.peer === liar.peerId)?.bytes ?? 0, 0, 'no byte of the liar counts')
+
+    // with only the liar: VERIFICATION_FAILED and nothing under the final name
+    const out2 = join(dir.path, 'out-lied-only')
+    await assert.rejects(download({ node: client.node, id, outDir: out2, providers: [refOf(liar)] }), { code: 'VERIFICATION_FAILED' })
+    assert.deepEqual(await readdir(out2), [], 'no file is left (nothing verified to keep)')
+  })
+
+  it('endgame: chunks held by a very slow provider are fetched again elsewhere, first verified copy wins', async () => {
+    const src = join(dir.path, 'tail.bin')
+    await writeRandomFile(src, 8 * MiB)
+    const { id } = await hashFile(src)
+    // the slow provider sends one chunk every 2 s: without endgame it would deliver every chunk it was given
+    const slow = await sharer({ 'tail.bin': src }, { maxUploadRate: MiB / 2 })
+    const fast = await sharer({ 'tail.bin': src })
+    const out = join(dir.path, 'out-tail')
+    const result = await download({ node: client.node, id, outDir: out, providers: [refOf(slow), refOf(fast)] })
+    assert.ok(await sameFile(result.path, src))
+    const slowBytes = result.providers.find(p => p.peer === slow.peerId)?.bytes ?? 0
+    assert.ok(slowBytes <= MiB, `the slow provider delivered at most its first chunk (${slowBytes})`)
+    assert.equal(result.providers.find(p => p.peer === fast.peerId)?.bytes, result.bytes - slowBytes)
+    assert.deepEqual(await readdir(out), ['tail.bin'])
+  })
+
+  it('a provider that stalls mid-download costs only its in-flight chunks (copied elsewhere, no wait for the stall timeout)', async () => {
+    const src = join(dir.path, 'stall.bin')
+    await writeRandomFile(src, 8 * MiB)
+    const { id } = await hashFile(src)
+    // after its first chunk this provider sends nothing more (4 bytes/s)
+    const stalled = await sharer({ 'stall.bin': src }, { maxUploadRate: 4 })
+    const fast = await sharer({ 'stall.bin': src }, { maxUploadRate: 32 * MiB })
+    const result = await download({ node: client.node, id, outDir: join(dir.path, 'out-stall'), providers: [refOf(stalled), refOf(fast)] })
+    assert.ok(await sameFile(result.path, src))
+    assert.ok((result.providers.find(p => p.peer === stalled.peerId)?.bytes ?? 0) <= MiB)
+  })
+
+  it('a provider at its upload cap answers BUSY and the downloader uses another', async () => {
+    const src = join(dir.path, 'busy.bin')
+    await writeRandomFile(src, 3 * MiB)
+    const { id } = await hashFile(src)
+    const busy = await sharer({ 'busy.bin': src }, { maxUploads: 1 })
+    // the free provider is slow, so the busy one is surely asked (for the manifest or a chunk)
+    const free = await sharer({ 'busy.bin': src }, { maxUploadRate: 8 * MiB })
+    // hold busy's only upload slot with an open fetch stream
+    const other = await startPeer(master)
+    peers.push(other)
+    const stream = await other.node.dialProtocol(multiaddr(busy.addrs()[0]), limits.PROTOCOL_FETCH)
+    const holder = new FetchSession(stream)
+    await holder.manifest(id)
+    assert.equal(busy.activeUploads(), 1)
+
+    const events: DownloadEvent[] = []
+    const out = join(dir.path, 'out-busy')
+    const result = await download({ node: client.node, id, outDir: out, providers: [refOf(busy), refOf(free)], onEvent: e => events.push(e) })
+    await holder.close()
+    assert.ok(await sameFile(result.path, src))
+    assert.ok(dropsOf(events).some(d => d.peer === busy.peerId && /BUSY|too many uploads/i.test(d.reason)), JSON.stringify(dropsOf(events)))
+    assert.equal(result.providers.find(p => p.peer === free.peerId)?.bytes, result.bytes)
+  })
+
+  it('downloaders wait and retry when the only provider is at its upload cap', async () => {
+    const src = join(dir.path, 'queue.bin')
+    await writeRandomFile(src, 2 * MiB)
+    const { id } = await hashFile(src)
+    const idText = formatContentId(id)
+    // one upload at a time, each taking a while: the others hear BUSY, back off and come back
+    await sharer({ 'queue.bin': src }, { maxUploads: 1, maxUploadRate: 4 * MiB })
+    const downloaders = await Promise.all(Array.from({ length: 3 }, async () => await startPeer(master)))
+    peers.push(...downloaders)
+    const events: DownloadEvent[] = []
+    const results = await Promise.all(downloaders.map(async (d, i) => await d.get(idText, { out: join(dir.path, `out-queue-${i}`), onEvent: e => events.push(e) })))
+    for (const r of results) assert.ok(await sameFile(r.path, src))
+    assert.ok(dropsOf(events).some(d => /BUSY/.test(d.reason)), 'some downloader was told BUSY')
+  })
+
+  it('picks up a provider that appears during the download', async () => {
+    const src = join(dir.path, 'late.bin')
+    await writeRandomFile(src, 16 * MiB)
+    const { id } = await hashFile(src)
+    const idText = formatContentId(id)
+    // alone, the first provider would need 8 s: ample time for the newcomer to register and join
+    await sharer({ 'late.bin': src }, { maxUploadRate: 2 * MiB })
+    let late: Promise<Peer> | undefined
+    const out = join(dir.path, 'out-late')
+    const result = await client.get(idText, {
+      out,
+      providerRefreshMs: 200,
+      onChunk: () => { late ??= sharer({ 'late.bin': src }) }
+    })
+    const newcomer = await late!
+    assert.ok(await sameFile(result.path, src))
+    const served = result.providers.find(p => p.peer === newcomer.peerId)
+    assert.ok(served != null && served.bytes > 0, `the late provider served chunks: ${JSON.stringify(result.providers)}`)
+  })
+
+  it('resumes an interrupted download: keeps verified chunks, re-hashes them, ignores damaged state', async () => {
+    const src = join(dir.path, 'resume.bin')
+    await writeRandomFile(src, 16 * MiB + 7)
+    const { id } = await hashFile(src)
+    const idText = formatContentId(id)
+    await sharer({ 'resume.bin': src }, { maxUploadRate: 16 * MiB })
+    const out = join(dir.path, 'out-resume')
+    const controller = new AbortController()
+    let chunks = 0
+    await assert.rejects(client.get(idText, {
+      out,
+      signal: controller.signal,
+      onChunk: () => { if (++chunks === 6) controller.abort() }
+    }), { code: 'ABORTED' })
+    const left = (await readdir(out)).sort()
+    assert.equal(left.length, 2, `part file and its state stay: ${left.join(', ')}`)
+    assert.ok(left.every(n => n.startsWith('.resume.bin.') && n.endsWith('.part')))
+
+    // damage both: the state becomes garbage, chunk 0 of the part file gets other bytes
+    const statePath = join(out, left.find(n => n.endsWith('.state.part'))!)
+    await writeFile(statePath, '{"version":1,"garbage":')
+    const fh = await open(join(out, left.find(n => !n.endsWith('.state.part'))!), 'r+')
+    await fh.write(Buffer.alloc(4096, 0xab), 0, 4096, 0)
+    await fh.close()
+
+    const events: DownloadEvent[] = []
+    const result = await client.get(idText, { out, onEvent: e => events.push(e) })
+    assert.ok(await sameFile(result.path, src))
+    const first = events.find(e => e.event === 'progress')
+    assert.ok(first != null && first.event === 'progress')
+    assert.ok(first.bytes > 0 && first.bytes < result.bytes, `first progress counts the kept bytes: ${first.bytes}`)
+    assert.equal(first.bytes, result.resumedBytes)
+    assert.ok(result.resumedBytes <= chunks * MiB - MiB + 7, 'the damaged chunk 0 was not kept')
+    assert.ok(events.some(e => e.event === 'resumed'))
+    assert.deepEqual(await readdir(out), ['resume.bin'], 'part and state files are gone after success')
+  })
+
+  it('one seeder serves 20 concurrent downloaders', async () => {
+    const src = join(dir.path, 'popular.bin')
+    await writeRandomFile(src, 4 * MiB + 99)
+    const { id } = await hashFile(src)
+    const idText = formatContentId(id)
+    const seeder = await sharer({ 'popular.bin': src })
+    const downloaders = await Promise.all(Array.from({ length: 20 }, async () => await startPeer(master)))
+    peers.push(...downloaders)
+    const results = await Promise.all(downloaders.map(async (d, i) => await d.get(idText, { out: join(dir.path, `out-popular-${i}`) })))
+    for (const r of results) {
+      assert.ok(await sameFile(r.path, src))
+      assert.equal(r.providers.find(p => p.peer === seeder.peerId)?.bytes, r.bytes)
+    }
+    await waitFor(() => seeder.activeUploads() === 0, 10_000, 'uploads to end')
+  })
+
+  it('a download into a shared folder is served by that sharing peer', async () => {
+    const src = join(dir.path, 'spread.bin')
+    await writeRandomFile(src, 2 * MiB + 1)
+    const { id } = await hashFile(src)
+    const idText = formatContentId(id)
+    const origin = await sharer({ 'spread.bin': src })
+    const collector = await sharer({})
+    const share = join(dir.path, `share-${peers.length - 1}`)
+    const got = await collector.get(idText, { out: join(share, 'downloads') })
+    assert.ok(await sameFile(got.path, src))
+    assert.ok(collector.catalog.get(id) != null, 'the sharing peer serves what it downloaded')
+    await collector.flushRegistration()
+    await origin.stop()
+    const result = await client.get(idText, { out: join(dir.path, 'out-spread') })
+    assert.ok(await sameFile(result.path, src))
+    assert.equal(result.providers.find(p => p.peer === collector.peerId)?.bytes, result.bytes)
+  })
+})
