@@ -67,6 +67,8 @@ createInterface({ input: process.stdin }).on('line', async line => {
   }
   if (cmd.cmd !== 'measure') return
   const lookup = []
+  const lookupOne = []
+  const lookupMany = []
   const search = []
   const errors = {}
   const end = Date.now() + cmd.durationMs
@@ -77,10 +79,13 @@ createInterface({ input: process.stdin }).on('line', async line => {
       try {
         if ((k + lane) % 2 === 0) {
           const n = rnd(nodes)
-          const i = rnd(10) === 0 ? rnd(COMMON_IDS) : COMMON_IDS + rnd(filesPerNode - COMMON_IDS)
+          const common = rnd(10) === 0
+          const i = common ? rnd(COMMON_IDS) : COMMON_IDS + rnd(filesPerNode - COMMON_IDS)
           const res = await c.providers(fileOf(n, i).id)
           if (res.providers.length === 0) throw new Error('no provider')
-          lookup.push(Number(process.hrtime.bigint() - start) / 1e6)
+          const ms = Number(process.hrtime.bigint() - start) / 1e6
+          lookup.push(ms)
+          ;(common ? lookupMany : lookupOne).push(ms)
         } else {
           // a whole word, a broad 2-3 letter prefix, or two words
           const w = word(rnd(1 << 20))
@@ -94,6 +99,6 @@ createInterface({ input: process.stdin }).on('line', async line => {
       }
     }
   }))
-  say({ phase: 'measured', lookup, search, errors })
+  say({ phase: 'measured', lookup, lookupOne, lookupMany, search, errors })
 })
 say({ phase: 'ready' })

@@ -93,6 +93,8 @@ try {
   clearInterval(sampler)
   const lookup = results.flatMap(r => r.lookup)
   const search = results.flatMap(r => r.search)
+  const lookupOne = results.flatMap(r => r.lookupOne)
+  const lookupMany = results.flatMap(r => r.lookupMany)
   const errors = {}
   for (const r of results) for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v
   const { rss, hwm } = rssMiB(master.child.pid)
@@ -101,6 +103,8 @@ try {
   console.log(`| peers | files | kind | requests | req/s | p50 ms | p99 ms |`)
   console.log(`|---|---|---|---|---|---|---|`)
   console.log(`| ${peers} | ${total} | lookup (providers) | ${lookup.length} | ${(lookup.length / sec).toFixed(0)} | ${pct(lookup, 0.5).toFixed(2)} | ${pct(lookup, 0.99).toFixed(2)} |`)
+  console.log(`| ${peers} | ${total} | … of an id with 1 provider | ${lookupOne.length} | ${(lookupOne.length / sec).toFixed(0)} | ${pct(lookupOne, 0.5).toFixed(2)} | ${pct(lookupOne, 0.99).toFixed(2)} |`)
+  console.log(`| ${peers} | ${total} | … of an id with ${workers > 1 ? '≥ 50' : 'many'} providers (50 returned) | ${lookupMany.length} | ${(lookupMany.length / sec).toFixed(0)} | ${pct(lookupMany, 0.5).toFixed(2)} | ${pct(lookupMany, 0.99).toFixed(2)} |`)
   console.log(`| ${peers} | ${total} | search (words, prefixes) | ${search.length} | ${(search.length / sec).toFixed(0)} | ${pct(search, 0.5).toFixed(2)} | ${pct(search, 0.99).toFixed(2)} |`)
   console.log('')
   console.log(`master RSS: ${rss.toFixed(0)} MiB now, ${maxRss.toFixed(0)} MiB max while measuring, ${hwm.toFixed(0)} MiB peak (VmHWM, includes populating)`)

@@ -16,7 +16,8 @@ import { HashCache } from '../../src/peer/share/hash-cache.js'
 import { hashFile } from '../../src/content/hash-file.js'
 import { formatContentId, parseContentId } from '../../src/content/content-id.js'
 
-const SETTLE_MS = 150
+// generous against a loaded machine: the writer below pauses 40 ms between writes
+const SETTLE_MS = 400
 
 describe('live folders: the index follows the shared folder', () => {
   let dir: { path: string, cleanup: () => Promise<void> }
@@ -88,7 +89,7 @@ describe('live folders: the index follows the shared folder', () => {
       // keeps writing for several settle periods: each write moves mtime forward
       for (let i = 0; i < 12; i++) {
         await fh.write(Buffer.alloc(1000, i))
-        await new Promise(resolve => setTimeout(resolve, SETTLE_MS / 3))
+        await new Promise(resolve => setTimeout(resolve, 40))
       }
     } finally {
       writing = false
