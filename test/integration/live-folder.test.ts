@@ -13,6 +13,7 @@ import type { Master, Peer } from '../../src/index.js'
 import { Catalog } from '../../src/peer/catalog.js'
 import { ShareFolder } from '../../src/peer/share/scanner.js'
 import { HashCache } from '../../src/peer/share/hash-cache.js'
+import { FolderWatcher } from '../../src/peer/share/watcher.js'
 import { hashFile } from '../../src/content/hash-file.js'
 import { formatContentId, parseContentId } from '../../src/content/content-id.js'
 
@@ -143,6 +144,26 @@ describe('share folder scanning', () => {
     await folder.scanPaths(['leak.txt', 'leak-dir', 'in/relative-leak.txt', '../outside/secret.txt'])
     assert.deepEqual([...catalog.paths()].sort(), ['alias.txt', 'in/real.txt'])
     folder.close()
+  })
+
+  it('without fs.watch, the periodic rescan alone follows the folder', async () => {
+    const share = join(dir.path, 'polled')
+    await mkdir(share)
+    await writeFile(join(share, 'old.txt'), 'old')
+    const catalog = new Catalog()
+    const folder = new ShareFolder(share, catalog, { settleMs: 0 })
+    await folder.scan()
+    const watcher = new FolderWatcher(folder, { watch: false, rescanIntervalMs: 100, settleMs: 0 })
+    watcher.start()
+    try {
+      assert.equal(watcher.watching, false)
+      await writeFile(join(share, 'new.txt'), 'new')
+      await rm(join(share, 'old.txt'))
+      await waitFor(() => catalog.has('new.txt') && !catalog.has('old.txt'), 10_000, 'rescan picked up the changes')
+    } finally {
+      await watcher.stop()
+      folder.close()
+    }
   })
 
   it('scans 10 000 files with bounded memory, and a restart takes every hash from the cache', async () => {
