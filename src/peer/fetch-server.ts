@@ -22,7 +22,7 @@ import {
 } from '../protocol/limits.js'
 import { encodeFrame } from '../protocol/frames.js'
 import { baseName } from '../protocol/paths.js'
-import { sendWithBackpressure } from '../protocol/stream-io.js'
+import { sendWithBackpressure, waitForDrain } from '../protocol/stream-io.js'
 import { chunkCount, chunkLength, ID_BYTES } from '../content/content-id.js'
 import type { Catalog, SharedEntry } from './catalog.js'
 import type { FileShareNode } from '../node/create-node.js'
@@ -123,8 +123,11 @@ export class FetchServer {
       this.reply(stream, Status.ERROR, request.index, `cannot read: ${err?.code ?? err?.message}`)
       return
     }
+    // wait for room only now: the file read above overlapped with sending the previous
+    // chunk, and at most about two chunks sit in the write buffer
+    await waitForDrain(stream)
     stream.send(encodeFrame(FetchResponse.encode({ status: Status.OK, message: '', index: request.index, length })))
-    await sendWithBackpressure(stream, data)
+    stream.send(data)
     this.bytesServed += length
   }
 

@@ -12,7 +12,6 @@
  *    which go back to the queue for the others.
  * 5. When every chunk is verified the part file is linked to its final name.
  */
-import { createHash } from 'node:crypto'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { logger } from '@libp2p/logger'
@@ -26,6 +25,7 @@ import { FileShareError, toFileShareError } from '../../errors.js'
 import { connectionPath, type FileShareNode } from '../../node/create-node.js'
 import { FetchSession } from './fetch-session.js'
 import { PartFile } from './part-file.js'
+import { ChunkWriter } from './chunk-writer.js'
 
 const log = logger('fileshare:peer:download')
 
@@ -72,6 +72,8 @@ interface Worker {
   stats: ProviderStats
   /** chunks this worker has requested and not yet finished */
   chunks: Set<number>
+  /** verified chunks of this worker still being written (they count against the depth) */
+  writing: number
 }
 
 export async function download (options: DownloadOptions): Promise<DownloadResult> {
@@ -82,6 +84,7 @@ class Download {
   private readonly idText: string
   private manifest!: Manifest
   private part!: PartFile
+  private writer!: ChunkWriter
   private verified!: Uint8Array
   private verifiedCount = 0
   private verifiedBytes = 0
@@ -93,6 +96,8 @@ class Download {
   private finish!: { resolve: () => void, reject: (err: Error) => void }
   private connecting = 0
   private providerName = ''
+  /** verified chunks being written, all workers */
+  private writing = 0
 
   constructor (private readonly options: DownloadOptions) {
     this.idText = formatContentId(options.id)
@@ -111,6 +116,7 @@ class Download {
     const total = chunkCount(this.manifest.size, this.manifest.chunkSize)
     this.verified = new Uint8Array(total)
     for (let i = 0; i < total; i++) this.queue.push(i)
+    this.writer = new ChunkWriter()
 
     const progressTimer = setInterval(() => { this.emitProgress() }, PROGRESS_INTERVAL_MS)
     const onAbort = (): void => { this.finish.reject(new FileShareError('ABORTED', 'download aborted')) }
@@ -124,6 +130,7 @@ class Download {
         if (p !== first.provider) void this.connect(p)
       }
       await completed
+      await this.writer.close()
       this.emitProgress()
       const path = this.part.commit()
       return {
@@ -134,6 +141,8 @@ class Download {
         providers: [...this.stats.values()]
       }
     } catch (err) {
+      // the writer thread must be gone before the descriptor it writes through is closed
+      await this.writer.close()
       this.part.discard()
       throw err
     } finally {
@@ -202,14 +211,14 @@ class Download {
     const stats = this.stats.get(peer) ?? { peer, bytes: 0, path: connectionPath(this.options.node, provider.peer) }
     stats.path = connectionPath(this.options.node, provider.peer)
     this.stats.set(peer, stats)
-    const worker: Worker = { peer, session, stats, chunks: new Set() }
+    const worker: Worker = { peer, session, stats, chunks: new Set(), writing: 0 }
     this.workers.set(peer, worker)
     this.fill(worker)
   }
 
   /** Keeps up to `depth` chunk requests in flight on this worker. */
   private fill (worker: Worker): void {
-    while (worker.chunks.size < this.depth && this.queue.length > 0 && this.workers.get(worker.peer) === worker) {
+    while (worker.chunks.size + worker.writing < this.depth && this.queue.length > 0 && this.workers.get(worker.peer) === worker) {
       const index = this.queue.shift()!
       if (this.verified[index] === 1) continue
       worker.chunks.add(index)
@@ -221,38 +230,57 @@ class Download {
     const { manifest } = this
     const length = chunkLength(manifest, index)
     const position = index * manifest.chunkSize
-    const hash = createHash('sha256')
-    let written = 0
+    // the chunk's pieces as they arrived (no copy until the chunk is complete)
+    const pieces: Uint8Array[] = []
     worker.session.request({ kind: FetchRequest.Kind.CHUNK, id: this.options.id, index, name: '' }, {
       length,
       exact: true,
-      data: piece => {
-        hash.update(piece)
-        this.part.write(piece, position + written)
-        written += piece.length
-      },
+      data: piece => { pieces.push(piece) },
       end: () => {
         worker.chunks.delete(index)
-        if (!Buffer.from(hash.digest()).equals(chunkHash(manifest, index))) {
-          this.queue.unshift(index)
-          this.removeWorker(worker, `chunk ${index} failed verification`)
-          return
-        }
-        this.verified[index] = 1
-        this.verifiedCount++
-        this.verifiedBytes += length
-        worker.stats.bytes += length
-        if (this.verifiedCount === this.verified.length) {
-          this.finish.resolve()
-          return
-        }
-        this.fill(worker)
+        worker.writing++
+        this.writing++
+        // hashing and writing run on the writer's thread, beside the main thread that
+        // decrypts the stream: one copy into a contiguous buffer buys both
+        const chunk = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, length)
+        pieces.length = 0
+        void this.verifyAndWrite(worker, index, chunk, position)
       },
       fail: err => {
         if (worker.chunks.delete(index)) this.queue.unshift(index)
         this.removeWorker(worker, toFileShareError(err, 'NETWORK').message)
       }
     })
+  }
+
+  private async verifyAndWrite (worker: Worker, index: number, chunk: Uint8Array, position: number): Promise<void> {
+    const length = chunk.length
+    let ok: boolean
+    try {
+      ok = await this.writer.verifyAndWrite(this.part.descriptor, position, chunk, chunkHash(this.manifest, index))
+    } catch (err: any) {
+      worker.writing--
+      this.writing--
+      this.finish.reject(toFileShareError(err, 'IO'))
+      return
+    }
+    worker.writing--
+    this.writing--
+    if (!ok) {
+      this.queue.unshift(index)
+      this.removeWorker(worker, `chunk ${index} failed verification`)
+      this.checkStalled()
+      return
+    }
+    this.verified[index] = 1
+    this.verifiedCount++
+    this.verifiedBytes += length
+    worker.stats.bytes += length
+    if (this.verifiedCount === this.verified.length) {
+      this.finish.resolve()
+      return
+    }
+    this.fill(worker)
   }
 
   private removeWorker (worker: Worker, reason: string): void {
@@ -277,6 +305,8 @@ class Download {
   private checkStalled (): void {
     if (this.workers.size > 0 || this.connecting > 0 || this.verified == null) return
     if (this.verifiedCount === this.verified.length) return
+    // verified chunks still being written complete the file without any provider
+    if (this.verifiedCount + this.writing === this.verified.length) return
     const reasons = [...this.dropped.entries()].map(([p, r]) => `${p.slice(-8)}: ${r}`).join('; ')
     const lied = [...this.dropped.values()].some(r => r.includes('verification'))
     this.finish.reject(new FileShareError(lied ? 'VERIFICATION_FAILED' : 'NO_PROVIDER',
