@@ -11,7 +11,7 @@
 // and prints MB/s (10^6 bytes/s) of every run, the medians and their ratio (get / bare).
 // Needs `npm run build` first (npm run bench:single-source does it).
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, mkdirSync, openSync, writeSync, closeSync, statSync } from 'node:fs'
+import { mkdtempSync, rmSync, mkdirSync, openSync, writeSync, fsyncSync, closeSync, statSync } from 'node:fs'
 import { randomFillSync } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -72,6 +72,8 @@ function makeFile (path) {
   const fd = openSync(path, 'w')
   const buf = Buffer.alloc(1 << 20)
   for (let i = 0; i < sizeMiB; i++) { randomFillSync(buf); writeSync(fd, buf) }
+  // flushed before the first run: background writeback would slow down whichever run it hits
+  fsyncSync(fd)
   closeSync(fd)
 }
 
@@ -94,6 +96,13 @@ async function get (i) {
   const { addrs } = await master.next(e => e.event === 'ready')
   const sharer = start([join(root, 'dist/peer.js'), '--json', '--share', shareDir, '--data', join(dir, 'sharer'), '--master', addrs[0], '--listen', '/ip4/127.0.0.1/tcp/0'])
   await sharer.next(e => e.event === 'ready')
+  // `ready` comes before the master has the file list: wait until a search finds the file
+  for (let tries = 0; ; tries++) {
+    const search = start([join(root, 'dist/peer.js'), 'search', 'single', 'source', '--master', addrs[0], '--json'])
+    if (await search.exited === 0) break
+    if (tries === 50) throw new Error('the sharing peer never registered its file')
+    await new Promise(resolve => setTimeout(resolve, 200))
+  }
   const out = join(dir, `get-${i}`)
   const getter = start([join(root, 'dist/peer.js'), 'get', 'single-source.bin', '--master', addrs[0], '--out', out, '--json'])
   const done = await getter.next(e => e.event === 'done' || e.event === 'error')
