@@ -230,21 +230,26 @@ class Download {
     const { manifest } = this
     const length = chunkLength(manifest, index)
     const position = index * manifest.chunkSize
-    // the chunk's pieces as they arrived (no copy until the chunk is complete)
-    const pieces: Uint8Array[] = []
+    // the chunk is copied piece by piece as it arrives (while the decrypted bytes are still
+    // in the CPU cache) into one buffer that then moves to the writer thread without a copy
+    let chunk: Buffer | null = null
+    let filled = 0
     worker.session.request({ kind: FetchRequest.Kind.CHUNK, id: this.options.id, index, name: '' }, {
       length,
       exact: true,
-      data: piece => { pieces.push(piece) },
+      data: piece => {
+        chunk ??= Buffer.allocUnsafe(length)
+        chunk.set(piece, filled)
+        filled += piece.length
+      },
       end: () => {
         worker.chunks.delete(index)
         worker.writing++
         this.writing++
         // hashing and writing run on the writer's thread, beside the main thread that
-        // decrypts the stream: one copy into a contiguous buffer buys both
-        const chunk = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, length)
-        pieces.length = 0
-        void this.verifyAndWrite(worker, index, chunk, position)
+        // decrypts the stream
+        void this.verifyAndWrite(worker, index, chunk ?? Buffer.alloc(0), position)
+        chunk = null
       },
       fail: err => {
         if (worker.chunks.delete(index)) this.queue.unshift(index)
