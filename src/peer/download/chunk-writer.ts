@@ -16,6 +16,8 @@ export class ChunkWriter {
 
   constructor () {
     this.worker = new Worker(new URL('./chunk-writer-worker.js', import.meta.url))
+    // the download's own sockets and timers keep the process alive, never this thread
+    this.worker.unref()
     this.worker.on('message', (reply: ChunkReply) => {
       const job = this.jobs.get(reply.seq)
       if (job == null) return
@@ -36,7 +38,9 @@ export class ChunkWriter {
     if (this.failed != null) throw this.failed
     const seq = this.seq++
     const owned = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && !(data.buffer instanceof SharedArrayBuffer)
-    const job: ChunkJob = { seq, fd, position, data: owned ? data : data.slice(), hash: hash.slice() }
+    // a view (a pooled small Buffer, a part of a larger one) is copied into its own buffer:
+    // moving the shared one would detach it under its other users (Buffer#slice is a view)
+    const job: ChunkJob = { seq, fd, position, data: owned ? data : new Uint8Array(data), hash: new Uint8Array(hash) }
     return await new Promise((resolve, reject) => {
       this.jobs.set(seq, { resolve, reject })
       this.worker.postMessage(job, [job.data.buffer as ArrayBuffer])

@@ -110,13 +110,20 @@ class Download {
     const providers = this.options.providers.filter(p => p.peer.toString() !== self)
     if (providers.length === 0) throw new FileShareError('NO_PROVIDER', `no provider for ${this.idText}`)
 
-    const first = await this.fetchManifest(providers)
-    const name = this.options.name ?? (this.providerName !== '' ? this.providerName : this.idText)
-    this.part = new PartFile(this.options.outDir, safeFileName(name), this.idText, this.manifest.size)
+    // the writer thread boots while the manifest is fetched
+    this.writer = new ChunkWriter()
+    let first: { provider: ProviderRef, session: FetchSession }
+    try {
+      first = await this.fetchManifest(providers)
+      const name = this.options.name ?? (this.providerName !== '' ? this.providerName : this.idText)
+      this.part = new PartFile(this.options.outDir, safeFileName(name), this.idText, this.manifest.size)
+    } catch (err) {
+      await this.writer.close()
+      throw err
+    }
     const total = chunkCount(this.manifest.size, this.manifest.chunkSize)
     this.verified = new Uint8Array(total)
     for (let i = 0; i < total; i++) this.queue.push(i)
-    this.writer = new ChunkWriter()
 
     const progressTimer = setInterval(() => { this.emitProgress() }, PROGRESS_INTERVAL_MS)
     const onAbort = (): void => { this.finish.reject(new FileShareError('ABORTED', 'download aborted')) }
