@@ -64,15 +64,21 @@ export class FetchServer {
     this.active++
     const lp = lpStream(stream, { maxDataLength: MAX_CONTROL_FRAME })
     const files = new FileCache()
+    // one idle controller per stream and a short-lived timer per read (AbortSignal.timeout
+    // per request would keep a timer alive for 30 s each: thousands per large file)
+    const idle = new AbortController()
     try {
       while (true) {
         let request: FetchRequest
+        const timer = setTimeout(() => { idle.abort(new DOMException(`no request for ${STREAM_IDLE_TIMEOUT_MS} ms`, 'TimeoutError')) }, STREAM_IDLE_TIMEOUT_MS)
         try {
-          const frame = await lp.read({ signal: AbortSignal.timeout(STREAM_IDLE_TIMEOUT_MS) })
+          const frame = await lp.read({ signal: idle.signal })
           request = FetchRequest.decode(frame)
         } catch (err: any) {
           if (stream.remoteWriteStatus !== 'writable' || err?.name === 'UnexpectedEOFError') break // downloader done
           throw err
+        } finally {
+          clearTimeout(timer)
         }
         if (busy) {
           this.reply(stream, Status.BUSY, request.index, 'too many uploads, try another provider')

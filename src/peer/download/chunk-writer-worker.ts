@@ -9,7 +9,8 @@ import { writeSync } from 'node:fs'
 const WRITE_SIZE = 64 * 1024
 
 export interface ChunkJob { seq: number, fd: number, position: number, data: Uint8Array, hash: Uint8Array }
-export interface ChunkReply { seq: number, ok: boolean, error?: string }
+/** `buffer`: the job's buffer, moved back for reuse */
+export interface ChunkReply { seq: number, ok: boolean, error?: string, buffer?: ArrayBuffer }
 
 parentPort?.on('message', (job: ChunkJob) => {
   let reply: ChunkReply
@@ -27,5 +28,11 @@ parentPort?.on('message', (job: ChunkJob) => {
   } catch (err: any) {
     reply = { seq: job.seq, ok: false, error: err?.message ?? String(err) }
   }
-  parentPort?.postMessage(reply)
+  const buffer = job.data.buffer as ArrayBuffer
+  if (job.data.byteOffset === 0 && job.data.byteLength === buffer.byteLength) {
+    reply.buffer = buffer
+    parentPort?.postMessage(reply, [buffer])
+  } else {
+    parentPort?.postMessage(reply)
+  }
 })

@@ -239,13 +239,14 @@ class Download {
     const position = index * manifest.chunkSize
     // the chunk is copied piece by piece as it arrives (while the decrypted bytes are still
     // in the CPU cache) into one buffer that then moves to the writer thread without a copy
+    // (and comes back for reuse)
     let chunk: Buffer | null = null
     let filled = 0
     worker.session.request({ kind: FetchRequest.Kind.CHUNK, id: this.options.id, index, name: '' }, {
       length,
       exact: true,
       data: piece => {
-        chunk ??= Buffer.allocUnsafe(length)
+        chunk ??= this.writer.acquire(length)
         chunk.set(piece, filled)
         filled += piece.length
       },
