@@ -4,10 +4,12 @@
  * 1. The manifest comes from the first provider whose manifest hashes to the id.
  * 2. Chunks are handed out from one queue to a worker per provider; each worker keeps up
  *    to `requestsInFlight` chunk requests outstanding on its fetch stream.
- * 3. Every chunk is hashed as its bytes arrive and written at its position in the part
- *    file; when its last byte is in, the hash decides: verified (counted, never fetched
- *    again) or not (the chunk goes back to the queue and the provider is dropped for
- *    this download: it lied, or its file changed).
+ * 3. A chunk's bytes are gathered into one buffer as they arrive; when its last byte is in,
+ *    the ChunkWriter thread hashes it and, only when it matches the manifest, writes it at
+ *    its position in the part file: verified (counted, never fetched again) or not (nothing
+ *    written, the chunk goes back to the queue and the provider is dropped for this
+ *    download: it lied, or its file changed). A worker's requests plus its chunks being
+ *    written stay within `requestsInFlight`, which bounds memory.
  * 4. A provider that fails (closes, stalls, refuses) loses only its in-flight chunks,
  *    which go back to the queue for the others.
  * 5. When every chunk is verified the part file is linked to its final name.
