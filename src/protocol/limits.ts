@@ -60,8 +60,8 @@ export const SHARE_RESCAN_INTERVAL_MS = 60_000
 /** Changed paths queued by the watcher beyond which one full rescan is cheaper. */
 export const SHARE_MAX_QUEUED_PATHS = 1_000
 
-/** Chunk requests in flight per provider on one fetch stream. */
-export const DEFAULT_REQUESTS_IN_FLIGHT = 8
+/** Chunk requests in flight per provider on one fetch stream (16 measured faster than 8 and 32 on loopback). */
+export const DEFAULT_REQUESTS_IN_FLIGHT = 16
 /** Concurrent fetch streams one sharing peer serves. */
 export const DEFAULT_MAX_UPLOADS = 32
 /** Inbound streams per connection and protocol. */
@@ -95,7 +95,7 @@ export const BUSY_MAX_RETRIES = 8
 export const ENDGAME_STALE_MS = 1_000
 /** A provider's speed is measured over this window (at least RATE_MIN_SPAN_MS long). */
 export const RATE_WINDOW_MS = 2_000
-export const RATE_MIN_SPAN_MS = 20
+export const RATE_MIN_SPAN_MS = 250
 
 /* Reachability (relay reservations, dial-back, direct upgrades) */
 /** Addresses one dial-back request may ask the master to try. */

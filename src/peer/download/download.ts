@@ -49,6 +49,7 @@ import { connectionPath, type FileShareNode } from '../../node/create-node.js'
 import { FetchSession, FetchError } from './fetch-session.js'
 import { openFetchStream, closeIdleRelayed, type PathKind } from './dial.js'
 import { PartFile } from './part-file.js'
+import { ChunkWriter } from './chunk-writer.js'
 import { ResumeState, readResumeState, statePathFor, hasBit } from './resume-state.js'
 
 const log = logger('fileshare:peer:download')
@@ -122,6 +123,8 @@ interface Worker {
   started: number
   /** completions in the rate window: [time, bytes] */
   samples: Array<[number, number]>
+  /** chunks of this worker being verified and written on the writer thread */
+  writing: number
 }
 
 /** One chunk with requests in flight. */
@@ -147,6 +150,10 @@ class Download {
   private readonly queue: number[] = []
   private readonly flights = new Map<number, Flight>()
   private bufferedBytes = 0
+  /** hashes and writes chunks beside the main thread, which decrypts the streams */
+  private readonly writer = new ChunkWriter()
+  /** chunks being verified and written, all workers */
+  private writing = 0
   private readonly workers = new Map<string, Worker>()
   private readonly connecting = new Set<string>()
   private readonly stats = new Map<string, ProviderStats>()
@@ -183,8 +190,9 @@ class Download {
       opening.catch(() => {}) // handled where it is awaited (sessionFor)
       this.early.set(p.peer.toString(), opening)
     }
-    const first = await this.fetchManifest(providers).catch(err => {
+    const first = await this.fetchManifest(providers).catch(async err => {
       for (const pending of this.early.values()) void pending.then(async s => { await s.close() }, () => {})
+      await this.writer.close()
       throw err
     })
     const name = this.options.name ?? (this.providerName !== '' ? this.providerName : this.idText)
@@ -228,6 +236,8 @@ class Download {
         refreshTimer = setInterval(() => { void this.refresh() }, this.options.refreshIntervalMs ?? PROVIDER_REFRESH_MS)
       }
       await completed
+      // the writer thread must be gone before the descriptor it writes through is closed
+      await this.writer.close()
       this.emitProgress()
       const path = this.part.commit()
       this.state.remove()
@@ -243,6 +253,7 @@ class Download {
     } catch (err) {
       this.done = true
       first.session.abort(new FileShareError('ABORTED', 'download ended'))
+      await this.writer.close()
       this.keepForResume()
       throw err
     } finally {
@@ -433,7 +444,7 @@ class Download {
     stats.path = path
     this.stats.set(peer, stats)
     const worker: Worker = {
-      peer, ref: provider, session, path, stats, chunks: new Set(), depth: Math.min(this.maxDepth, INITIAL_REQUESTS_IN_FLIGHT), rate: 0, lastDone: 0, started: Date.now(), samples: []
+      peer, ref: provider, session, path, stats, chunks: new Set(), depth: Math.min(this.maxDepth, INITIAL_REQUESTS_IN_FLIGHT), rate: 0, lastDone: 0, started: Date.now(), samples: [], writing: 0
     }
     this.workers.set(peer, worker)
     this.fill(worker)
@@ -441,7 +452,8 @@ class Download {
 
   /** Keeps up to `worker.depth` chunk requests in flight: queued chunks first, then endgame copies. */
   private fill (worker: Worker): void {
-    while (!this.done && worker.chunks.size < worker.depth && this.workers.get(worker.peer) === worker) {
+    // chunks being verified and written count against the depth: that bounds memory
+    while (!this.done && worker.chunks.size + worker.writing < worker.depth && this.workers.get(worker.peer) === worker) {
       const index = this.nextQueued() ?? this.endgameChunk(worker)
       if (index == null) return
       this.requestChunk(worker, index)
@@ -464,13 +476,16 @@ class Download {
   private endgameChunk (worker: Worker): number | undefined {
     if (this.bufferedBytes + this.manifest.chunkSize > ENDGAME_BUFFER_BYTES) return undefined
     const now = Date.now()
+    // a worker that has not finished a chunk yet is given the benefit of the doubt: a
+    // provider that joins late may well be faster than the one holding the last chunks
+    const mine = worker.lastDone === 0 ? Infinity : worker.rate
     let best: number | undefined
     let bestRate = Infinity
     for (const [index, flight] of this.flights) {
       if (flight.copies >= ENDGAME_MAX_COPIES || worker.chunks.has(index) || this.verified[index] !== 0) continue
       const holder = flight.writer
       const rate = holder == null || now - Math.max(holder.lastDone, holder.started) > ENDGAME_STALE_MS ? 0 : holder.rate
-      if (rate > worker.rate || rate >= bestRate) continue
+      if (rate > mine || rate >= bestRate) continue
       best = index
       bestRate = rate
     }
@@ -488,11 +503,11 @@ class Download {
     }
     flight.copies++
     worker.chunks.add(index)
-    // the first request owns the position and writes in place; a copy buffers
-    const direct = flight.writer == null
-    if (direct) flight.writer = worker
-    let buffer: Buffer | null = direct ? null : Buffer.allocUnsafe(length)
-    if (buffer != null) {
+    // the first request is the chunk's holder (endgame measures its speed); a second copy
+    // counts against the endgame memory budget
+    const holder = flight.writer == null
+    if (holder) flight.writer = worker
+    else {
       this.bufferedBytes += length
       log('endgame: chunk %d asked again from %s', index, worker.peer)
     }
@@ -501,43 +516,35 @@ class Download {
       worker.chunks.delete(index)
       f.copies--
       if (f.writer === worker) f.writer = null
-      if (buffer != null) this.bufferedBytes -= length
-      buffer = null
+      if (!holder) this.bufferedBytes -= length
       if (f.copies === 0 && this.flights.get(index) === f) this.flights.delete(index)
     }
-    const hash = createHash('sha256')
+    // the chunk is copied piece by piece as it arrives (while the decrypted bytes are still
+    // in the CPU cache) into one buffer that then moves to the writer thread without a copy
+    let chunk: Buffer | null = null
     let received = 0
     const { session, path } = worker
     session.request({ kind: FetchRequest.Kind.CHUNK, id: this.options.id, index, name: '' }, {
       length,
       exact: true,
       data: piece => {
-        hash.update(piece)
-        if (buffer != null) buffer.set(piece, received)
-        else if (this.verified[index] === 0 && !this.done) this.part.write(piece, position + received)
+        if (this.done) return
+        chunk ??= this.writer.acquire(length)
+        chunk.set(piece, received)
         received += piece.length
       },
       end: () => {
-        const copy = buffer
         settle()
         if (this.done) return
-        if (!hash.digest().equals(chunkHash(manifest, index))) {
-          this.requeue(index)
-          this.liars.add(worker.peer)
-          this.removeWorker(worker, `chunk ${index} failed verification`)
+        if (this.verified[index] === 1) {
+          // another copy won the endgame race
+          this.fill(worker)
           return
         }
-        if (this.verified[index] === 0) {
-          if (copy != null) this.part.write(copy, position)
-          if (path === 'relayed') worker.stats.relayedBytes = (worker.stats.relayedBytes ?? 0) + length
-          worker.stats.path = path
-          this.redials.delete(worker.peer)
-          this.markVerified(worker, index, length)
-          if (this.done) return
-        }
-        if (session !== worker.session) this.retireSession(session, worker)
-        else this.moveToDirect(worker)
-        this.fill(worker)
+        worker.writing++
+        this.writing++
+        void this.verifyAndWrite(worker, session, path, index, chunk ?? Buffer.alloc(0), position)
+        chunk = null
       },
       fail: err => {
         settle()
@@ -556,6 +563,44 @@ class Download {
         this.removeWorker(worker, toFileShareError(err, 'NETWORK').message, !(err instanceof FetchError))
       }
     })
+  }
+
+  /**
+   * Hashes the chunk on the writer thread and writes it at its position only when it
+   * matches the manifest: a lying or late copy never touches the part file. (Two verified
+   * copies of one chunk write the same bytes.)
+   */
+  private async verifyAndWrite (worker: Worker, session: FetchSession, path: PathKind, index: number, chunk: Uint8Array, position: number): Promise<void> {
+    const length = chunk.length
+    let ok: boolean
+    try {
+      ok = await this.writer.verifyAndWrite(this.part.descriptor, position, chunk, chunkHash(this.manifest, index))
+    } catch (err: any) {
+      ok = false
+      if (!this.done) this.finish.reject(toFileShareError(err, 'IO'))
+    } finally {
+      worker.writing--
+      this.writing--
+    }
+    if (this.done) return
+    if (!ok) {
+      this.requeue(index)
+      this.liars.add(worker.peer)
+      this.removeWorker(worker, `chunk ${index} failed verification`)
+      this.checkStalled() // the worker may be gone already: its last write decides
+      return
+    }
+    if (this.verified[index] === 0) {
+      if (path === 'relayed') worker.stats.relayedBytes = (worker.stats.relayedBytes ?? 0) + length
+      worker.stats.path = path
+      this.redials.delete(worker.peer)
+      this.markVerified(worker, index, length)
+      if (this.done) return
+    }
+    if (session !== worker.session) this.retireSession(session, worker)
+    else this.moveToDirect(worker)
+    this.fill(worker)
+    this.checkStalled()
   }
 
   /** Puts a chunk back at the front of the queue unless it is verified or another copy is in flight. */
@@ -656,7 +701,7 @@ class Download {
 
   /** Fails the download when no provider is left to fetch the missing chunks. */
   private checkStalled (): void {
-    if (this.done || this.workers.size > 0 || this.connecting.size > 0 || this.retryTimers.size > 0 || this.verified == null || this.finish == null) return
+    if (this.done || this.workers.size > 0 || this.connecting.size > 0 || this.retryTimers.size > 0 || this.writing > 0 || this.verified == null || this.finish == null) return
     if (this.verifiedCount === this.verified.length) return
     this.finish.reject(new FileShareError(this.liars.size > 0 ? 'VERIFICATION_FAILED' : 'NO_PROVIDER',
       `no provider left for ${this.idText} with ${this.verified.length - this.verifiedCount} chunks missing (${this.reasons()})`))

@@ -29,6 +29,12 @@ export class PartFile {
     }
   }
 
+  /** The open file descriptor (ChunkWriter writes through it from its thread). */
+  get descriptor (): number {
+    if (this.fd == null) throw new FileShareError('IO', `${this.path} is closed`)
+    return this.fd
+  }
+
   /** Writes `data` at `position` (synchronously: the fastest receive path, see LIBP2P-V3.md). */
   write (data: Uint8Array, position: number): void {
     let done = 0
