@@ -4,7 +4,7 @@
  * has been verified. The final name is never overwritten: when it exists, "NAME (1).ext",
  * "NAME (2).ext", … are tried (link() fails on an existing name, so no race can clobber).
  */
-import { openSync, closeSync, ftruncateSync, fsyncSync, writeSync, linkSync, unlinkSync, mkdirSync, fstatSync, existsSync, read } from 'node:fs'
+import { openSync, closeSync, ftruncateSync, fsyncSync, linkSync, unlinkSync, mkdirSync, fstatSync, existsSync, read } from 'node:fs'
 import { promisify } from 'node:util'
 import { join, extname } from 'node:path'
 import { FileShareError } from '../../errors.js'
@@ -33,14 +33,6 @@ export class PartFile {
   get descriptor (): number {
     if (this.fd == null) throw new FileShareError('IO', `${this.path} is closed`)
     return this.fd
-  }
-
-  /** Writes `data` at `position` (synchronously: the fastest receive path, see LIBP2P-V3.md). */
-  write (data: Uint8Array, position: number): void {
-    let done = 0
-    while (done < data.length) {
-      done += writeSync(this.fd!, data, done, data.length - done, position + done)
-    }
   }
 
   /** Reads `into.length` bytes at `position` (short only at the end of the file). */
