@@ -9,6 +9,7 @@
 //          the get's `done.seconds` (dial and manifest request → every chunk verified, written,
 //          fsync'ed and the file linked under its name);
 // and prints MB/s (10^6 bytes/s) of every run, the medians and their ratio (get / bare).
+// `--cpu-prof DIR` writes a V8 CPU profile of every spawned process into DIR.
 // Needs `npm run build` first (npm run bench:single-source does it).
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, mkdirSync, openSync, writeSync, fsyncSync, closeSync, statSync } from 'node:fs'
@@ -19,16 +20,17 @@ import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
 
 const root = new URL('../../', import.meta.url).pathname
-const { values } = parseArgs({ options: { 'size-mib': { type: 'string', default: '1024' }, runs: { type: 'string', default: '3' }, keep: { type: 'boolean' } } })
+const { values } = parseArgs({ options: { 'size-mib': { type: 'string', default: '1024' }, runs: { type: 'string', default: '3' }, keep: { type: 'boolean' }, 'cpu-prof': { type: 'string' } } })
 const sizeMiB = Number(values['size-mib'])
 const runs = Number(values.runs)
 if (!(sizeMiB > 0) || !(runs > 0)) {
-  console.error('usage: single-source.mjs [--size-mib N] [--runs N] [--keep]')
+  console.error('usage: single-source.mjs [--size-mib N] [--runs N] [--keep] [--cpu-prof DIR]')
   process.exit(2)
 }
 const size = sizeMiB * 1024 * 1024
 const dir = mkdtempSync(join(tmpdir(), 'fileshare-bench-'))
 const children = new Set()
+const nodeArgs = values['cpu-prof'] != null ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : []
 
 function cleanup () {
   for (const child of children) child.kill('SIGKILL')
@@ -39,7 +41,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130)
 
 /** Starts a process; `next(pred)` resolves with the first JSON line matching pred. */
 function start (args) {
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...nodeArgs, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
   children.add(child)
   const lines = []
   const waiters = []
