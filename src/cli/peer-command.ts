@@ -139,6 +139,9 @@ async function get (argv: string[], out: Output): Promise<number> {
           if (event.event === 'progress') {
             out.event('progress', { id: event.id, bytes: event.bytes, total: event.total, providers: event.providers })
             bar?.update(event.bytes, event.total, event.providers.length)
+          } else if (event.event === 'checking') {
+            out.event('checking', { id: event.id, chunks: event.chunks })
+            if (!out.json) process.stderr.write(`checking ${event.chunks} chunk(s) left by an earlier run…\n`)
           } else if (event.event === 'resumed') {
             out.event('resumed', { id: event.id, bytes: event.bytes, chunks: event.chunks })
             if (!out.json) process.stderr.write(`resuming: ${formatBytes(event.bytes)} already verified on disk\n`)

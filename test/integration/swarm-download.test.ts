@@ -6,7 +6,9 @@
  */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdir, copyFile, readdir, writeFile, open } from 'node:fs/promises'
+import { mkdir, copyFile, readdir, writeFile, open, readFile } from 'node:fs/promises'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { tempDir, startMaster, startPeer, writeRandomFile, sameFile, waitFor } from '../helpers/swarm.js'
@@ -234,6 +236,67 @@ describe('swarm download (in-process nodes on 127.0.0.1)', () => {
     assert.ok(result.resumedBytes <= chunks * MiB - MiB + 7, 'the damaged chunk 0 was not kept')
     assert.ok(events.some(e => e.event === 'resumed'))
     assert.deepEqual(await readdir(out), ['resume.bin'], 'part and state files are gone after success')
+  })
+
+  it('an abort while the part file is checked again leaves part and state as they were', async () => {
+    const src = join(dir.path, 'recheck.bin')
+    await writeRandomFile(src, 12 * MiB)
+    const idText = formatContentId((await hashFile(src)).id)
+    await sharer({ 'recheck.bin': src }, { maxUploadRate: 16 * MiB })
+    const out = join(dir.path, 'out-recheck')
+    const controller = new AbortController()
+    let chunks = 0
+    await assert.rejects(client.get(idText, { out, signal: controller.signal, onChunk: () => { if (++chunks === 4) controller.abort() } }), { code: 'ABORTED' })
+    const before = new Map(await Promise.all((await readdir(out)).map(async n => [n, await readFile(join(out, n))] as const)))
+    assert.equal(before.size, 2)
+
+    // Ctrl-C as the check of the 4 kept chunks starts
+    const stop = new AbortController()
+    const events: DownloadEvent[] = []
+    await assert.rejects(client.get(idText, {
+      out,
+      signal: stop.signal,
+      onEvent: e => { events.push(e); if (e.event === 'checking') stop.abort() }
+    }), { code: 'ABORTED' })
+    assert.deepEqual(events.map(e => e.event), ['checking'], 'stopped before the check finished')
+    assert.ok(events[0].event === 'checking' && events[0].chunks === 4, 'the state listed the 4 verified chunks')
+    const after = (await readdir(out)).sort()
+    assert.deepEqual(after, [...before.keys()].sort(), 'no file added or removed (the lock is released)')
+    for (const [name, bytes] of before) assert.ok((await readFile(join(out, name))).equals(bytes), `${name} unchanged`)
+
+    const result = await client.get(idText, { out })
+    assert.ok(await sameFile(result.path, src))
+    assert.ok(result.resumedBytes > 0)
+  })
+
+  it('a second download of the same file into the same folder is refused while the first runs; a dead owner\'s lock is taken over', async () => {
+    const src = join(dir.path, 'twice.bin')
+    await writeRandomFile(src, 12 * MiB)
+    const idText = formatContentId((await hashFile(src)).id)
+    await sharer({ 'twice.bin': src }, { maxUploadRate: 8 * MiB })
+    const out = join(dir.path, 'out-twice')
+    let second: Promise<any> | undefined
+    const first = client.get(idText, {
+      out,
+      // settled into a value at once: it fails long before the first download ends
+      onChunk: () => { second ??= client.get(idText, { out }).then(result => result, err => err) }
+    })
+    const firstResult = await first
+    const refused = await second
+    assert.equal(refused?.code, 'IO', String(refused))
+    assert.match(refused.message, /another download of twice\.bin into .* is running \(pid \d+/)
+    assert.ok(await sameFile(firstResult.path, src))
+    assert.deepEqual(await readdir(out), ['twice.bin'], 'the refused download left nothing behind')
+
+    // a lock whose process is gone (SIGKILL) does not block the next download
+    const dead = spawn(process.execPath, ['-e', ''])
+    await once(dead, 'exit')
+    const lock = join(out, `.twice.bin.${idText.slice(2, 18)}.lock.part`)
+    await writeFile(lock, `${dead.pid}\n`)
+    const again = await client.get(idText, { out })
+    assert.equal(again.path, join(out, 'twice (1).bin'))
+    assert.ok(await sameFile(again.path, src))
+    assert.deepEqual((await readdir(out)).sort(), ['twice (1).bin', 'twice.bin'], 'the stale lock is gone')
   })
 
   it('one seeder serves 20 concurrent downloaders', async () => {

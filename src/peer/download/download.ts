@@ -72,6 +72,7 @@ export interface ProviderStats {
 export type DownloadEvent =
   | { event: 'progress', id: string, bytes: number, total: number, providers: ProviderStats[] }
   | { event: 'provider-dropped', id: string, peer: string, reason: string }
+  | { event: 'checking', id: string, chunks: number }
   | { event: 'resumed', id: string, bytes: number, chunks: number }
 
 export interface DownloadResult {
@@ -147,6 +148,8 @@ class Download {
   private verifiedCount = 0
   private verifiedBytes = 0
   private resumedBytes = 0
+  /** true while the chunks an earlier run left are hashed again */
+  private recheckingPartFile = false
   private readonly queue: number[] = []
   private readonly flights = new Map<number, Flight>()
   private bufferedBytes = 0
@@ -193,7 +196,8 @@ class Download {
     const first = await this.fetchManifest(providers).catch(async err => {
       for (const pending of this.early.values()) void pending.then(async s => { await s.close() }, () => {})
       await this.writer.close()
-      throw err
+      // an abort shows up as failed dials: report it as what it is
+      throw this.options.signal?.aborted === true ? new FileShareError('ABORTED', 'download aborted') : err
     })
     const name = this.options.name ?? (this.providerName !== '' ? this.providerName : this.idText)
     const total = chunkCount(this.manifest.size, this.manifest.chunkSize)
@@ -276,6 +280,11 @@ class Download {
   /** After a failure: keep the part file and its state when they hold verified chunks. */
   private keepForResume (): void {
     if (this.part == null) return
+    if (this.recheckingPartFile) {
+      // stopped while checking what an earlier run left: leave its part file and state as they are
+      this.part.close()
+      return
+    }
     if (this.verifiedCount > 0 && this.state != null) {
       this.part.close()
       this.state.flush()
@@ -288,7 +297,16 @@ class Download {
   /** Re-hashes the chunks an earlier run left (those its state lists, or all without a valid state). */
   private async keepVerifiedChunks (claimed: Uint8Array | null): Promise<void> {
     const buf = Buffer.allocUnsafe(this.manifest.chunkSize)
+    this.recheckingPartFile = true
+    let toCheck = this.verified.length
+    if (claimed != null) {
+      toCheck = 0
+      for (let index = 0; index < this.verified.length; index++) if (hasBit(claimed, index)) toCheck++
+    }
+    this.options.onEvent?.({ event: 'checking', id: this.idText, chunks: toCheck })
     for (let index = 0; index < this.verified.length; index++) {
+      // an abort (Ctrl-C) stops the check at once; the files stay as they were (keepForResume)
+      if (this.options.signal?.aborted === true) throw new FileShareError('ABORTED', 'download aborted while checking the part file')
       if (claimed != null && !hasBit(claimed, index)) continue
       const length = chunkLength(this.manifest, index)
       const view = buf.subarray(0, length)
@@ -297,8 +315,10 @@ class Download {
       this.verified[index] = 1
       this.verifiedCount++
       this.verifiedBytes += length
-      this.state.set(index)
     }
+    // recorded only now: a state written halfway through would forget the claims not yet checked
+    for (let index = 0; index < this.verified.length; index++) if (this.verified[index] === 1) this.state.set(index)
+    this.recheckingPartFile = false
     this.resumedBytes = this.verifiedBytes
     log('resuming %s: %d of %d chunks kept (%s state)', this.idText, this.verifiedCount, this.verified.length, claimed != null ? 'valid' : 'no valid')
     this.state.flush()

@@ -3,8 +3,11 @@
  * positions as verified data arrives, and linked to its final name only when every chunk
  * has been verified. The final name is never overwritten: when it exists, "NAME (1).ext",
  * "NAME (2).ext", … are tried (link() fails on an existing name, so no race can clobber).
+ * A lock file `.NAME.<id>.lock.part` holding the owner's pid keeps a second download of the
+ * same file into the same folder (another process, or the same one) from sharing the part
+ * file; a lock whose process is gone (SIGKILL, crash) is taken over.
  */
-import { openSync, closeSync, ftruncateSync, fsyncSync, linkSync, unlinkSync, mkdirSync, fstatSync, existsSync, read } from 'node:fs'
+import { openSync, closeSync, ftruncateSync, fsyncSync, linkSync, unlinkSync, mkdirSync, fstatSync, existsSync, read, readFileSync, writeFileSync } from 'node:fs'
 import { promisify } from 'node:util'
 import { join, extname } from 'node:path'
 import { FileShareError } from '../../errors.js'
@@ -13,11 +16,20 @@ export class PartFile {
   readonly path: string
   /** true when a part file of this download was already there (a resume candidate) */
   readonly existed: boolean
-  private fd: number | null
+  private fd: number | null = null
+  private readonly lockPath: string
+  private locked = false
 
   constructor (readonly dir: string, readonly name: string, idText: string, size: number) {
-    mkdirSync(dir, { recursive: true })
-    this.path = join(dir, `.${name}.${idText.slice(2, 18)}.part`)
+    const stem = join(dir, `.${name}.${idText.slice(2, 18)}`)
+    this.path = `${stem}.part`
+    this.lockPath = `${stem}.lock.part`
+    try {
+      mkdirSync(dir, { recursive: true })
+    } catch (err: any) {
+      throw new FileShareError('IO', `cannot create ${dir}: ${err?.message ?? err}`, { cause: err })
+    }
+    this.lock()
     this.existed = existsSync(this.path)
     try {
       this.fd = openSync(this.path, 'a+')
@@ -25,6 +37,7 @@ export class PartFile {
       this.fd = openSync(this.path, 'r+')
       if (fstatSync(this.fd).size !== size) ftruncateSync(this.fd, size)
     } catch (err: any) {
+      this.close()
       throw new FileShareError('IO', `cannot create ${this.path}: ${err?.message ?? err}`, { cause: err })
     }
   }
@@ -49,7 +62,7 @@ export class PartFile {
   /** Flushes, closes and links the file under its final name; returns that path. */
   commit (): string {
     fsyncSync(this.fd!)
-    this.close()
+    this.closeFile() // the lock stays until the part file is gone
     const ext = extname(this.name)
     const stem = this.name.slice(0, this.name.length - ext.length)
     for (let n = 0; n < 1000; n++) {
@@ -61,22 +74,86 @@ export class PartFile {
         throw new FileShareError('IO', `cannot create ${target}: ${err?.message ?? err}`, { cause: err })
       }
       unlinkSync(this.path)
+      this.unlock()
       return target
     }
     throw new FileShareError('IO', `no free name for ${this.name} in ${this.dir}`)
   }
 
+  /** Closes the file and releases the lock (the part file stays for a resume). */
   close (): void {
+    this.closeFile()
+    this.unlock()
+  }
+
+  /** Closes and deletes the partial file. */
+  discard (): void {
+    this.closeFile()
+    try { unlinkSync(this.path) } catch {}
+    this.unlock()
+  }
+
+  private closeFile (): void {
     if (this.fd != null) {
       closeSync(this.fd)
       this.fd = null
     }
   }
 
-  /** Closes and deletes the partial file. */
-  discard (): void {
-    this.close()
-    try { unlinkSync(this.path) } catch {}
+  private lock (): void {
+    // written under a temporary name and linked into place: the lock appears with its pid
+    // in it (link() fails on an existing name, like 'wx', but never shows an empty lock)
+    const temp = `${this.lockPath.slice(0, -'.part'.length)}.${process.pid}.part`
+    try {
+      writeFileSync(temp, `${process.pid}\n`)
+      for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+          linkSync(temp, this.lockPath)
+          this.locked = true
+          return
+        } catch (err: any) {
+          if (err?.code !== 'EEXIST') throw new FileShareError('IO', `cannot create ${this.lockPath}: ${err?.message ?? err}`, { cause: err })
+        }
+        const owner = lockOwner(this.lockPath)
+        if (owner != null && isAlive(owner)) {
+          throw new FileShareError('IO', `another download of ${this.name} into ${this.dir} is running (pid ${owner}; remove ${this.lockPath} if it is not)`)
+        }
+        // its owner is gone (killed, crashed): take the lock over; of two doing so at once,
+        // the second link() fails and it reports the first as running
+        try { unlinkSync(this.lockPath) } catch {}
+      }
+      throw new FileShareError('IO', `another download of ${this.name} into ${this.dir} took ${this.lockPath} first`)
+    } catch (err: any) {
+      if (err instanceof FileShareError) throw err
+      throw new FileShareError('IO', `cannot create ${this.lockPath}: ${err?.message ?? err}`, { cause: err })
+    } finally {
+      try { unlinkSync(temp) } catch {}
+    }
+  }
+
+  private unlock (): void {
+    if (!this.locked) return
+    this.locked = false
+    try { unlinkSync(this.lockPath) } catch {}
+  }
+}
+
+/** The pid in a lock file, or null when it is unreadable or damaged. */
+function lockOwner (path: string): number | null {
+  try {
+    const pid = Number.parseInt(readFileSync(path, 'utf8'), 10)
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : null
+  } catch {
+    return null
+  }
+}
+
+function isAlive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err: any) {
+    return err?.code === 'EPERM' // alive, but not ours to signal
   }
 }
 
