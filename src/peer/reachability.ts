@@ -26,6 +26,7 @@ import {
 } from '../protocol/limits.js'
 import { isRelayed, type FileShareNode } from '../node/create-node.js'
 import type { MasterClient } from './master-client.js'
+import { OneShotTimer } from '../util/one-shot-timer.js'
 
 const log = logger('fileshare:peer:reachability')
 
@@ -47,7 +48,7 @@ export class ReachabilityManager {
   private state: ReachabilityState = { reachability: 'unknown', addrs: [] }
   private readonly listeners = new Set<(state: ReachabilityState) => void>()
   private stopped = false
-  private timer: NodeJS.Timeout | null = null
+  private readonly timer = new OneShotTimer(() => { void this.run() })
   private running: Promise<void> | null = null
   private backoffMs = RESERVATION_RETRY_MIN_MS
   /** the dial-back verdict; null until the master answered */
@@ -81,7 +82,7 @@ export class ReachabilityManager {
 
   async stop (): Promise<void> {
     this.stopped = true
-    if (this.timer != null) clearTimeout(this.timer)
+    this.timer.cancel()
     this.node.removeEventListener('self:peer:update', this.onAddrsChanged)
     this.node.removeEventListener('transport:listening', this.onAddrsChanged)
     this.node.removeEventListener('peer:disconnect', this.onDisconnect)
@@ -127,18 +128,12 @@ export class ReachabilityManager {
       if (!this.reserving) this.set({ reachability: 'relayed', addrs: relayAddrs })
     } else {
       this.set({ reachability: 'private', addrs: [] })
-      if (this.timer == null && this.running == null) this.schedule(this.backoffMs)
+      if (!this.timer.pending && this.running == null) this.schedule(this.backoffMs)
     }
   }
 
   private schedule (delayMs: number): void {
-    if (this.stopped) return
-    if (this.timer != null) clearTimeout(this.timer)
-    this.timer = setTimeout(() => {
-      this.timer = null
-      void this.run()
-    }, delayMs)
-    this.timer.unref()
+    if (!this.stopped) this.timer.start(delayMs)
   }
 
   private async run (): Promise<void> {

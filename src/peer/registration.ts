@@ -11,6 +11,7 @@ import { REGISTER_BATCH } from '../protocol/limits.js'
 import type { FileShareNode } from '../node/create-node.js'
 import type { Catalog, CatalogChange } from './catalog.js'
 import type { MasterClient } from './master-client.js'
+import { OneShotTimer } from '../util/one-shot-timer.js'
 
 const log = logger('fileshare:peer:registration')
 /** How long a stopping peer waits for the master to acknowledge its withdrawal. */
@@ -24,7 +25,7 @@ export interface RegistrationEvents {
 export class Registration {
   private stopped = false
   private backoffMs: number
-  private timer: NodeJS.Timeout | null = null
+  private readonly timer = new OneShotTimer(() => { void this.run() })
   private running: Promise<void> | null = null
   /** whether the master holds our full set (deltas are sent only then) */
   private synced = false
@@ -54,7 +55,7 @@ export class Registration {
     this.stopped = true
     this.unsubscribe()
     this.node.removeEventListener('peer:disconnect', this.onDisconnect)
-    if (this.timer != null) clearTimeout(this.timer)
+    this.timer.cancel()
     await this.running?.catch(() => {})
     if (this.synced) {
       // withdraw everything at once (a clean stop is "known to be gone"), without waiting
@@ -91,13 +92,7 @@ export class Registration {
   }
 
   private schedule (delayMs: number): void {
-    if (this.stopped) return
-    if (this.timer != null) clearTimeout(this.timer)
-    this.timer = setTimeout(() => {
-      this.timer = null
-      void this.run()
-    }, delayMs)
-    this.timer.unref()
+    if (!this.stopped) this.timer.start(delayMs)
   }
 
   private async run (): Promise<void> {

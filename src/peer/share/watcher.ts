@@ -10,6 +10,7 @@ import {
   SHARE_WATCH_DEBOUNCE_MS, SHARE_RESCAN_INTERVAL_MS, SHARE_MAX_QUEUED_PATHS, SHARE_SETTLE_MS
 } from '../../protocol/limits.js'
 import type { ShareFolder } from './scanner.js'
+import { OneShotTimer } from '../../util/one-shot-timer.js'
 
 const log = logger('fileshare:peer:share:watch')
 
@@ -27,8 +28,11 @@ export class FolderWatcher {
   private watcher: FSWatcher | null = null
   private readonly queued = new Set<string>()
   private fullRescan = false
-  private debounce: NodeJS.Timeout | null = null
-  private settleTimer: NodeJS.Timeout | null = null
+  private readonly debounce = new OneShotTimer(() => { void this.flush() })
+  private readonly settleTimer = new OneShotTimer(() => {
+    for (const p of this.folder.pendingPaths()) this.queued.add(p)
+    this.kick(0)
+  })
   private interval: NodeJS.Timeout | null = null
   private running: Promise<void> | null = null
   private stopped = false
@@ -55,7 +59,8 @@ export class FolderWatcher {
     this.stopped = true
     this.watcher?.close()
     this.watcher = null
-    for (const t of [this.debounce, this.settleTimer]) if (t != null) clearTimeout(t)
+    this.debounce.cancel()
+    this.settleTimer.cancel()
     if (this.interval != null) clearInterval(this.interval)
     this.abort.abort()
     await this.running?.catch(() => {})
@@ -92,20 +97,14 @@ export class FolderWatcher {
 
   /** (Re)starts the quiet-period timer. */
   private kick (delayMs: number): void {
-    if (this.stopped) return
-    if (this.debounce != null) clearTimeout(this.debounce)
-    this.debounce = setTimeout(() => {
-      this.debounce = null
-      void this.flush()
-    }, delayMs)
-    this.debounce.unref()
+    if (!this.stopped) this.debounce.start(delayMs)
   }
 
   private async flush (): Promise<void> {
     if (this.running != null) {
       // a scan is in progress: run again when it ends
       await this.running.catch(() => {})
-      if (this.debounce == null) this.kick(0)
+      if (!this.debounce.pending) this.kick(0)
       return
     }
     const full = this.fullRescan
@@ -127,14 +126,8 @@ export class FolderWatcher {
 
   /** Files that were still being written get another look once they may have settled. */
   private scheduleSettle (): void {
-    if (this.stopped || this.settleTimer != null) return
-    const pending = this.folder.pendingPaths()
-    if (pending.length === 0) return
-    this.settleTimer = setTimeout(() => {
-      this.settleTimer = null
-      for (const p of this.folder.pendingPaths()) this.queued.add(p)
-      this.kick(0)
-    }, (this.options.settleMs ?? SHARE_SETTLE_MS) + 50)
-    this.settleTimer.unref()
+    if (this.stopped || this.settleTimer.pending) return
+    if (this.folder.pendingPaths().length === 0) return
+    this.settleTimer.start((this.options.settleMs ?? SHARE_SETTLE_MS) + 50)
   }
 }
