@@ -86,6 +86,12 @@ export const PROVIDER_REFRESH_MS = 3_000
 export const PROVIDER_RETRY_MS = 10_000
 /** The resume state beside a part file is rewritten at most this often. */
 export const RESUME_STATE_INTERVAL_MS = 500
+/**
+ * A part file is flushed to disk (fdatasync, in the background) each time this much more
+ * has been written, so that the fsync before the file gets its name has little left to
+ * wait for: on a 1 GiB get that fsync alone took ≈ 0.5 s (BENCHMARKS.md).
+ */
+export const PART_FLUSH_BYTES = 64 * MiB
 /** A provider that answered BUSY is asked again after this long, doubling up to BUSY_RETRY_MAX_MS … */
 export const BUSY_RETRY_MS = 1_000
 export const BUSY_RETRY_MAX_MS = 8_000

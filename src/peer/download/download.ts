@@ -610,6 +610,7 @@ class Download {
       this.checkStalled() // the worker may be gone already: its last write decides
       return
     }
+    this.part.wrote(length)
     if (this.verified[index] === 0) {
       if (path === 'relayed') worker.stats.relayedBytes = (worker.stats.relayedBytes ?? 0) + length
       worker.stats.path = path

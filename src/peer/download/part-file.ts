@@ -7,10 +7,11 @@
  * same file into the same folder (another process, or the same one) from sharing the part
  * file; a lock whose process is gone (SIGKILL, crash) is taken over.
  */
-import { openSync, closeSync, ftruncateSync, fsyncSync, linkSync, unlinkSync, mkdirSync, fstatSync, existsSync, read, readFileSync, writeFileSync } from 'node:fs'
+import { openSync, closeSync, ftruncateSync, fsyncSync, fdatasync, linkSync, unlinkSync, mkdirSync, fstatSync, existsSync, read, readFileSync, writeFileSync } from 'node:fs'
 import { promisify } from 'node:util'
 import { join, extname } from 'node:path'
 import { FileShareError } from '../../errors.js'
+import { PART_FLUSH_BYTES } from '../../protocol/limits.js'
 
 export class PartFile {
   readonly path: string
@@ -19,6 +20,13 @@ export class PartFile {
   private fd: number | null = null
   private readonly lockPath: string
   private locked = false
+  /** bytes written since the last background flush started */
+  private unflushed = 0
+  private flushing = false
+  /** close() came while a background flush was running: the callback closes the descriptor */
+  private closeWhenFlushed: number | null = null
+  /** an error of a background flush (reported once by the kernel: commit() must still see it) */
+  private flushError: Error | null = null
 
   constructor (readonly dir: string, readonly name: string, idText: string, size: number) {
     const stem = join(dir, `.${name}.${idText.slice(2, 18)}`)
@@ -48,6 +56,25 @@ export class PartFile {
     return this.fd
   }
 
+  /**
+   * Counts `bytes` just written; every PART_FLUSH_BYTES starts an fdatasync on libuv's
+   * thread pool, so the disk writes overlap the download instead of all waiting for commit().
+   */
+  wrote (bytes: number): void {
+    this.unflushed += bytes
+    if (this.unflushed < PART_FLUSH_BYTES || this.flushing || this.fd == null) return
+    this.unflushed = 0
+    this.flushing = true
+    fdatasync(this.fd, err => {
+      this.flushing = false
+      if (err != null) this.flushError ??= err
+      if (this.closeWhenFlushed != null) {
+        closeSync(this.closeWhenFlushed)
+        this.closeWhenFlushed = null
+      }
+    })
+  }
+
   /** Reads `into.length` bytes at `position` (short only at the end of the file). */
   async read (into: Uint8Array, position: number): Promise<number> {
     let done = 0
@@ -61,7 +88,12 @@ export class PartFile {
 
   /** Flushes, closes and links the file under its final name; returns that path. */
   commit (): string {
-    fsyncSync(this.fd!)
+    try {
+      if (this.flushError != null) throw this.flushError
+      fsyncSync(this.fd!)
+    } catch (err: any) {
+      throw new FileShareError('IO', `cannot write ${this.path}: ${err?.message ?? err}`, { cause: err })
+    }
     this.closeFile() // the lock stays until the part file is gone
     const ext = extname(this.name)
     const stem = this.name.slice(0, this.name.length - ext.length)
@@ -94,10 +126,11 @@ export class PartFile {
   }
 
   private closeFile (): void {
-    if (this.fd != null) {
-      closeSync(this.fd)
-      this.fd = null
-    }
+    if (this.fd == null) return
+    // a background flush still uses the descriptor: closing it now could hand its number to another file
+    if (this.flushing) this.closeWhenFlushed = this.fd
+    else closeSync(this.fd)
+    this.fd = null
   }
 
   private lock (): void {
