@@ -1,6 +1,7 @@
 /**
  * Configuration files: config/master.json and config/peer.json ship with the package as
- * defaults; `--config FILE` replaces them. Command-line flags override either.
+ * defaults; `--config FILE` overrides their keys (nested objects such as `relay` key by
+ * key). Command-line flags override either.
  */
 import { readFileSync, existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -48,7 +49,21 @@ export const DEFAULT_CONFIG_DIR = ['../config/', '../../config/']
 export function loadConfig<T> (kind: 'master' | 'peer', file?: string): T {
   const defaults = readJson(`${DEFAULT_CONFIG_DIR}${kind}.json`)
   if (file == null) return defaults as T
-  return { ...defaults, ...readJson(file) } as T
+  return mergeConfig(defaults, readJson(file)) as T
+}
+
+/** `over` on top of `base`; plain objects are merged key by key, anything else replaces. */
+export function mergeConfig (base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...base }
+  for (const [key, value] of Object.entries(over)) {
+    const old = merged[key]
+    merged[key] = isPlainObject(old) && isPlainObject(value) ? mergeConfig(old, value) : value
+  }
+  return merged
+}
+
+function isPlainObject (value: unknown): value is Record<string, unknown> {
+  return value != null && typeof value === 'object' && !Array.isArray(value)
 }
 
 function readJson (path: string): Record<string, unknown> {

@@ -24,8 +24,9 @@ export async function runMaster (argv: string[]): Promise<number> {
       return 0
     }
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}\n${MASTER_USAGE}`)
-    const master = await createMaster({ listen: values.listen, announce: values.announce, data: values.data, config: values.config })
+    // listening before the start: a signal during it stops the master cleanly once it is up
     const shutdown = onShutdownSignal(new AbortController())
+    const master = await createMaster({ listen: values.listen, announce: values.announce, data: values.data, config: values.config })
     const addrs = master.addrs()
     out.event('ready', { peerId: master.peerId, addrs }, `SwarmMaster ${master.peerId} ready; peers pass one of these as --master:\n${addrs.map(a => `  ${a}`).join('\n')}`)
     const signal = await shutdown

@@ -3,6 +3,7 @@
  * `node dist/peer.js get ID|NAME …`: see PEER_USAGE.
  */
 import { createPeer, type Peer } from '../peer/peer.js'
+import type { ReachabilityState } from '../peer/reachability.js'
 import { FileShareError, UsageError } from '../errors.js'
 import { Output, formatBytes } from './output.js'
 import { ProgressBar } from './progress.js'
@@ -12,8 +13,8 @@ import { REACHABILITY_SETTLE_MS } from '../protocol/limits.js'
 
 export const PEER_USAGE = `usage:
   node dist/peer.js --share DIR [--master MA] [--listen MA]... [--announce MA]... [--max-uploads N] [--data DIR] [--config FILE] [--json]
-  node dist/peer.js search WORDS... [--master MA] [--limit N] [--json]
-  node dist/peer.js get ID|NAME [--master MA] [--from PEER_MA] [--out DIR] [--listen MA]... [--seed [--announce MA]... [--max-uploads N]] [--json]`
+  node dist/peer.js search WORDS... [--master MA] [--limit N] [--data DIR] [--config FILE] [--json]
+  node dist/peer.js get ID|NAME [--master MA] [--from PEER_MA] [--out DIR] [--listen MA]... [--seed [--announce MA]... [--max-uploads N]] [--data DIR] [--config FILE] [--json]`
 
 const COMMON: Options = {
   master: { type: 'string' },
@@ -82,12 +83,7 @@ async function share (argv: string[], out: Output): Promise<number> {
   const addrs = peer.addrs()
   out.event('ready', { peerId: peer.peerId, addrs, files: peer.catalog.size, master: peer.master?.addr.toString() ?? null, reachability: reach.reachability, reachableAddrs: reach.addrs },
     `peer ${peer.peerId} sharing ${peer.catalog.size} files from ${values.share}\nreachable at:\n${addrs.map(a => `  ${a}`).join('\n')}\nreachability: ${describeReachability(reach)}`)
-  let last = JSON.stringify(reach)
-  peer.onReachabilityChange(state => {
-    if (JSON.stringify(state) === last) return
-    last = JSON.stringify(state)
-    out.event('reachability', { reachability: state.reachability, addrs: state.addrs }, `reachability: ${describeReachability(state)}`)
-  })
+  reportReachabilityChanges(peer, out, reach)
   const signal = await shutdown
   await peer.stop()
   out.event('stopped', { signal }, `stopped (${signal})`)
@@ -100,7 +96,7 @@ async function search (argv: string[], out: Output): Promise<number> {
   if (positionals.length === 0) throw new UsageError(`search needs words\n${PEER_USAGE}`)
   const limit = values.limit != null ? Number(values.limit) : undefined
   if (limit != null && (!Number.isInteger(limit) || limit < 1)) throw new UsageError('--limit takes a positive whole number')
-  return await withClient(values, async peer => {
+  return await withClient(values, out, async peer => {
     const query = positionals.join(' ')
     const results = await peer.search(query, { limit })
     if (results.length === 0) throw new FileShareError('NOT_FOUND', `no shared file matches ${JSON.stringify(query)}`)
@@ -127,7 +123,7 @@ async function get (argv: string[], out: Output): Promise<number> {
   // get listens (config addresses unless --listen): a provider behind a NAT can then dial us
   // back so data flows direct instead of relayed, and a seeding get is reachable
   const listen = values.listen ?? loadConfig<PeerConfig>('peer', values.config).listen
-  return await withClient({ ...values, ...serving, listen }, async peer => {
+  return await withClient({ ...values, ...serving, listen }, out, async peer => {
     const bar = ProgressBar.enabled(out.json) ? new ProgressBar(target) : null
     try {
       const result = await peer.get(target, {
@@ -157,6 +153,7 @@ async function get (argv: string[], out: Output): Promise<number> {
       if (seed) {
         out.event('seeding', { id: result.id, path: result.path, peerId: peer.peerId, addrs: peer.addrs() },
           `seeding ${result.path} as ${peer.peerId} until interrupted (Ctrl-C)`)
+        reportReachabilityChanges(peer, out, null)
         const signal = await shutdown
         out.event('stopped', { signal }, `stopped (${signal})`)
       }
@@ -168,14 +165,16 @@ async function get (argv: string[], out: Output): Promise<number> {
 }
 
 /** A throwaway peer for one command (a persistent key only with --data). */
-async function withClient (values: Record<string, any>, run: (peer: Peer) => Promise<number>, needsMaster = true): Promise<number> {
+async function withClient (values: Record<string, any>, out: Output, run: (peer: Peer) => Promise<number>, needsMaster = true): Promise<number> {
   const peer = await createPeer({
     master: values.master,
     data: values.data ?? null,
     config: values.config,
     listen: values.listen,
     announce: values.announce,
-    maxUploads: values.maxUploads
+    maxUploads: values.maxUploads,
+    // only a seeding get serves and registers: the warnings of those parts
+    onWarning: message => { out.warn(message) }
   })
   try {
     if (needsMaster && peer.master == null) {
@@ -185,6 +184,16 @@ async function withClient (values: Record<string, any>, run: (peer: Peer) => Pro
   } finally {
     await peer.stop()
   }
+}
+
+/** Prints a `reachability` event whenever the peer's reachability changes from `last`. */
+function reportReachabilityChanges (peer: Peer, out: Output, last: ReachabilityState | null): void {
+  let previous = JSON.stringify(last)
+  peer.onReachabilityChange(state => {
+    if (JSON.stringify(state) === previous) return
+    previous = JSON.stringify(state)
+    out.event('reachability', { reachability: state.reachability, addrs: state.addrs }, `reachability: ${describeReachability(state)}`)
+  })
 }
 
 function describeReachability (state: { reachability: string, addrs: string[] }): string {

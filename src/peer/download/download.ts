@@ -9,11 +9,12 @@
  *    number of requests in flight that follows the provider's measured speed (fast
  *    providers get a deeper pipeline, slow ones hold few chunks), and pulls the next chunk
  *    as one completes, so faster providers serve more chunks.
- * 4. The sink: the first request for a chunk owns its position in the part file and
- *    writes each piece there as it arrives (zero-copy, the fast path). A second request
- *    for the same chunk (endgame) buffers its copy in memory (ENDGAME_BUFFER_BYTES per
- *    download at most) and writes it only if it verifies first. Once a chunk is verified
- *    nothing writes to its position again: the first verified copy wins.
+ * 4. The sink: each request assembles its chunk in one buffer as the pieces arrive; the
+ *    ChunkWriter thread hashes it and writes it at its position in the part file only when
+ *    it matches the manifest, so a lying or late copy never touches the file. Second
+ *    copies of a chunk (endgame) count against ENDGAME_BUFFER_BYTES per download. Once a
+ *    chunk is verified, later copies are dropped: the first verified copy wins. The part
+ *    file is flushed in the background every PART_FLUSH_BYTES (see part-file.ts).
  * 5. Endgame: when the queue is empty, a worker with room requests the oldest chunks still
  *    in flight elsewhere a second time, so a slow or stalled provider does not hold up the end.
  * 6. A chunk that fails verification is discarded and fetched elsewhere; its provider is
@@ -131,8 +132,8 @@ interface Worker {
 /** One chunk with requests in flight. */
 interface Flight {
   copies: number
-  /** the request writing straight into the part file (at most one) */
-  writer: Worker | null
+  /** the worker of the chunk's first request (endgame compares its provider's speed) */
+  holder: Worker | null
 }
 
 export async function download (options: DownloadOptions): Promise<DownloadResult> {
@@ -490,8 +491,8 @@ class Download {
 
   /**
    * A chunk in flight elsewhere that may get another copy (memory permitting): the one
-   * whose writer is slowest, and only when that writer is not faster than this worker (a
-   * writer that has finished nothing for ENDGAME_STALE_MS counts as speed 0); oldest first on ties.
+   * whose holder is slowest, and only when that holder is not faster than this worker (a
+   * holder that has finished nothing for ENDGAME_STALE_MS counts as speed 0); oldest first on ties.
    */
   private endgameChunk (worker: Worker): number | undefined {
     if (this.bufferedBytes + this.manifest.chunkSize > ENDGAME_BUFFER_BYTES) return undefined
@@ -503,7 +504,7 @@ class Download {
     let bestRate = Infinity
     for (const [index, flight] of this.flights) {
       if (flight.copies >= ENDGAME_MAX_COPIES || worker.chunks.has(index) || this.verified[index] !== 0) continue
-      const holder = flight.writer
+      const holder = flight.holder
       const rate = holder == null || now - Math.max(holder.lastDone, holder.started) > ENDGAME_STALE_MS ? 0 : holder.rate
       if (rate > mine || rate >= bestRate) continue
       best = index
@@ -518,15 +519,15 @@ class Download {
     const position = index * manifest.chunkSize
     let flight = this.flights.get(index)
     if (flight == null) {
-      flight = { copies: 0, writer: null }
+      flight = { copies: 0, holder: null }
       this.flights.set(index, flight)
     }
     flight.copies++
     worker.chunks.add(index)
     // the first request is the chunk's holder (endgame measures its speed); a second copy
     // counts against the endgame memory budget
-    const holder = flight.writer == null
-    if (holder) flight.writer = worker
+    const holder = flight.holder == null
+    if (holder) flight.holder = worker
     else {
       this.bufferedBytes += length
       log('endgame: chunk %d asked again from %s', index, worker.peer)
@@ -535,7 +536,7 @@ class Download {
     const settle = (): void => {
       worker.chunks.delete(index)
       f.copies--
-      if (f.writer === worker) f.writer = null
+      if (f.holder === worker) f.holder = null
       if (!holder) this.bufferedBytes -= length
       if (f.copies === 0 && this.flights.get(index) === f) this.flights.delete(index)
     }

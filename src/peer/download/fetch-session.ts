@@ -2,9 +2,9 @@
  * /fileshare/fetch/1.0.0, the downloader side: one stream to one provider, requests
  * pipelined, responses parsed straight off the stream's 'message' events (see
  * fetch-server.ts for the framing). Payload bytes are handed to the request's sink as
- * sub-arrays of what arrived: no concatenation, no copy. A chunk sink hashes and writes
- * each piece at its file position as it comes in, so memory stays flat and data in flight
- * is bounded by the number of outstanding requests.
+ * sub-arrays of what arrived: no concatenation, no copy (the download's chunk sink copies
+ * them once, into the buffer that goes to its writer thread). Data in flight is bounded by
+ * the number of outstanding requests.
  */
 import type { Stream } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
