@@ -41,6 +41,15 @@ describe('swarm download (in-process nodes on 127.0.0.1)', () => {
     return peer
   }
 
+  /** A random file of `size` bytes shared by a new peer that uploads at most `rate` bytes/s. */
+  async function sharedRandomFile (name: string, size: number, rate: number): Promise<{ src: string, idText: string }> {
+    const src = join(dir.path, name)
+    await writeRandomFile(src, size)
+    const idText = formatContentId((await hashFile(src)).id)
+    await sharer({ [name]: src }, { maxUploadRate: rate })
+    return { src, idText }
+  }
+
   before(async () => {
     dir = await tempDir('fileshare-swarm-')
     master = await startMaster(dir.path)
@@ -239,10 +248,7 @@ describe('swarm download (in-process nodes on 127.0.0.1)', () => {
   })
 
   it('an abort while the part file is checked again leaves part and state as they were', async () => {
-    const src = join(dir.path, 'recheck.bin')
-    await writeRandomFile(src, 12 * MiB)
-    const idText = formatContentId((await hashFile(src)).id)
-    await sharer({ 'recheck.bin': src }, { maxUploadRate: 16 * MiB })
+    const { src, idText } = await sharedRandomFile('recheck.bin', 12 * MiB, 16 * MiB)
     const out = join(dir.path, 'out-recheck')
     const controller = new AbortController()
     let chunks = 0
@@ -270,10 +276,7 @@ describe('swarm download (in-process nodes on 127.0.0.1)', () => {
   })
 
   it('a second download of the same file into the same folder is refused while the first runs; a dead owner\'s lock is taken over', async () => {
-    const src = join(dir.path, 'twice.bin')
-    await writeRandomFile(src, 12 * MiB)
-    const idText = formatContentId((await hashFile(src)).id)
-    await sharer({ 'twice.bin': src }, { maxUploadRate: 8 * MiB })
+    const { src, idText } = await sharedRandomFile('twice.bin', 12 * MiB, 8 * MiB)
     const out = join(dir.path, 'out-twice')
     let second: Promise<any> | undefined
     const first = client.get(idText, {

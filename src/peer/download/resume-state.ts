@@ -12,6 +12,7 @@ import { readFileSync, writeFileSync, renameSync, unlinkSync } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { logger } from '@libp2p/logger'
 import { RESUME_STATE_INTERVAL_MS } from '../../protocol/limits.js'
+import { OneShotTimer } from '../../util/one-shot-timer.js'
 
 const log = logger('fileshare:peer:download:resume')
 const VERSION = 1
@@ -60,7 +61,7 @@ export function readResumeState (path: string, expect: { id: string, size: numbe
 /** Keeps the state file of one download up to date (rate-limited, atomic writes). */
 export class ResumeState {
   readonly bits: Uint8Array
-  private timer: NodeJS.Timeout | null = null
+  private readonly timer = new OneShotTimer(() => { this.flush() })
   private dirty = false
 
   constructor (readonly path: string, private readonly meta: { id: string, size: number, chunkSize: number, chunks: number }) {
@@ -71,21 +72,12 @@ export class ResumeState {
   set (index: number): void {
     this.bits[index >> 3] |= 1 << (index & 7)
     this.dirty = true
-    if (this.timer == null) {
-      this.timer = setTimeout(() => {
-        this.timer = null
-        this.flush()
-      }, RESUME_STATE_INTERVAL_MS)
-      this.timer.unref()
-    }
+    if (!this.timer.pending) this.timer.start(RESUME_STATE_INTERVAL_MS)
   }
 
   /** Writes the state now if it changed (errors are logged: the state is only a hint). */
   flush (): void {
-    if (this.timer != null) {
-      clearTimeout(this.timer)
-      this.timer = null
-    }
+    this.timer.cancel()
     if (!this.dirty) return
     this.dirty = false
     const body = { version: VERSION, id: this.meta.id, size: this.meta.size, chunkSize: this.meta.chunkSize, chunks: Buffer.from(this.bits).toString('base64') }
@@ -100,8 +92,7 @@ export class ResumeState {
 
   /** Stops writing and deletes the state file. */
   remove (): void {
-    if (this.timer != null) clearTimeout(this.timer)
-    this.timer = null
+    this.timer.cancel()
     this.dirty = false
     try { unlinkSync(this.path) } catch {}
   }
