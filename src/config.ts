@@ -53,7 +53,7 @@ export function loadConfig<T> (kind: 'master' | 'peer', file?: string): T {
 }
 
 /** `over` on top of `base`; plain objects are merged key by key, anything else replaces. */
-export function mergeConfig (base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+function mergeConfig (base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
   const merged: Record<string, unknown> = { ...base }
   for (const [key, value] of Object.entries(over)) {
     const old = merged[key]

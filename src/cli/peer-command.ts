@@ -3,7 +3,6 @@
  * `node dist/peer.js get ID|NAME …`: see PEER_USAGE.
  */
 import { createPeer, type Peer } from '../peer/peer.js'
-import type { ReachabilityState } from '../peer/reachability.js'
 import { FileShareError, UsageError } from '../errors.js'
 import { Output, formatBytes } from './output.js'
 import { ProgressBar } from './progress.js'
@@ -40,11 +39,12 @@ const GET: Options = {
   'max-uploads': { type: 'string' }
 }
 
-function maxUploads (values: Record<string, any>): number | undefined {
-  const text = values['max-uploads']
+/** The value of option `name` as a positive whole number (undefined when not given). */
+function positiveInt (values: Record<string, any>, name: string): number | undefined {
+  const text = values[name]
   if (text == null) return undefined
   const n = Number(text)
-  if (!Number.isInteger(n) || n < 1) throw new UsageError('--max-uploads takes a positive whole number')
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} takes a positive whole number`)
   return n
 }
 
@@ -72,7 +72,7 @@ async function share (argv: string[], out: Output): Promise<number> {
     master: values.master,
     listen: values.listen,
     announce: values.announce,
-    maxUploads: maxUploads(values),
+    maxUploads: positiveInt(values, 'max-uploads'),
     data: values.data,
     config: values.config,
     onWarning: message => { out.warn(message) }
@@ -83,7 +83,7 @@ async function share (argv: string[], out: Output): Promise<number> {
   const addrs = peer.addrs()
   out.event('ready', { peerId: peer.peerId, addrs, files: peer.catalog.size, master: peer.master?.addr.toString() ?? null, reachability: reach.reachability, reachableAddrs: reach.addrs },
     `peer ${peer.peerId} sharing ${peer.catalog.size} files from ${values.share}\nreachable at:\n${addrs.map(a => `  ${a}`).join('\n')}\nreachability: ${describeReachability(reach)}`)
-  reportReachabilityChanges(peer, out, reach)
+  reportReachabilityChanges(peer, out)
   const signal = await shutdown
   await peer.stop()
   out.event('stopped', { signal }, `stopped (${signal})`)
@@ -94,8 +94,7 @@ async function search (argv: string[], out: Output): Promise<number> {
   const { values, positionals } = parse(argv, SEARCH, PEER_USAGE)
   if (values.help === true) return help()
   if (positionals.length === 0) throw new UsageError(`search needs words\n${PEER_USAGE}`)
-  const limit = values.limit != null ? Number(values.limit) : undefined
-  if (limit != null && (!Number.isInteger(limit) || limit < 1)) throw new UsageError('--limit takes a positive whole number')
+  const limit = positiveInt(values, 'limit')
   return await withClient(values, out, async peer => {
     const query = positionals.join(' ')
     const results = await peer.search(query, { limit })
@@ -117,7 +116,7 @@ async function get (argv: string[], out: Output): Promise<number> {
   if (!seed && (values.announce != null || values['max-uploads'] != null)) {
     throw new UsageError(`--announce and --max-uploads go with --seed\n${PEER_USAGE}`)
   }
-  const serving = seed ? { announce: values.announce, maxUploads: maxUploads(values) } : {}
+  const serving = seed ? { announce: values.announce, maxUploads: positiveInt(values, 'max-uploads') } : {}
   const controller = new AbortController()
   const shutdown = onShutdownSignal(controller)
   // get listens (config addresses unless --listen): a provider behind a NAT can then dial us
@@ -153,7 +152,7 @@ async function get (argv: string[], out: Output): Promise<number> {
       if (seed) {
         out.event('seeding', { id: result.id, path: result.path, peerId: peer.peerId, addrs: peer.addrs() },
           `seeding ${result.path} as ${peer.peerId} until interrupted (Ctrl-C)`)
-        reportReachabilityChanges(peer, out, null)
+        reportReachabilityChanges(peer, out)
         const signal = await shutdown
         out.event('stopped', { signal }, `stopped (${signal})`)
       }
@@ -186,12 +185,9 @@ async function withClient (values: Record<string, any>, out: Output, run: (peer:
   }
 }
 
-/** Prints a `reachability` event whenever the peer's reachability changes from `last`. */
-function reportReachabilityChanges (peer: Peer, out: Output, last: ReachabilityState | null): void {
-  let previous = JSON.stringify(last)
+/** Prints a `reachability` event on every change (the manager reports changes only). */
+function reportReachabilityChanges (peer: Peer, out: Output): void {
   peer.onReachabilityChange(state => {
-    if (JSON.stringify(state) === previous) return
-    previous = JSON.stringify(state)
     out.event('reachability', { reachability: state.reachability, addrs: state.addrs }, `reachability: ${describeReachability(state)}`)
   })
 }

@@ -14,7 +14,7 @@ import {
   PROTOCOL_DIALBACK, MAX_CONTROL_FRAME, MAX_DIALBACK_ADDRS, DIALBACK_DIAL_TIMEOUT_MS, REQUEST_TIMEOUT_MS
 } from '../protocol/limits.js'
 import { serveExchange } from '../protocol/stream-io.js'
-import { isRelayed, type FileShareNode } from '../node/create-node.js'
+import { isRelayed, isPlainTcp, withoutPeerId, type FileShareNode } from '../node/create-node.js'
 
 const log = logger('fileshare:master:dialback')
 const { Status } = DialBackResponse
@@ -65,9 +65,7 @@ export class DialBackService {
           continue
         }
         // only plain TCP addresses at the IP we see: never a third host, never via a relay
-        const parts = ma.getComponents()
-        if (parts.length !== 2 || parts[1].name !== 'tcp' || !(parts[0].name === 'ip4' || parts[0].name === 'ip6')) continue
-        if (parts[0].value !== observedIp) continue
+        if (!isPlainTcp(ma) || hostOf(ma) !== observedIp) continue
         candidates.push(ma)
       }
       // in parallel: the answer must come within the requester's timeout
@@ -83,7 +81,7 @@ export class DialBackService {
       }))
       const reachable = reached.filter(b => b != null) as Uint8Array[]
       log('dial-back for %s: %d of %d addresses reachable (observed %s)', key, reachable.length, candidates.length, observed.toString())
-      return { ...response(Status.OK), reachable, observed: stripPeer(observed).bytes }
+      return { ...response(Status.OK), reachable, observed: withoutPeerId(observed).bytes }
     } finally {
       this.busy.delete(key)
     }
@@ -92,10 +90,6 @@ export class DialBackService {
 
 function hostOf (ma: Multiaddr): string | undefined {
   return ma.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')?.value
-}
-
-function stripPeer (ma: Multiaddr): Multiaddr {
-  return multiaddr(ma.toString().replace(/\/p2p\/[^/]+$/, ''))
 }
 
 function response (status: DialBackResponse.Status, message = ''): DialBackResponse {

@@ -39,11 +39,6 @@ export class Liveness {
     }
   }
 
-  /** Peers waiting out their grace (for tests and stats). */
-  get pending (): number {
-    return this.timers.size
-  }
-
   private disconnected (peer: string): void {
     if (this.timers.has(peer) || this.isConnected(peer)) return
     const timer = setTimeout(() => {

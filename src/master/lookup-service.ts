@@ -96,7 +96,7 @@ export class LookupService {
     const addrs = new Map<string, Uint8Array>()
     if (this.node.services.relay?.reservations.has(peer) === true) {
       for (const own of this.node.getMultiaddrs()) {
-        const relayed = multiaddr(`${own.toString()}/p2p-circuit`)
+        const relayed = own.encapsulate('/p2p-circuit')
         addrs.set(relayed.toString(), relayed.bytes)
       }
     }

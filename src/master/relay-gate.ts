@@ -7,7 +7,7 @@
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
 import { PROTOCOL_FETCH } from '../protocol/limits.js'
-import { isRelayed, type FileShareNode } from '../node/create-node.js'
+import { connectionPath, type FileShareNode } from '../node/create-node.js'
 import type { IndexStore } from './index-store.js'
 
 const log = logger('fileshare:master:relay-gate')
@@ -29,9 +29,8 @@ export function relayGate (target: () => RelayGateTarget | null): ConnectionGate
   }
 }
 
-export async function speaksFileShare ({ node, index }: RelayGateTarget, peer: PeerId): Promise<boolean> {
-  const direct = node.getConnections(peer).some(c => c.status === 'open' && !isRelayed(c.remoteAddr.toString()))
-  if (!direct) return false
+async function speaksFileShare ({ node, index }: RelayGateTarget, peer: PeerId): Promise<boolean> {
+  if (connectionPath(node, peer) !== 'direct') return false
   if (index.isLive(peer.toString()) === true) return true
   try {
     const stored = await node.peerStore.get(peer)

@@ -9,9 +9,10 @@ import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { identify, identifyPush, type Identify } from '@libp2p/identify'
+import { identify, identifyPush, type Identify, type IdentifyPush } from '@libp2p/identify'
 import { circuitRelayServer, circuitRelayTransport, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
-import { FaultTolerance, type PrivateKey, type ConnectionGater, type PeerId } from '@libp2p/interface'
+import { FaultTolerance, type PrivateKey, type ConnectionGater, type PeerId, type Connection } from '@libp2p/interface'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 
 export interface RelayServerConfig {
   maxReservations: number
@@ -37,6 +38,7 @@ export interface NodeOptions {
 
 export interface NodeServices {
   identify: Identify
+  identifyPush: IdentifyPush
   relay?: CircuitRelayService
   [key: string]: unknown
 }
@@ -87,12 +89,36 @@ export async function createNode (options: NodeOptions): Promise<FileShareNode> 
   }) as FileShareNode
 }
 
+export type PathKind = 'direct' | 'relayed'
+
 /** 'direct' when an open connection to `peer` does not go through a relay, else 'relayed'. */
-export function connectionPath (node: FileShareNode, peer: PeerId): 'direct' | 'relayed' {
-  const open = node.getConnections(peer).filter(c => c.status === 'open')
-  return open.some(c => !isRelayed(c.remoteAddr.toString())) ? 'direct' : 'relayed'
+export function connectionPath (node: FileShareNode, peer: PeerId): PathKind {
+  return node.getConnections(peer).some(c => c.status === 'open' && pathOf(c) === 'direct') ? 'direct' : 'relayed'
+}
+
+/** Whether `connection` goes through a relay. */
+export function pathOf (connection: Connection): PathKind {
+  return isRelayed(connection.remoteAddr.toString()) ? 'relayed' : 'direct'
 }
 
 export function isRelayed (addr: string): boolean {
   return addr.includes('/p2p-circuit')
+}
+
+/** `/ip4|ip6/<host>/tcp/<port>` and nothing else: an address a dial-back may try. */
+export function isPlainTcp (addr: Multiaddr): boolean {
+  const parts = addr.getComponents()
+  return parts.length === 2 && (parts[0].name === 'ip4' || parts[0].name === 'ip6') && parts[1].name === 'tcp'
+}
+
+/** `addr` without a trailing `/p2p/<PeerId>`. */
+export function withoutPeerId (addr: Multiaddr): Multiaddr {
+  return multiaddr(addr.toString().replace(/\/p2p\/[^/]+$/, ''))
+}
+
+/** `addr` ending in `/p2p/<peer>` (added unless it is there already). */
+export function withPeerId (addr: Multiaddr, peer: PeerId): Multiaddr {
+  const last = addr.getComponents().at(-1)
+  if (last?.name === 'p2p' && last.value === peer.toString()) return addr
+  return addr.encapsulate(`/p2p/${peer.toString()}`)
 }

@@ -60,8 +60,9 @@ export class MasterClient {
     return toProviderRef(res.peer).addrs
   }
 
-  async register (request: RegisterRequest): Promise<RegisterResponse> {
-    const res = await this.call<RegisterRequest, RegisterResponse>(PROTOCOL_REGISTER, request, RegisterRequest, RegisterResponse, MAX_CONTROL_FRAME)
+  /** `signal` replaces the usual REQUEST_TIMEOUT_MS (a stopping peer waits less). */
+  async register (request: RegisterRequest, signal?: AbortSignal): Promise<RegisterResponse> {
+    const res = await this.call<RegisterRequest, RegisterResponse>(PROTOCOL_REGISTER, request, RegisterRequest, RegisterResponse, MAX_CONTROL_FRAME, undefined, signal)
     if (res.status !== RegisterResponse.Status.OK) {
       throw new FileShareError(registerErrorCode(res.status), `master refused registration: ${res.status} ${res.message}`)
     }
@@ -75,10 +76,9 @@ export class MasterClient {
     if (res.status !== DialBackResponse.Status.OK) {
       throw new FileShareError(res.status === DialBackResponse.Status.RATE_LIMITED ? 'RATE_LIMITED' : 'PROTOCOL', `master refused the dial-back: ${res.status} ${res.message}`)
     }
-    const parse = (bytes: Uint8Array): Multiaddr | null => { try { return multiaddr(bytes) } catch { return null } }
     return {
-      reachable: res.reachable.map(parse).filter((a): a is Multiaddr => a != null),
-      observed: res.observed.length > 0 ? parse(res.observed) : null
+      reachable: parseAddrs(res.reachable),
+      observed: res.observed.length > 0 ? parseAddrs([res.observed])[0] ?? null : null
     }
   }
 
@@ -93,8 +93,8 @@ export class MasterClient {
     throw new FileShareError(res.status === LookupResponse.Status.RATE_LIMITED ? 'RATE_LIMITED' : 'PROTOCOL', `master answered ${res.status}: ${res.message}`)
   }
 
-  private async call<Req, Res> (protocol: string, request: Req, reqCodec: Codec<Req>, resCodec: Codec<Res>, maxResponseBytes: number, decodeLimits?: Record<string, any>): Promise<Res> {
-    const signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS)
+  private async call<Req, Res> (protocol: string, request: Req, reqCodec: Codec<Req>, resCodec: Codec<Res>, maxResponseBytes: number,
+    decodeLimits?: Record<string, any>, signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS)): Promise<Res> {
     try {
       await this.node.peerStore.merge(this.peer, { multiaddrs: [this.addr] })
       const stream = await this.node.dialProtocol(this.peer, protocol, { signal, runOnLimitedConnection: true })
@@ -120,11 +120,16 @@ function toSearchResult (h: SearchHit): SearchResult {
 }
 
 function toProviderRef (info: PeerInfo): ProviderRef {
+  return { peer: peerIdFromMultihash(Digest.decode(info.peer)), addrs: parseAddrs(info.addrs) }
+}
+
+/** The addresses that parse (a peer's garbage is skipped, not fatal). */
+function parseAddrs (list: Uint8Array[]): Multiaddr[] {
   const addrs: Multiaddr[] = []
-  for (const bytes of info.addrs) {
+  for (const bytes of list) {
     try { addrs.push(multiaddr(bytes)) } catch {}
   }
-  return { peer: peerIdFromMultihash(Digest.decode(info.peer)), addrs }
+  return addrs
 }
 
 export type { SharedFile }

@@ -13,14 +13,13 @@ import { loadConfig, type PeerConfig } from '../config.js'
 import { FileShareError, toFileShareError } from '../errors.js'
 import { isContentId, parseContentId, formatContentId } from '../content/content-id.js'
 import { BUSY_MAX_RETRIES } from '../protocol/limits.js'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { Catalog } from './catalog.js'
 import { startLiveShare, type LiveShare } from './share/live-share.js'
 import type { ScanStats } from './share/scanner.js'
 import { FetchServer } from './fetch-server.js'
 import { MasterClient, type SearchResult } from './master-client.js'
 import { Registration } from './registration.js'
-import { download, isBusy, busyDelay, type DownloadEvent, type DownloadResult, type ProviderRef } from './download/download.js'
+import { download, isBusy, waitBusy, type DownloadEvent, type DownloadResult, type ProviderRef } from './download/download.js'
 import { FetchSession } from './download/fetch-session.js'
 import { openFetchStream } from './download/dial.js'
 import { ReachabilityManager, DirectUpgrader, type ReachabilityMode, type ReachabilityState } from './reachability.js'
@@ -220,19 +219,26 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
       onChunk: getOptions.onChunk,
       signal: getOptions.signal
     })
-    if (share != null && shareDir != null && isInside(shareDir, result.path)) {
+    const own = shareHolding(result.path)
+    if (own != null) {
       // downloaded into our own share: serve it like any shared file
-      await share.adopt(result.path, result.manifest).catch(err => { options.onWarning?.(`sharing the download failed: ${err?.message ?? err}`) })
+      await own.adopt(result.path, result.manifest).catch(err => { options.onWarning?.(`sharing the download failed: ${err?.message ?? err}`) })
     } else if (getOptions.seed === true) {
       await seed(result)
     }
     return result
   }
 
+  /** This peer's share when `path` is inside its folder (the share then serves it), else null. */
+  function shareHolding (path: string): LiveShare | null {
+    return share != null && shareDir != null && isInside(shareDir, path) ? share : null
+  }
+
   async function seed (result: Pick<DownloadResult, 'id' | 'path' | 'manifest'>): Promise<void> {
     const abs = resolve(result.path)
-    if (share != null && shareDir != null && isInside(shareDir, abs)) {
-      await share.adopt(abs, result.manifest)
+    const own = shareHolding(abs)
+    if (own != null) {
+      await own.adopt(abs, result.manifest)
       return
     }
     // a seeded file outside the share is published under its file name
@@ -266,7 +272,7 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
         return await resolveNameOnce(from, fileName)
       } catch (err: any) {
         if (!isBusy(err?.cause ?? err) || attempt >= BUSY_MAX_RETRIES) throw err
-        await sleep(busyDelay(attempt), undefined, { signal }).catch(() => { throw new FileShareError('ABORTED', 'download aborted') })
+        await waitBusy(attempt, signal)
       }
     }
   }

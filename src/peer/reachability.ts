@@ -22,9 +22,9 @@ import type { Connection, IdentifyResult, PeerId } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { logger } from '@libp2p/logger'
 import {
-  RESERVATION_RETRY_MIN_MS, RESERVATION_RETRY_MAX_MS, DIRECT_UPGRADE_TIMEOUT_MS, RELAY_ADDR_CONFIRM_MS
+  MASTER_RETRY_MIN_MS, MASTER_RETRY_MAX_MS, DIRECT_UPGRADE_TIMEOUT_MS, RELAY_ADDR_CONFIRM_MS
 } from '../protocol/limits.js'
-import { isRelayed, type FileShareNode } from '../node/create-node.js'
+import { isRelayed, isPlainTcp, pathOf, connectionPath, withPeerId, withoutPeerId, type FileShareNode } from '../node/create-node.js'
 import type { MasterClient } from './master-client.js'
 import { OneShotTimer } from '../util/one-shot-timer.js'
 
@@ -50,10 +50,9 @@ export class ReachabilityManager {
   private stopped = false
   private readonly timer = new OneShotTimer(() => { void this.run() })
   private running: Promise<void> | null = null
-  private backoffMs = RESERVATION_RETRY_MIN_MS
+  private backoffMs = MASTER_RETRY_MIN_MS
   /** the dial-back verdict; null until the master answered */
   private isPublic: boolean | null = null
-  private publicAddrs: string[] = []
   private reserving = false
   /** a check or reservation attempt failed since start (the master is away, or refused) */
   private failedOnce = false
@@ -72,8 +71,7 @@ export class ReachabilityManager {
     this.node.addEventListener('peer:disconnect', this.onDisconnect)
     if (this.mode === 'public') {
       this.isPublic = true
-      this.publicAddrs = this.directAddrs().map(String)
-      this.set({ reachability: 'public', addrs: this.publicAddrs })
+      this.set({ reachability: 'public', addrs: this.directAddrs().map(String) })
       return
     }
     if (this.mode === 'relayed') this.isPublic = false
@@ -139,7 +137,7 @@ export class ReachabilityManager {
   private async run (): Promise<void> {
     if (this.running != null || this.stopped) return
     this.running = this.step().then(() => {
-      this.backoffMs = RESERVATION_RETRY_MIN_MS
+      this.backoffMs = MASTER_RETRY_MIN_MS
     }, (err: any) => {
       const message = err?.message ?? String(err)
       this.failedOnce = true
@@ -147,7 +145,7 @@ export class ReachabilityManager {
       log('reachability step failed, retrying in %d ms: %s', this.backoffMs, message)
       this.onError?.(`relay reservation: ${message} (retrying in ${Math.round(this.backoffMs / 100) / 10} s)`)
       this.schedule(this.backoffMs)
-      this.backoffMs = Math.min(this.backoffMs * 2, RESERVATION_RETRY_MAX_MS)
+      this.backoffMs = Math.min(this.backoffMs * 2, MASTER_RETRY_MAX_MS)
     }).finally(() => { this.running = null })
     await this.running
   }
@@ -157,10 +155,9 @@ export class ReachabilityManager {
       const addrs = this.directAddrs()
       const { reachable, observed } = addrs.length > 0 ? await this.master.dialBack(addrs) : { reachable: [], observed: null }
       this.isPublic = reachable.length > 0
-      this.publicAddrs = reachable.map(String)
       log('dial-back: %s (observed as %s)', this.isPublic ? 'public' : 'not reachable', observed?.toString() ?? '?')
       if (this.isPublic) {
-        this.set({ reachability: 'public', addrs: this.publicAddrs })
+        this.set({ reachability: 'public', addrs: reachable.map(String) })
         return
       }
     }
@@ -191,7 +188,7 @@ export class ReachabilityManager {
       const known = await this.master.peerAddrs(this.node.peerId).catch(() => [])
       if (known.some(a => isRelayed(a.toString()))) return
       // push again: an identify answer racing the reservation may have overwritten it
-      await (this.node.services as any).identifyPush?.push().catch(() => {})
+      await this.node.services.identifyPush.push().catch(() => {})
       await new Promise(resolve => setTimeout(resolve, 500))
     }
     log('the master does not list our relayed address yet')
@@ -224,9 +221,7 @@ export class ReachabilityManager {
 
   /** Our plain TCP addresses (without /p2p), the candidates for a dial-back. */
   private directAddrs (): Multiaddr[] {
-    return this.node.getMultiaddrs()
-      .map(a => multiaddr(a.toString().replace(/\/p2p\/[^/]+$/, '')))
-      .filter(a => !isRelayed(a.toString()) && /^\/ip[46]\/[^/]+\/tcp\/\d+$/.test(a.toString()))
+    return this.node.getMultiaddrs().map(withoutPeerId).filter(isPlainTcp)
   }
 
   private set (state: ReachabilityState): void {
@@ -255,13 +250,13 @@ export class DirectUpgrader {
   }
 
   private maybeUpgrade ({ peerId, listenAddrs, connection }: IdentifyResult): void {
-    if (!isRelayed(connection.remoteAddr.toString()) || this.tried.has(connection.id)) return
-    if (this.hasDirect(peerId)) return
+    if (pathOf(connection) === 'direct' || this.tried.has(connection.id)) return
+    if (connectionPath(this.node, peerId) === 'direct') return
     this.tried.add(connection.id)
     connection.addEventListener('close', () => { this.tried.delete(connection.id) }, { once: true })
     const addrs = listenAddrs
       .filter(a => !isRelayed(a.toString()) && a.getComponents().some(c => c.name === 'tcp'))
-      .map(a => a.getComponents().some(c => c.name === 'p2p') ? a : a.encapsulate(`/p2p/${peerId.toString()}`))
+      .map(a => withPeerId(a, peerId))
     if (addrs.length === 0) return
     log('relayed connection to %p: trying its %d direct addresses', peerId, addrs.length)
     this.node.dial(addrs, { signal: AbortSignal.timeout(DIRECT_UPGRADE_TIMEOUT_MS) }).then((direct: Connection) => {
@@ -269,9 +264,5 @@ export class DirectUpgrader {
     }, (err: any) => {
       log('no direct connection to %p: %s', peerId, err?.message ?? err)
     })
-  }
-
-  private hasDirect (peer: PeerId): boolean {
-    return this.node.getConnections(peer).some(c => c.status === 'open' && !isRelayed(c.remoteAddr.toString()))
   }
 }

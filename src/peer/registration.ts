@@ -7,7 +7,7 @@
 import type { PeerId } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
 import { RegisterRequest, type SharedFile } from '../protocol/pb/register.js'
-import { REGISTER_BATCH } from '../protocol/limits.js'
+import { REGISTER_BATCH, MASTER_RETRY_MIN_MS, MASTER_RETRY_MAX_MS } from '../protocol/limits.js'
 import type { FileShareNode } from '../node/create-node.js'
 import type { Catalog, CatalogChange } from './catalog.js'
 import type { MasterClient } from './master-client.js'
@@ -24,7 +24,7 @@ export interface RegistrationEvents {
 
 export class Registration {
   private stopped = false
-  private backoffMs: number
+  private backoffMs = MASTER_RETRY_MIN_MS
   private readonly timer = new OneShotTimer(() => { void this.run() })
   private running: Promise<void> | null = null
   /** whether the master holds our full set (deltas are sent only then) */
@@ -36,13 +36,12 @@ export class Registration {
     if (evt.detail.equals(this.master.peer)) {
       log('master disconnected')
       this.synced = false
-      this.schedule(this.minBackoffMs)
+      this.schedule(MASTER_RETRY_MIN_MS)
     }
   }
 
   constructor (private readonly node: FileShareNode, private readonly master: MasterClient, private readonly catalog: Catalog,
-    private readonly events: RegistrationEvents = {}, private readonly minBackoffMs = 500, private readonly maxBackoffMs = 30_000) {
-    this.backoffMs = minBackoffMs
+    private readonly events: RegistrationEvents = {}) {
     this.unsubscribe = catalog.onChange(change => { this.queue(change) })
   }
 
@@ -61,12 +60,7 @@ export class Registration {
       // withdraw everything at once (a clean stop is "known to be gone"), without waiting
       // long for a master that does not answer: the grace period covers that case
       this.synced = false
-      let timer: NodeJS.Timeout | undefined
-      await Promise.race([
-        this.master.register({ op: RegisterRequest.Op.RESET, files: [], paths: [] }).catch(() => {}),
-        new Promise(resolve => { timer = setTimeout(resolve, DEREGISTER_TIMEOUT_MS) })
-      ])
-      clearTimeout(timer)
+      await this.master.register({ op: RegisterRequest.Op.RESET, files: [], paths: [] }, AbortSignal.timeout(DEREGISTER_TIMEOUT_MS)).catch(() => {})
     }
   }
 
@@ -101,14 +95,14 @@ export class Registration {
       return
     }
     this.running = (this.synced ? this.sendDeltas() : this.announceAll()).then(() => {
-      this.backoffMs = this.minBackoffMs
+      this.backoffMs = MASTER_RETRY_MIN_MS
     }, (err: any) => {
       this.synced = false
       const message = err?.message ?? String(err)
       log('registration failed, retrying in %d ms: %s', this.backoffMs, message)
       this.events.onError?.(message)
       this.schedule(this.backoffMs)
-      this.backoffMs = Math.min(this.backoffMs * 2, this.maxBackoffMs)
+      this.backoffMs = Math.min(this.backoffMs * 2, MASTER_RETRY_MAX_MS)
     }).finally(() => { this.running = null })
     await this.running
   }

@@ -108,9 +108,9 @@ export const RATE_MIN_SPAN_MS = 250
 export const MAX_DIALBACK_ADDRS = 8
 /** How long the master tries to reach one address of a dial-back request. */
 export const DIALBACK_DIAL_TIMEOUT_MS = 5_000
-/** Retry bounds for dial-back checks and relay reservations (exponential backoff). */
-export const RESERVATION_RETRY_MIN_MS = 500
-export const RESERVATION_RETRY_MAX_MS = 30_000
+/** Retry bounds (exponential backoff) for what a peer asks of the master: registration, dial-back checks, relay reservations. */
+export const MASTER_RETRY_MIN_MS = 500
+export const MASTER_RETRY_MAX_MS = 30_000
 /** How long a peer waits for the master to list its new relayed address before it reports 'relayed' anyway. */
 export const RELAY_ADDR_CONFIRM_MS = 5_000
 /** How long `peer.js --share` waits for a reachability verdict before printing `ready`. */

@@ -153,7 +153,7 @@ describe('share folder scanning', () => {
     const catalog = new Catalog()
     const folder = new ShareFolder(share, catalog, { settleMs: 0 })
     await folder.scan()
-    const watcher = new FolderWatcher(folder, { watch: false, rescanIntervalMs: 100, settleMs: 0 })
+    const watcher = new FolderWatcher(folder, { watch: false, rescanIntervalMs: 100 })
     watcher.start()
     try {
       assert.equal(watcher.watching, false)

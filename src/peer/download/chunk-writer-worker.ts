@@ -9,11 +9,11 @@ import { writeSync } from 'node:fs'
 const WRITE_SIZE = 64 * 1024
 
 export interface ChunkJob { seq: number, fd: number, position: number, data: Uint8Array, hash: Uint8Array }
-/** `buffer`: the job's buffer, moved back for reuse */
-export interface ChunkReply { seq: number, ok: boolean, error?: string, buffer?: ArrayBuffer }
+/** `buffer`: the job's buffer (ChunkWriter always sends one it owns whole), moved back for reuse */
+export interface ChunkReply { seq: number, ok: boolean, error?: string, buffer: ArrayBuffer }
 
 parentPort?.on('message', (job: ChunkJob) => {
-  let reply: ChunkReply
+  let result: Omit<ChunkReply, 'buffer'>
   try {
     const digest = createHash('sha256').update(job.data).digest()
     const ok = digest.equals(job.hash)
@@ -24,15 +24,10 @@ parentPort?.on('message', (job: ChunkJob) => {
         done += writeSync(job.fd, job.data, done, Math.min(WRITE_SIZE, job.data.length - done), job.position + done)
       }
     }
-    reply = { seq: job.seq, ok }
+    result = { seq: job.seq, ok }
   } catch (err: any) {
-    reply = { seq: job.seq, ok: false, error: err?.message ?? String(err) }
+    result = { seq: job.seq, ok: false, error: err?.message ?? String(err) }
   }
   const buffer = job.data.buffer as ArrayBuffer
-  if (job.data.byteOffset === 0 && job.data.byteLength === buffer.byteLength) {
-    reply.buffer = buffer
-    parentPort?.postMessage(reply, [buffer])
-  } else {
-    parentPort?.postMessage(reply)
-  }
+  parentPort?.postMessage({ ...result, buffer } satisfies ChunkReply, [buffer])
 })

@@ -28,7 +28,7 @@ export class ChunkWriter {
       const job = this.jobs.get(reply.seq)
       if (job == null) return
       this.jobs.delete(reply.seq)
-      if (reply.buffer != null && this.free.length < MAX_FREE_BUFFERS) this.free.push(reply.buffer)
+      if (this.free.length < MAX_FREE_BUFFERS) this.free.push(reply.buffer)
       if (reply.error != null) job.reject(new FileShareError('IO', `cannot write chunk: ${reply.error}`))
       else job.resolve(reply.ok)
     })

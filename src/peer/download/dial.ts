@@ -12,18 +12,16 @@
  * with `connectionPath()` and moves its requests over.
  */
 import type { Connection, Stream } from '@libp2p/interface'
-import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import { logger } from '@libp2p/logger'
 import { PROTOCOL_FETCH, DIRECT_DIAL_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from '../../protocol/limits.js'
-import { isRelayed, type FileShareNode } from '../../node/create-node.js'
+import { isRelayed, pathOf, withPeerId, type FileShareNode, type PathKind } from '../../node/create-node.js'
 import { FileShareError, toFileShareError } from '../../errors.js'
 import type { ProviderRef } from './download.js'
 
 const log = logger('fileshare:peer:dial')
 
-export type PathKind = 'direct' | 'relayed'
-
-export interface ProviderStream {
+interface ProviderStream {
   stream: Stream
   path: PathKind
 }
@@ -39,7 +37,7 @@ export async function openFetchStream (node: FileShareNode, provider: ProviderRe
 }
 
 /** A connection to `provider`: an open direct one, else a new direct one, else a relayed one. */
-export async function dialProvider (node: FileShareNode, provider: ProviderRef, signal?: AbortSignal): Promise<Connection> {
+async function dialProvider (node: FileShareNode, provider: ProviderRef, signal?: AbortSignal): Promise<Connection> {
   const open = node.getConnections(provider.peer).filter(c => c.status === 'open')
   const direct = open.find(c => pathOf(c) === 'direct')
   if (direct != null) return direct
@@ -50,8 +48,8 @@ export async function dialProvider (node: FileShareNode, provider: ProviderRef, 
   } else {
     known = await node.peerStore.get(provider.peer).then(p => p.addresses.map(a => a.multiaddr), () => [])
   }
-  const directAddrs = known.filter(a => !isRelayed(a.toString())).map(a => withPeer(a, provider))
-  const relayAddrs = known.filter(a => isRelayed(a.toString())).map(a => withPeer(a, provider))
+  const directAddrs = known.filter(a => !isRelayed(a.toString())).map(a => withPeerId(a, provider.peer))
+  const relayAddrs = known.filter(a => isRelayed(a.toString())).map(a => withPeerId(a, provider.peer))
   const errors: unknown[] = []
 
   if (directAddrs.length > 0) {
@@ -88,16 +86,6 @@ export function closeIdleRelayed (node: FileShareNode, peer: ProviderRef['peer']
       c.close().catch(() => {})
     }
   }
-}
-
-export function pathOf (connection: Connection): PathKind {
-  return isRelayed(connection.remoteAddr.toString()) ? 'relayed' : 'direct'
-}
-
-function withPeer (addr: Multiaddr, provider: ProviderRef): Multiaddr {
-  const last = addr.getComponents().at(-1)
-  if (last?.name === 'p2p' && last.value === provider.peer.toString()) return addr
-  return multiaddr(`${addr.toString()}/p2p/${provider.peer.toString()}`)
 }
 
 function withTimeout (ms: number, signal?: AbortSignal): AbortSignal {

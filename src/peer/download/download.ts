@@ -46,9 +46,9 @@ import {
 } from '../../protocol/limits.js'
 import { safeFileName } from '../../protocol/paths.js'
 import { FileShareError, toFileShareError } from '../../errors.js'
-import { connectionPath, type FileShareNode } from '../../node/create-node.js'
+import { connectionPath, type FileShareNode, type PathKind } from '../../node/create-node.js'
 import { FetchSession, FetchError } from './fetch-session.js'
-import { openFetchStream, closeIdleRelayed, type PathKind } from './dial.js'
+import { openFetchStream, closeIdleRelayed } from './dial.js'
 import { PartFile } from './part-file.js'
 import { ChunkWriter } from './chunk-writer.js'
 import { ResumeState, readResumeState, statePathFor, hasBit } from './resume-state.js'
@@ -65,7 +65,7 @@ export interface ProviderStats {
   peer: string
   bytes: number
   /** 'direct' or 'relayed': the connection chunks are requested on now; in `done`, the one the last chunk came over */
-  path: 'direct' | 'relayed'
+  path: PathKind
   /** of `bytes`, how many came through a relay (the rest came direct) */
   relayedBytes?: number
 }
@@ -125,6 +125,8 @@ interface Worker {
   started: number
   /** completions in the rate window: [time, bytes] */
   samples: Array<[number, number]>
+  /** the bytes of `samples` */
+  sampledBytes: number
   /** chunks of this worker being verified and written on the writer thread */
   writing: number
 }
@@ -186,16 +188,15 @@ class Download {
   async run (): Promise<DownloadResult> {
     const started = Date.now()
     const providers = this.options.providers.filter(p => !this.isSelf(p))
-    if (providers.length === 0) throw new FileShareError('NO_PROVIDER', `no provider for ${this.idText}`)
+    if (providers.length === 0) {
+      await this.writer.close()
+      throw new FileShareError('NO_PROVIDER', `no provider for ${this.idText}`)
+    }
 
     // dial every provider at once; the manifest comes from the first whose session opens
-    for (const p of providers) {
-      const opening = this.openSession(p)
-      opening.catch(() => {}) // handled where it is awaited (sessionFor)
-      this.early.set(p.peer.toString(), opening)
-    }
+    for (const p of providers) this.dialEarly(p)
     const first = await this.fetchManifest(providers).catch(async err => {
-      for (const pending of this.early.values()) void pending.then(async s => { await s.close() }, () => {})
+      this.closeEarly()
       await this.writer.close()
       // an abort shows up as failed dials: report it as what it is
       throw this.options.signal?.aborted === true ? new FileShareError('ABORTED', 'download aborted') : err
@@ -267,8 +268,7 @@ class Download {
       for (const t of this.retryTimers) clearTimeout(t)
       this.options.signal?.removeEventListener('abort', onAbort)
       // sessions dialled at the start that no worker took (the download ended first)
-      for (const pending of this.early.values()) void pending.then(async s => { await s.close() }, () => {})
-      this.early.clear()
+      this.closeEarly()
       await Promise.all([...this.workers.values()].map(async w => {
         // duplicates may still be in flight: do not wait for their bytes
         if (w.session.inFlight > 0) w.session.abort(new FileShareError('ABORTED', 'download finished'))
@@ -286,13 +286,13 @@ class Download {
       this.part.close()
       return
     }
-    if (this.verifiedCount > 0 && this.state != null) {
+    if (this.verifiedCount > 0) {
       this.part.close()
       this.state.flush()
       return
     }
     this.part.discard()
-    this.state?.remove()
+    this.state.remove()
   }
 
   /** Re-hashes the chunks an earlier run left (those its state lists, or all without a valid state). */
@@ -338,14 +338,9 @@ class Download {
       // every provider failed: wait for those that were only BUSY, then ask them again
       const busy = providers.filter(p => (this.busyCount.get(p.peer.toString()) ?? 0) === round + 1)
       if (busy.length === 0 || round + 1 >= BUSY_MAX_RETRIES) break
-      try {
-        await sleep(busyDelay(round + 1), undefined, { signal: this.options.signal })
-      } catch {
-        throw new FileShareError('ABORTED', 'download aborted')
-      }
+      await waitBusy(round + 1, this.options.signal)
       for (const p of busy) {
-        this.early.set(p.peer.toString(), this.openSession(p))
-        this.early.get(p.peer.toString())!.catch(() => {})
+        this.dialEarly(p)
         remaining.add(p)
       }
     }
@@ -405,6 +400,19 @@ class Download {
     return session
   }
 
+  /** Starts opening a session to `provider` now, for sessionFor() to take. */
+  private dialEarly (provider: ProviderRef): void {
+    const opening = this.openSession(provider)
+    opening.catch(() => {}) // handled where it is awaited (sessionFor)
+    this.early.set(provider.peer.toString(), opening)
+  }
+
+  /** Closes the sessions dialled early that nobody took. */
+  private closeEarly (): void {
+    for (const pending of this.early.values()) void pending.then(async s => { await s.close() }, () => {})
+    this.early.clear()
+  }
+
   /** The session dialled at the start for this provider (once), else a new one. */
   private async sessionFor (provider: ProviderRef): Promise<FetchSession> {
     const key = provider.peer.toString()
@@ -460,12 +468,12 @@ class Download {
 
   private addWorker (provider: ProviderRef, session: FetchSession): void {
     const peer = provider.peer.toString()
-    const path = this.sessionPaths.get(session) ?? connectionPath(this.options.node, provider.peer)
+    const path = this.sessionPaths.get(session)!
     const stats = this.stats.get(peer) ?? { peer, bytes: 0, path, relayedBytes: 0 }
     stats.path = path
     this.stats.set(peer, stats)
     const worker: Worker = {
-      peer, ref: provider, session, path, stats, chunks: new Set(), depth: Math.min(this.maxDepth, INITIAL_REQUESTS_IN_FLIGHT), rate: 0, lastDone: 0, started: Date.now(), samples: [], writing: 0
+      peer, ref: provider, session, path, stats, chunks: new Set(), depth: Math.min(this.maxDepth, INITIAL_REQUESTS_IN_FLIGHT), rate: 0, lastDone: 0, started: Date.now(), samples: [], sampledBytes: 0, writing: 0
     }
     this.workers.set(peer, worker)
     this.fill(worker)
@@ -564,7 +572,7 @@ class Download {
         }
         worker.writing++
         this.writing++
-        void this.verifyAndWrite(worker, session, path, index, chunk ?? Buffer.alloc(0), position)
+        void this.verifyAndWrite(worker, session, path, index, chunk!, position)
         chunk = null
       },
       fail: err => {
@@ -641,9 +649,10 @@ class Download {
     const now = Date.now()
     worker.lastDone = now
     worker.samples.push([now, length])
-    while (worker.samples[0][0] < now - RATE_WINDOW_MS) worker.samples.shift()
+    worker.sampledBytes += length
+    while (worker.samples[0][0] < now - RATE_WINDOW_MS) worker.sampledBytes -= worker.samples.shift()![1]
     const span = Math.max(RATE_MIN_SPAN_MS, Math.min(RATE_WINDOW_MS, now - worker.started))
-    worker.rate = worker.samples.reduce((n, [, b]) => n + b, 0) / span * 1000
+    worker.rate = worker.sampledBytes / span * 1000
     const want = Math.ceil(worker.rate * DEPTH_TARGET_MS / 1000 / this.manifest.chunkSize) + 1
     worker.depth = Math.max(MIN_REQUESTS_IN_FLIGHT, Math.min(this.maxDepth, want))
     log.trace('chunk %d from %s: rate %d kB/s, depth %d, in flight %d, queue %d', index, worker.peer.slice(-6), Math.round(worker.rate / 1000), worker.depth, worker.chunks.size, this.queue.length)
@@ -694,7 +703,7 @@ class Download {
       }
       const old = worker.session
       worker.session = session
-      worker.path = this.sessionPaths.get(session) ?? 'direct'
+      worker.path = this.sessionPaths.get(session)!
       worker.stats.path = worker.path
       log('provider %s: moved from the relay to a %s connection', worker.peer, worker.path)
       this.retireSession(old, worker)
@@ -723,7 +732,7 @@ class Download {
 
   /** Fails the download when no provider is left to fetch the missing chunks. */
   private checkStalled (): void {
-    if (this.done || this.workers.size > 0 || this.connecting.size > 0 || this.retryTimers.size > 0 || this.writing > 0 || this.verified == null || this.finish == null) return
+    if (this.done || this.workers.size > 0 || this.connecting.size > 0 || this.retryTimers.size > 0 || this.writing > 0) return
     if (this.verifiedCount === this.verified.length) return
     this.finish.reject(new FileShareError(this.liars.size > 0 ? 'VERIFICATION_FAILED' : 'NO_PROVIDER',
       `no provider left for ${this.idText} with ${this.verified.length - this.verifiedCount} chunks missing (${this.reasons()})`))
@@ -747,6 +756,11 @@ export function isBusy (err: unknown): boolean {
   return err instanceof FetchError && err.status === FetchResponse.Status.BUSY
 }
 
-export function busyDelay (attempt: number): number {
+/** Waits busyDelay(attempt); an abort ends the wait with ABORTED. */
+export async function waitBusy (attempt: number, signal?: AbortSignal): Promise<void> {
+  await sleep(busyDelay(attempt), undefined, { signal }).catch(() => { throw new FileShareError('ABORTED', 'download aborted') })
+}
+
+function busyDelay (attempt: number): number {
   return Math.min(BUSY_RETRY_MAX_MS, BUSY_RETRY_MS * 2 ** Math.max(0, attempt - 1))
 }

@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs'
 import { join, sep } from 'node:path'
 import { manifestRoot, type Manifest } from '../../content/content-id.js'
 
-export const HASH_CACHE_FILE = 'share-cache.sqlite'
+const HASH_CACHE_FILE = 'share-cache.sqlite'
 
 export interface Fingerprint {
   size: number

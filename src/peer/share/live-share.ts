@@ -5,7 +5,6 @@
 import { ShareFolder } from './scanner.js'
 import { HashCache } from './hash-cache.js'
 import { FolderWatcher } from './watcher.js'
-import { SHARE_SETTLE_MS } from '../../protocol/limits.js'
 import type { Catalog } from '../catalog.js'
 import type { Manifest } from '../../content/content-id.js'
 
@@ -22,7 +21,6 @@ export interface LiveShareOptions {
 
 export interface LiveShare {
   readonly folder: ShareFolder
-  readonly watcher: FolderWatcher
   /**
    * Shares a file inside the folder whose manifest is already known and verified (a
    * finished download) at once, without waiting for it to settle or hashing it again.
@@ -37,20 +35,19 @@ export interface LiveShare {
 const FIRST_SCAN_SETTLE_ROUNDS = 3
 
 export async function startLiveShare (options: LiveShareOptions): Promise<LiveShare> {
-  const settleMs = options.settleMs ?? SHARE_SETTLE_MS
   const cache = new HashCache(options.dataDir)
   const folder = new ShareFolder(options.root, options.catalog, {
     exclude: options.dataDir != null ? [options.dataDir] : [],
     cache,
-    settleMs
+    settleMs: options.settleMs
   })
-  const watcher = new FolderWatcher(folder, { watch: options.watch, rescanIntervalMs: options.rescanIntervalMs, settleMs, onError: options.onWarning })
+  const watcher = new FolderWatcher(folder, { watch: options.watch, rescanIntervalMs: options.rescanIntervalMs, onError: options.onWarning })
   try {
     watcher.start() // before the first scan, so nothing written meanwhile is missed
     await folder.scan()
     // files written just before start: give them a moment rather than announcing them late
     for (let round = 0; round < FIRST_SCAN_SETTLE_ROUNDS && folder.pendingPaths().length > 0; round++) {
-      await new Promise(resolve => setTimeout(resolve, settleMs + 20))
+      await new Promise(resolve => setTimeout(resolve, folder.settleMs + 20))
       await folder.scanPaths(folder.pendingPaths())
     }
   } catch (err) {
@@ -61,7 +58,6 @@ export async function startLiveShare (options: LiveShareOptions): Promise<LiveSh
   let stopped = false
   return {
     folder,
-    watcher,
     adopt: async (absPath, manifest) => { await folder.adopt(absPath, manifest) },
     rescan: async () => await folder.scan(),
     async stop () {

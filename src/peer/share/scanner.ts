@@ -60,10 +60,11 @@ export class ShareFolder {
   private readonly pending = new Map<string, { fp: string, since: number }>()
   private readonly cache: HashCache
   private readonly ownsCache: boolean
-  private readonly settleMs: number
+  /** see the module comment */
+  readonly settleMs: number
   private queue: Promise<unknown> = Promise.resolve()
-  /** totals since start (for tests and stats) */
-  readonly totals: ScanStats = { hashed: 0, cached: 0, pending: 0 }
+  /** files hashed and taken from the cache since start (for tests and stats) */
+  readonly totals: Omit<ScanStats, 'pending'> = { hashed: 0, cached: 0 }
 
   constructor (readonly root: string, private readonly catalog: Catalog, private readonly options: ShareFolderOptions = {}) {
     this.ownsCache = options.cache == null
@@ -83,17 +84,14 @@ export class ShareFolder {
 
   /** Brings the catalog in line with the whole folder; returns the number of files hashed. */
   async scan (signal?: AbortSignal): Promise<number> {
-    return (await this.serial(async () => await this.fullScan(signal))).hashed
+    return await this.serial(async () => await this.fullScan(signal))
   }
 
   /** Re-examines the given relative paths (files or folders, present or gone). */
-  async scanPaths (rels: Iterable<string>, signal?: AbortSignal): Promise<ScanStats> {
+  async scanPaths (rels: Iterable<string>, signal?: AbortSignal): Promise<void> {
     const list = [...new Set(rels)]
-    return await this.serial(async () => {
-      const stats: ScanStats = { hashed: 0, cached: 0, pending: 0 }
-      for (const rel of list) await this.scanOne(rel, stats, signal)
-      stats.pending = this.pending.size
-      return stats
+    await this.serial(async () => {
+      for (const rel of list) await this.scanOne(rel, signal)
     })
   }
 
@@ -117,43 +115,38 @@ export class ShareFolder {
     return await run
   }
 
-  private async fullScan (signal?: AbortSignal): Promise<ScanStats> {
+  /** The whole folder (scanOne of the root) and a prune of the hash cache; returns the number of files hashed. */
+  private async fullScan (signal?: AbortSignal): Promise<number> {
     this.rootReal = await realpath(this.root)
-    const stats: ScanStats = { hashed: 0, cached: 0, pending: 0 }
-    const seen = new Set<string>()
-    for await (const file of this.walk(this.rootReal, signal)) {
-      seen.add(file.rel)
-      await this.consider(file, stats, signal)
-    }
-    for (const rel of [...this.known.keys()]) {
-      if (!seen.has(rel)) this.forget(rel)
-    }
-    for (const rel of [...this.pending.keys()]) {
-      if (!seen.has(rel)) this.pending.delete(rel)
-    }
+    const before = { ...this.totals }
+    const seen = await this.scanOne('', signal)
     const pruned = this.cache.prune(this.rootReal, abs => seen.has(this.relOf(abs)))
-    stats.pending = this.pending.size
+    const hashed = this.totals.hashed - before.hashed
     log('scanned %s: %d files, %d hashed, %d cached, %d pending, %d stale cache rows pruned',
-      this.rootReal, seen.size, stats.hashed, stats.cached, stats.pending, pruned)
-    return stats
+      this.rootReal, seen.size, hashed, this.totals.cached - before.cached, this.pending.size, pruned)
+    return hashed
   }
 
-  /** One changed path: a file, a folder (walked), or something gone (withdrawn with everything below). */
-  private async scanOne (rel: string, stats: ScanStats, signal?: AbortSignal): Promise<void> {
+  /**
+   * One changed path: a file, a folder (walked), or something gone (withdrawn with
+   * everything below). Returns the files seen.
+   */
+  private async scanOne (rel: string, signal?: AbortSignal): Promise<Set<string>> {
     if (this.rootReal === '') this.rootReal = await realpath(this.root)
-    if (rel !== '' && (!isSafeRelativePath(rel) || rel.split('/').some(isInternalName))) return
+    const seen = new Set<string>()
+    if (rel !== '' && (!isSafeRelativePath(rel) || rel.split('/').some(isInternalName))) return seen
     const abs = rel === '' ? this.rootReal : join(this.rootReal, ...rel.split('/'))
-    if (this.isExcluded(abs)) return
+    if (this.isExcluded(abs)) return seen
     const st = rel === '' ? await stat(abs).catch(() => null) : await this.entryStat(abs)
     if (st?.isFile() === true) {
-      await this.consider({ abs, rel, stat: st }, stats, signal)
-      return
+      seen.add(rel)
+      await this.consider({ abs, rel, stat: st }, signal)
+      return seen
     }
-    const seen = new Set<string>()
     if (st?.isDirectory() === true) {
       for await (const file of this.walk(abs, signal)) {
         seen.add(file.rel)
-        await this.consider(file, stats, signal)
+        await this.consider(file, signal)
       }
     }
     // whatever the catalog or the pending list holds below `rel` and was not seen is gone
@@ -164,12 +157,13 @@ export class ShareFolder {
     for (const path of [...this.pending.keys()]) {
       if ((path === rel || path.startsWith(prefix)) && !seen.has(path)) this.pending.delete(path)
     }
+    return seen
   }
 
-  private async consider (file: FoundFile, stats: ScanStats, signal?: AbortSignal): Promise<void> {
+  private async consider (file: FoundFile, signal?: AbortSignal): Promise<void> {
     const fp: Fingerprint = { size: file.stat.size, mtimeMs: file.stat.mtimeMs, ino: file.stat.ino }
     const key = `${fp.size}:${fp.mtimeMs}:${fp.ino}`
-    if (this.known.get(file.rel) === key && this.catalog.has(file.rel)) return
+    if (this.known.get(file.rel) === key) return
     // the bytes behind the old id are gone: withdraw it now, announce the new one once settled
     if (this.known.has(file.rel)) this.forget(file.rel, false)
     const cached = this.cache.get(file.abs, fp)
@@ -177,7 +171,6 @@ export class ShareFolder {
       this.catalog.add(file.rel, file.abs, cached.id, cached.manifest)
       this.known.set(file.rel, key)
       this.pending.delete(file.rel)
-      stats.cached++
       this.totals.cached++
       return
     }
@@ -194,7 +187,6 @@ export class ShareFolder {
       this.catalog.add(file.rel, file.abs, id, manifest)
       this.known.set(file.rel, key)
       this.cache.put(file.abs, fp, manifest)
-      stats.hashed++
       this.totals.hashed++
     } catch (err: any) {
       if (signal?.aborted === true) throw err

@@ -7,7 +7,7 @@
 import { watch, type FSWatcher } from 'node:fs'
 import { logger } from '@libp2p/logger'
 import {
-  SHARE_WATCH_DEBOUNCE_MS, SHARE_RESCAN_INTERVAL_MS, SHARE_MAX_QUEUED_PATHS, SHARE_SETTLE_MS
+  SHARE_WATCH_DEBOUNCE_MS, SHARE_RESCAN_INTERVAL_MS, SHARE_MAX_QUEUED_PATHS
 } from '../../protocol/limits.js'
 import type { ShareFolder } from './scanner.js'
 import { OneShotTimer } from '../../util/one-shot-timer.js'
@@ -20,7 +20,6 @@ export interface FolderWatcherOptions {
   debounceMs?: number
   /** full rescan period, 0 = never (default SHARE_RESCAN_INTERVAL_MS) */
   rescanIntervalMs?: number
-  settleMs?: number
   onError?: (message: string) => void
 }
 
@@ -38,7 +37,11 @@ export class FolderWatcher {
   private stopped = false
   private readonly abort = new AbortController()
 
-  constructor (private readonly folder: ShareFolder, private readonly options: FolderWatcherOptions = {}) {}
+  private readonly rescanIntervalMs: number
+
+  constructor (private readonly folder: ShareFolder, private readonly options: FolderWatcherOptions = {}) {
+    this.rescanIntervalMs = options.rescanIntervalMs ?? SHARE_RESCAN_INTERVAL_MS
+  }
 
   /** true while fs.watch is delivering events */
   get watching (): boolean {
@@ -47,9 +50,8 @@ export class FolderWatcher {
 
   start (): void {
     if (this.options.watch !== false) this.startWatch()
-    const every = this.options.rescanIntervalMs ?? SHARE_RESCAN_INTERVAL_MS
-    if (every > 0) {
-      this.interval = setInterval(() => { this.fullRescan = true; this.kick(0) }, every)
+    if (this.rescanIntervalMs > 0) {
+      this.interval = setInterval(() => { this.fullRescan = true; this.kick(0) }, this.rescanIntervalMs)
       this.interval.unref()
     }
     this.scheduleSettle()
@@ -70,7 +72,7 @@ export class FolderWatcher {
     try {
       this.watcher = watch(this.folder.realRoot === '' ? this.folder.root : this.folder.realRoot, { recursive: true })
     } catch (err: any) {
-      this.fail(`cannot watch ${this.folder.root} (${err?.code ?? err?.message ?? err}): rescanning every ${this.options.rescanIntervalMs ?? SHARE_RESCAN_INTERVAL_MS} ms instead`)
+      this.fail(`cannot watch ${this.folder.root} (${err?.code ?? err?.message ?? err}): rescanning every ${this.rescanIntervalMs} ms instead`)
       return
     }
     this.watcher.on('change', (_type, filename) => {
@@ -128,6 +130,6 @@ export class FolderWatcher {
   private scheduleSettle (): void {
     if (this.stopped || this.settleTimer.pending) return
     if (this.folder.pendingPaths().length === 0) return
-    this.settleTimer.start((this.options.settleMs ?? SHARE_SETTLE_MS) + 50)
+    this.settleTimer.start(this.folder.settleMs + 50)
   }
 }
