@@ -141,7 +141,7 @@ describe('share folder scanning', () => {
     await folder.scan()
     assert.deepEqual([...catalog.paths()].sort(), ['alias.txt', 'in/real.txt'])
     // a targeted rescan (what the watcher does) applies the same rule
-    await folder.scanPaths(['leak.txt', 'leak-dir', 'in/relative-leak.txt', '../outside/secret.txt'])
+    await folder.scanPaths(['leak.txt', 'leak-dir', 'leak-dir/secret.txt', 'in/relative-leak.txt', '../outside/secret.txt'])
     assert.deepEqual([...catalog.paths()].sort(), ['alias.txt', 'in/real.txt'])
     folder.close()
   })

@@ -137,7 +137,9 @@ export class ShareFolder {
     if (rel !== '' && (!isSafeRelativePath(rel) || rel.split('/').some(isInternalName))) return seen
     const abs = rel === '' ? this.rootReal : join(this.rootReal, ...rel.split('/'))
     if (this.isExcluded(abs)) return seen
-    const st = rel === '' ? await stat(abs).catch(() => null) : await this.entryStat(abs)
+    // a path from a watch event may run through a symlinked folder: lstat only looks at
+    // its last component, so its folder must really lie inside the shared one too
+    const st = rel === '' ? await stat(abs).catch(() => null) : await this.parentInside(abs) ? await this.entryStat(abs) : null
     if (st?.isFile() === true) {
       seen.add(rel)
       await this.consider({ abs, rel, stat: st }, signal)
@@ -210,6 +212,15 @@ export class ShareFolder {
     return this.options.exclude?.some(e => abs === e || abs.startsWith(e + sep)) === true
   }
 
+  private insideRoot (realPath: string): boolean {
+    return realPath === this.rootReal || realPath.startsWith(this.rootReal + sep)
+  }
+
+  private async parentInside (abs: string): Promise<boolean> {
+    const parent = await realpath(dirname(abs)).catch(() => null)
+    return parent != null && this.insideRoot(parent)
+  }
+
   /**
    * lstat, following a symlink only when it resolves inside the folder (a link to a
    * folder is not followed: what it points at is shared under its real path already).
@@ -219,8 +230,7 @@ export class ShareFolder {
     try {
       const st = await lstat(abs)
       if (!st.isSymbolicLink()) return st
-      const target = await realpath(abs)
-      if (target !== this.rootReal && !target.startsWith(this.rootReal + sep)) {
+      if (!this.insideRoot(await realpath(abs))) {
         log('not sharing %s: symlink leads out of the shared folder', abs)
         return null
       }
