@@ -18,6 +18,7 @@ import { serveExchange } from '../protocol/stream-io.js'
 import { ID_BYTES } from '../content/content-id.js'
 import type { FileShareNode } from '../node/create-node.js'
 import type { IndexStore, SearchHit } from './index-store.js'
+import { metrics } from '../metrics/metrics.js'
 
 const { Status } = LookupResponse
 
@@ -51,6 +52,7 @@ export class LookupService {
     try {
       this.limiter.consume(from)
     } catch {
+      metrics().refused('rate_limit')
       return response(Status.RATE_LIMITED, 'too many lookups, slow down')
     }
     const limit = Math.min(request.limit > 0 ? request.limit : DEFAULT_SEARCH_RESULTS, MAX_SEARCH_RESULTS)
@@ -58,6 +60,7 @@ export class LookupService {
       case LookupRequest.Kind.PROVIDERS: {
         if (request.id.length !== ID_BYTES) return response(Status.BAD_REQUEST, 'bad content id')
         const peers = this.index.providers(request.id, MAX_PROVIDERS_RETURNED)
+        metrics().lookup('providers', 0)
         if (peers.length === 0) return response(Status.NOT_FOUND, 'no live provider for this id')
         const providers = await Promise.all(peers.map(async p => await this.peerInfo(peerIdFromString(p))))
         const hit = this.index.describe(request.id)
@@ -66,9 +69,11 @@ export class LookupService {
       case LookupRequest.Kind.SEARCH:
       case LookupRequest.Kind.NAME: {
         if (request.query.length > MAX_QUERY_LENGTH) return response(Status.BAD_REQUEST, `query longer than ${MAX_QUERY_LENGTH} characters`)
+        const started = performance.now()
         const hits = request.kind === LookupRequest.Kind.SEARCH
           ? this.index.search(request.query, limit)
           : this.index.findByName(request.query, limit)
+        metrics().lookup(request.kind === LookupRequest.Kind.SEARCH ? 'search' : 'name', (performance.now() - started) / 1000)
         return { ...response(Status.OK), hits: hits.map(toWireHit) }
       }
       case LookupRequest.Kind.PEER: {
@@ -79,6 +84,7 @@ export class LookupService {
           return response(Status.BAD_REQUEST, 'bad peer id')
         }
         const info = await this.peerInfo(peer)
+        metrics().lookup('peer', 0)
         if (info.addrs.length === 0) return response(Status.NOT_FOUND, `no known address for ${peer.toString()}`)
         return { ...response(Status.OK), peer: info }
       }

@@ -17,6 +17,7 @@ import type { FileShareNode } from '../node/create-node.js'
 import type { IndexStore, FileRecord } from './index-store.js'
 import type { Liveness } from './liveness.js'
 import { ID_BYTES } from '../content/content-id.js'
+import { metrics } from '../metrics/metrics.js'
 
 const log = logger('fileshare:master:register')
 const { Status } = RegisterResponse
@@ -72,6 +73,7 @@ export class RegisterService {
     try {
       this.limiter.consume(peer)
     } catch {
+      metrics().refused('rate_limit')
       return { status: Status.RATE_LIMITED, message: 'too many register requests, slow down', files: 0 }
     }
     const files: FileRecord[] = []
@@ -92,12 +94,14 @@ export class RegisterService {
       const reset = request.op === RegisterRequest.Op.RESET
       const current = reset ? 0 : this.index.fileCount(peer)
       if (current + files.length > this.maxFiles) {
+        metrics().refused('quota')
         return { status: Status.QUOTA_EXCEEDED, message: `at most ${this.maxFiles} files per peer`, files: current }
       }
       count = this.index.addFiles(peer, files, reset)
     }
     this.index.setLive(peer, true)
     this.liveness.connected(peer)
+    metrics().registration(RegisterRequest.Op[request.op] ?? String(request.op), files.length)
     log('%s %s: %d files, %d paths -> %d', peer, request.op, files.length, request.paths.length, count)
     return { status: Status.OK, message: '', files: count }
   }

@@ -9,6 +9,7 @@ import { logger } from '@libp2p/logger'
 import { PROTOCOL_FETCH } from '../protocol/limits.js'
 import { connectionPath, type FileShareNode } from '../node/create-node.js'
 import type { IndexStore } from './index-store.js'
+import { metrics } from '../metrics/metrics.js'
 
 const log = logger('fileshare:master:relay-gate')
 
@@ -24,6 +25,7 @@ export function relayGate (target: () => RelayGateTarget | null): ConnectionGate
       const t = target()
       const allowed = t != null && await speaksFileShare(t, peer)
       log('reservation from %p %s', peer, allowed ? 'allowed' : 'refused')
+      if (!allowed) metrics().refused('relay_refused')
       return !allowed
     }
   }

@@ -13,6 +13,7 @@ import { identify, identifyPush, type Identify, type IdentifyPush } from '@libp2
 import { circuitRelayServer, circuitRelayTransport, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { FaultTolerance, type PrivateKey, type ConnectionGater, type PeerId, type Connection } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { libp2pMetrics } from '../metrics/prometheus.js'
 
 export interface RelayServerConfig {
   maxReservations: number
@@ -85,6 +86,7 @@ export async function createNode (options: NodeOptions): Promise<FileShareNode> 
       maxIncomingPendingConnections: Math.max(64, Math.ceil(maxConnections / 4))
     },
     transportManager: { faultTolerance: FaultTolerance.NO_FATAL },
+    metrics: libp2pMetrics({ relayServer: options.relayServer != null }),
     services: services as any
   }) as FileShareNode
 }

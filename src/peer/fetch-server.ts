@@ -24,9 +24,10 @@ import {
 import { encodeFrame } from '../protocol/frames.js'
 import { baseName } from '../protocol/paths.js'
 import { sendWithBackpressure, waitForDrain } from '../protocol/stream-io.js'
-import { chunkCount, chunkLength, ID_BYTES } from '../content/content-id.js'
+import { chunkCount, chunkLength, formatContentId, ID_BYTES } from '../content/content-id.js'
 import type { Catalog, SharedEntry } from './catalog.js'
 import type { FileShareNode } from '../node/create-node.js'
+import { metrics } from '../metrics/metrics.js'
 
 const log = logger('fileshare:peer:fetch-server')
 const { Status } = FetchResponse
@@ -146,6 +147,7 @@ export class FetchServer {
     stream.send(encodeFrame(FetchResponse.encode({ status: Status.OK, message: '', index: request.index, length })))
     stream.send(data)
     this.bytesServed += length
+    metrics().served(formatContentId(entry.id), length)
   }
 
   /** Waits until `bytes` more fit under maxUploadRate (a shared schedule: streams take turns). */

@@ -52,6 +52,7 @@ import { openFetchStream, closeIdleRelayed } from './dial.js'
 import { PartFile } from './part-file.js'
 import { ChunkWriter } from './chunk-writer.js'
 import { ResumeState, readResumeState, statePathFor, hasBit } from './resume-state.js'
+import { metrics } from '../../metrics/metrics.js'
 
 const log = logger('fileshare:peer:download')
 
@@ -615,6 +616,7 @@ class Download {
     if (!ok) {
       this.requeue(index)
       this.liars.add(worker.peer)
+      metrics().chunkRejected()
       this.removeWorker(worker, `chunk ${index} failed verification`)
       this.checkStalled() // the worker may be gone already: its last write decides
       return
@@ -643,6 +645,7 @@ class Download {
     this.verifiedCount++
     this.verifiedBytes += length
     worker.stats.bytes += length
+    metrics().chunkVerified(length)
     this.state.set(index)
     // speed: bytes verified over a sliding window (chunks complete in bursts, so per-chunk
     // intervals are far too noisy), or since the worker started when it is younger
@@ -723,6 +726,7 @@ class Download {
   private drop (peer: string, reason: string): void {
     log('dropping provider %s: %s', peer, reason)
     this.dropped.set(peer, { at: Date.now(), reason })
+    metrics().providerDropped(reason)
     this.options.onEvent?.({ event: 'provider-dropped', id: this.idText, peer, reason })
   }
 
