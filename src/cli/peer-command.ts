@@ -9,11 +9,14 @@ import { ProgressBar } from './progress.js'
 import { parse, onShutdownSignal, type Options } from './args.js'
 import { loadConfig, type PeerConfig } from '../config.js'
 import { REACHABILITY_SETTLE_MS } from '../protocol/limits.js'
+import { WEB_OPTIONS, optionalWebValue, webAddress, metricsAddress, enableMetricsIfWanted, startPeerWebIfWanted, type WebKeys } from './web-options.js'
+import { runStatus, runDoctor, STATUS_USAGE } from './status-command.js'
 
 export const PEER_USAGE = `usage:
-  node dist/peer.js --share DIR [--master MA] [--listen MA]... [--announce MA]... [--max-uploads N] [--data DIR] [--config FILE] [--json]
+  node dist/peer.js --share DIR [--master MA] [--listen MA]... [--announce MA]... [--max-uploads N] [--web [ADDR]] [--downloads DIR] [--metrics ADDR] [--data DIR] [--config FILE] [--json]
   node dist/peer.js search WORDS... [--master MA] [--limit N] [--data DIR] [--config FILE] [--json]
-  node dist/peer.js get ID|NAME [--master MA] [--from PEER_MA] [--out DIR] [--listen MA]... [--seed [--announce MA]... [--max-uploads N]] [--data DIR] [--config FILE] [--json]`
+  node dist/peer.js get ID|NAME [--master MA] [--from PEER_MA] [--out DIR] [--listen MA]... [--seed [--announce MA]... [--max-uploads N]] [--web [ADDR]] [--metrics ADDR] [--data DIR] [--config FILE] [--json]
+${STATUS_USAGE}`
 
 const COMMON: Options = {
   master: { type: 'string' },
@@ -26,7 +29,8 @@ const SHARE: Options = {
   share: { type: 'string' },
   listen: { type: 'string', multiple: true },
   announce: { type: 'string', multiple: true },
-  'max-uploads': { type: 'string' }
+  'max-uploads': { type: 'string' },
+  ...WEB_OPTIONS
 }
 const SEARCH: Options = { ...COMMON, limit: { type: 'string' } }
 const GET: Options = {
@@ -36,7 +40,8 @@ const GET: Options = {
   seed: { type: 'boolean' },
   listen: { type: 'string', multiple: true },
   announce: { type: 'string', multiple: true },
-  'max-uploads': { type: 'string' }
+  'max-uploads': { type: 'string' },
+  ...WEB_OPTIONS
 }
 
 /** The value of option `name` as a positive whole number (undefined when not given). */
@@ -51,7 +56,10 @@ function positiveInt (values: Record<string, any>, name: string): number | undef
 export async function runPeer (argv: string[]): Promise<number> {
   const out = new Output(argv.includes('--json'))
   try {
+    argv = optionalWebValue(argv)
     const command = argv[0]
+    if (command === 'status') return await runStatus(argv.slice(1), out)
+    if (command === 'doctor') return await runDoctor(argv.slice(1), out)
     if (command === 'search') return await search(argv.slice(1), out)
     if (command === 'get') return await get(argv.slice(1), out)
     return await share(argv, out)
@@ -67,6 +75,10 @@ async function share (argv: string[], out: Output): Promise<number> {
   if (values.share == null) throw new UsageError(`nothing to do: pass --share DIR, or a command\n${PEER_USAGE}`)
   const controller = new AbortController()
   const shutdown = onShutdownSignal(controller)
+  const config = loadConfig<PeerConfig & WebKeys>('peer', values.config)
+  const web = webAddress(values, config)
+  const metricsAddr = metricsAddress(values, config)
+  enableMetricsIfWanted(web, metricsAddr)
   const peer = await createPeer({
     share: values.share,
     master: values.master,
@@ -84,7 +96,10 @@ async function share (argv: string[], out: Output): Promise<number> {
   out.event('ready', { peerId: peer.peerId, addrs, files: peer.catalog.size, master: peer.master?.addr.toString() ?? null, reachability: reach.reachability, reachableAddrs: reach.addrs },
     `peer ${peer.peerId} sharing ${peer.catalog.size} files from ${values.share}\nreachable at:\n${addrs.map(a => `  ${a}`).join('\n')}\nreachability: ${describeReachability(reach)}`)
   reportReachabilityChanges(peer, out)
+  const webServices = await startPeerWebIfWanted(peer, web, metricsAddr, { downloads: values.downloads ?? config.downloads ?? '.fileshare/downloads', share: values.share, data: values.data ?? config.data }, out)
+    .catch(async err => { await peer.stop(); throw err })
   const signal = await shutdown
+  await webServices.close()
   await peer.stop()
   out.event('stopped', { signal }, `stopped (${signal})`)
   return 0
@@ -121,9 +136,16 @@ async function get (argv: string[], out: Output): Promise<number> {
   const shutdown = onShutdownSignal(controller)
   // get listens (config addresses unless --listen): a provider behind a NAT can then dial us
   // back so data flows direct instead of relayed, and a seeding get is reachable
-  const listen = values.listen ?? loadConfig<PeerConfig>('peer', values.config).listen
+  const config = loadConfig<PeerConfig & WebKeys>('peer', values.config)
+  const listen = values.listen ?? config.listen
+  const web = webAddress(values, config)
+  const metricsAddr = metricsAddress(values, config)
+  if (values.web != null && !seed) throw new UsageError(`--web goes with --seed (or with --share)\n${PEER_USAGE}`)
+  enableMetricsIfWanted(seed ? web : null, metricsAddr)
   return await withClient({ ...values, ...serving, listen }, out, async peer => {
     const bar = ProgressBar.enabled(out.json) ? new ProgressBar(target) : null
+    const webServices = await startPeerWebIfWanted(peer, seed ? web : null, metricsAddr, { downloads: values.downloads ?? config.downloads ?? '.fileshare/downloads', data: values.data ?? null }, out)
+    const shown = webServices.web?.downloads.external(target, values.out ?? '.', controller)
     try {
       const result = await peer.get(target, {
         out: values.out,
@@ -131,6 +153,7 @@ async function get (argv: string[], out: Output): Promise<number> {
         seed,
         signal: controller.signal,
         onEvent: event => {
+          shown?.onEvent(event)
           if (event.event === 'progress') {
             out.event('progress', { id: event.id, bytes: event.bytes, total: event.total, providers: event.providers })
             bar?.update(event.bytes, event.total, event.providers.length)
@@ -145,7 +168,8 @@ async function get (argv: string[], out: Output): Promise<number> {
             if (!out.json) process.stderr.write(`provider ${event.peer} dropped: ${event.reason}\n`)
           }
         }
-      })
+      }).catch(err => { shown?.failed(err); throw err })
+      shown?.done(result)
       bar?.stop()
       out.event('done', { id: result.id, path: result.path, bytes: result.bytes, seconds: result.seconds, providers: result.providers },
         `${result.path}: ${formatBytes(result.bytes)} verified in ${result.seconds.toFixed(2)} s from ${result.providers.length} provider(s)`)
@@ -159,6 +183,7 @@ async function get (argv: string[], out: Output): Promise<number> {
       return 0
     } finally {
       bar?.stop()
+      await webServices.close()
     }
   }, values.master != null || values.from == null)
 }
