@@ -154,7 +154,7 @@ export async function startPeerWeb (peer: Peer, options: PeerWebOptions): Promis
     token: options.token,
     routes,
     title: 'FileShare peer',
-    assets: { '/': 'peer.html', '/peer.js': 'peer.js', '/peer.css': 'peer.css', '/uPlot.min.css': 'uPlot.min.css' }
+    assets: { '/': 'peer.html', '/peer.js': 'peer.js', '/style.css': 'style.css', '/uPlot.min.css': 'uPlot.min.css' }
   })
   const record = options.data != null ? join(resolve(options.data), WEB_RECORD) : null
   if (record != null) {
