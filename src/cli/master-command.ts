@@ -1,12 +1,16 @@
 /**
- * `node dist/master.js [--listen MA]... [--announce MA]... [--data DIR] [--config FILE] [--json]`
+ * `node dist/master.js [--listen MA]... [--announce MA]... [--data DIR] [--config FILE] [--web ADDR] [--metrics ADDR] [--json]`
  */
 import { createMaster } from '../master/master.js'
 import { Output } from './output.js'
 import { parse, onShutdownSignal } from './args.js'
 import { UsageError } from '../errors.js'
+import { loadConfig, type MasterConfig } from '../config.js'
+import { parseListenAddress } from '../web/http.js'
+import { startMasterWeb } from '../web/master-web.js'
+import { webAddress, metricsAddress, enableMetricsIfWanted, startMetricsIfWanted, announceWeb, DEFAULT_MASTER_WEB_PORT, type WebKeys } from './web-options.js'
 
-export const MASTER_USAGE = `usage: node dist/master.js [--listen MA]... [--announce MA]... [--data DIR] [--config FILE] [--json]`
+export const MASTER_USAGE = `usage: node dist/master.js [--listen MA]... [--announce MA]... [--data DIR] [--config FILE] [--web ADDR] [--metrics ADDR] [--json]`
 
 export async function runMaster (argv: string[]): Promise<number> {
   const json = argv.includes('--json')
@@ -17,6 +21,8 @@ export async function runMaster (argv: string[]): Promise<number> {
       announce: { type: 'string', multiple: true },
       data: { type: 'string' },
       config: { type: 'string' },
+      web: { type: 'string' },
+      metrics: { type: 'string' },
       json: { type: 'boolean' }
     }, MASTER_USAGE)
     if (values.help === true) {
@@ -26,10 +32,19 @@ export async function runMaster (argv: string[]): Promise<number> {
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}\n${MASTER_USAGE}`)
     // listening before the start: a signal during it stops the master cleanly once it is up
     const shutdown = onShutdownSignal(new AbortController())
+    const config = loadConfig<MasterConfig & WebKeys>('master', values.config)
+    const web = webAddress(values, config)
+    const metricsAddr = metricsAddress(values, config)
+    enableMetricsIfWanted(web, metricsAddr)
     const master = await createMaster({ listen: values.listen, announce: values.announce, data: values.data, config: values.config })
     const addrs = master.addrs()
     out.event('ready', { peerId: master.peerId, addrs }, `SwarmMaster ${master.peerId} ready; peers pass one of these as --master:\n${addrs.map(a => `  ${a}`).join('\n')}`)
+    const closeMetrics = await startMetricsIfWanted(metricsAddr, out)
+    const dashboard = web != null ? await startMasterWeb(master, { listen: parseListenAddress(web, DEFAULT_MASTER_WEB_PORT), maxReservations: config.relay?.maxReservations }) : null
+    if (dashboard != null) announceWeb(out, 'dashboard', dashboard.server, dashboard.server.host)
     const signal = await shutdown
+    await dashboard?.close()
+    await closeMetrics?.()
     await master.stop()
     out.event('stopped', { signal }, `stopped (${signal})`)
     return 0
