@@ -35,11 +35,11 @@ export async function runMaster (argv: string[]): Promise<number> {
     const config = loadConfig<MasterConfig & WebKeys>('master', values.config)
     const web = webAddress(values, config)
     const metricsAddr = metricsAddress(values, config)
-    enableMetricsIfWanted(web, metricsAddr)
+    enableMetricsIfWanted(web, metricsAddr, 'master')
     const master = await createMaster({ listen: values.listen, announce: values.announce, data: values.data, config: values.config })
     const addrs = master.addrs()
     out.event('ready', { peerId: master.peerId, addrs }, `SwarmMaster ${master.peerId} ready; peers pass one of these as --master:\n${addrs.map(a => `  ${a}`).join('\n')}`)
-    const closeMetrics = await startMetricsIfWanted(metricsAddr, out)
+    const closeMetrics = await startMetricsIfWanted(metricsAddr, out, 'master')
     const dashboard = web != null ? await startMasterWeb(master, { listen: parseListenAddress(web, DEFAULT_MASTER_WEB_PORT), maxReservations: config.relay?.maxReservations }) : null
     if (dashboard != null) announceWeb(out, 'dashboard', dashboard.server, dashboard.server.host)
     const signal = await shutdown

@@ -78,7 +78,7 @@ async function share (argv: string[], out: Output): Promise<number> {
   const config = loadConfig<PeerConfig & WebKeys>('peer', values.config)
   const web = webAddress(values, config)
   const metricsAddr = metricsAddress(values, config)
-  enableMetricsIfWanted(web, metricsAddr)
+  enableMetricsIfWanted(web, metricsAddr, 'peer')
   const peer = await createPeer({
     share: values.share,
     master: values.master,
@@ -141,7 +141,7 @@ async function get (argv: string[], out: Output): Promise<number> {
   const web = webAddress(values, config)
   const metricsAddr = metricsAddress(values, config)
   if (values.web != null && !seed) throw new UsageError(`--web goes with --seed (or with --share)\n${PEER_USAGE}`)
-  enableMetricsIfWanted(seed ? web : null, metricsAddr)
+  enableMetricsIfWanted(seed ? web : null, metricsAddr, 'peer')
   return await withClient({ ...values, ...serving, listen }, out, async peer => {
     const bar = ProgressBar.enabled(out.json) ? new ProgressBar(target) : null
     const webServices = await startPeerWebIfWanted(peer, seed ? web : null, metricsAddr, { downloads: values.downloads ?? config.downloads ?? '.fileshare/downloads', data: values.data ?? null }, out)

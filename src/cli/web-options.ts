@@ -68,14 +68,14 @@ export function metricsAddress (values: Record<string, any>, config: WebKeys): s
 }
 
 /** Prometheus metrics must be on before the libp2p node is created (it takes them at creation). */
-export function enableMetricsIfWanted (web: string | null, metricsAddr: string | null): void {
-  if (web != null || metricsAddr != null) enablePrometheus()
+export function enableMetricsIfWanted (web: string | null, metricsAddr: string | null, role: 'master' | 'peer'): void {
+  if (web != null || metricsAddr != null) enablePrometheus(role)
 }
 
 /** Starts the /metrics-only server when asked; prints where it is. */
-export async function startMetricsIfWanted (metricsAddr: string | null, out: Output): Promise<(() => Promise<void>) | null> {
+export async function startMetricsIfWanted (metricsAddr: string | null, out: Output, role: 'master' | 'peer'): Promise<(() => Promise<void>) | null> {
   if (metricsAddr == null) return null
-  const sink = enablePrometheus()
+  const sink = enablePrometheus(role)
   const server = await startMetricsServer(sink, parseListenAddress(metricsAddr, 9464))
   out.event('metrics', { url: server.url }, `metrics at ${server.url}`)
   return server.close
@@ -86,7 +86,7 @@ export async function startMetricsIfWanted (metricsAddr: string | null, out: Out
  * as Jupyter does; returns what stops it (and the /metrics-only server).
  */
 export async function startPeerWebIfWanted (peer: Peer, web: string | null, metricsAddr: string | null, options: { downloads: string, share?: string | null, data?: string | null }, out: Output): Promise<{ close: () => Promise<void>, web: PeerWeb | null }> {
-  const closeMetrics = await startMetricsIfWanted(metricsAddr, out)
+  const closeMetrics = await startMetricsIfWanted(metricsAddr, out, 'peer')
   let peerWeb: PeerWeb | null = null
   if (web != null) {
     const listen = parseListenAddress(web, DEFAULT_WEB_PORT)

@@ -6,7 +6,7 @@
  */
 
 /** Why the master turned a request away. */
-export type RefusalReason = 'rate_limit' | 'quota' | 'relay_refused' | 'bad_request'
+export type RefusalReason = 'rate_limit' | 'quota' | 'relay_refused'
 /** What kind of lookup the master answered. */
 export type LookupKind = 'providers' | 'search' | 'name' | 'peer'
 /** Why a download stopped using a provider (see `dropReason`). */

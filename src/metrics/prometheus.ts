@@ -43,7 +43,7 @@ export class PrometheusMetrics implements FileShareMetrics {
     registrations: 0, lookups: 0, searches: 0, refused: 0, relayedBytes: 0, servedBytes: 0, downloadedBytes: 0, chunksVerified: 0, chunksRejected: 0, providersDropped: 0
   }
 
-  readonly refusedByReason: Record<RefusalReason, number> = { rate_limit: 0, quota: 0, relay_refused: 0, bad_request: 0 }
+  readonly refusedByReason: Record<RefusalReason, number> = { rate_limit: 0, quota: 0, relay_refused: 0 }
   /** content id → upload activity since start */
   readonly uploads = new Map<string, UploadActivity>()
 
@@ -59,8 +59,12 @@ export class PrometheusMetrics implements FileShareMetrics {
   private readonly chunksRejected: Counter
   private readonly providersDropped: Counter
 
-  constructor () {
-    const registers = [this.registry]
+  /** `role` chooses which counters /metrics shows: the master's or a peer's (all are counted) */
+  constructor (readonly role: 'master' | 'peer') {
+    const all = [this.registry]
+    const master = role === 'master' ? all : []
+    const peer = role === 'peer' ? all : []
+    let registers = master
     this.registrations = new Counter({ name: 'fileshare_registrations_total', help: 'Register batches the master applied, by operation', labelNames: ['op'], registers })
     this.registeredFiles = new Counter({ name: 'fileshare_registered_files_total', help: 'File records received in register batches (reset and add)', registers })
     this.lookups = new Counter({ name: 'fileshare_lookups_total', help: 'Lookups the master answered, by kind (providers, search, name, peer)', labelNames: ['kind'], registers })
@@ -70,8 +74,9 @@ export class PrometheusMetrics implements FileShareMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers
     })
-    this.refusedCounter = new Counter({ name: 'fileshare_refused_requests_total', help: 'Requests the master refused, by reason (rate_limit, quota, relay_refused, bad_request)', labelNames: ['reason'], registers })
+    this.refusedCounter = new Counter({ name: 'fileshare_refused_requests_total', help: 'Requests the master refused, by reason (rate_limit, quota, relay_refused)', labelNames: ['reason'], registers })
     this.relayedBytes = new Counter({ name: 'fileshare_relayed_bytes_total', help: 'Bytes the master relayed between peers (circuit relay v2)', registers })
+    registers = peer
     this.servedBytes = new Counter({ name: 'fileshare_served_bytes_total', help: 'Chunk bytes this peer sent to downloaders', registers })
     this.downloadedBytes = new Counter({ name: 'fileshare_downloaded_bytes_total', help: 'Chunk bytes this peer downloaded and verified', registers })
     this.chunksVerified = new Counter({ name: 'fileshare_chunks_verified_total', help: 'Downloaded chunks that matched their manifest hash', registers })
@@ -165,10 +170,10 @@ export class PrometheusMetrics implements FileShareMetrics {
 }
 
 /** Installs a Prometheus sink for this process (once) and returns it. */
-export function enablePrometheus (): PrometheusMetrics {
+export function enablePrometheus (role: 'master' | 'peer'): PrometheusMetrics {
   const existing = metrics()
   if (existing instanceof PrometheusMetrics) return existing
-  const sink = new PrometheusMetrics()
+  const sink = new PrometheusMetrics(role)
   setMetrics(sink)
   return sink
 }

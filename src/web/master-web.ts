@@ -26,7 +26,7 @@ export interface MasterWeb {
 }
 
 export async function startMasterWeb (master: Master, options: MasterWebOptions): Promise<MasterWeb> {
-  const sink = enablePrometheus()
+  const sink = enablePrometheus('master')
   const started = Date.now()
   const relay = (): { reservations: Map<any, any> } | undefined => master.node.services.relay as any
 

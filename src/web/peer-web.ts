@@ -53,7 +53,7 @@ export function peerStatus (peer: Peer, downloads: DownloadManager, sink: Promet
 }
 
 export async function startPeerWeb (peer: Peer, options: PeerWebOptions): Promise<PeerWeb> {
-  const sink = enablePrometheus()
+  const sink = enablePrometheus('peer')
   const root = resolve(options.downloads)
   await mkdir(root, { recursive: true })
   const downloads = new DownloadManager(peer, root)
