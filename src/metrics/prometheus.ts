@@ -138,15 +138,27 @@ export class PrometheusMetrics implements FileShareMetrics {
     this.providersDropped.inc({ reason: dropReason(reason) })
   }
 
-  /** A gauge read when /metrics is scraped (values the modules already know). */
+  private readonly gauges = new Map<string, { read: () => number | Record<string, number> }>()
+
+  /**
+   * A gauge read when /metrics is scraped (values the modules already know). Registering a
+   * name again replaces its reader (one process, several nodes: the last one is shown).
+   */
   gauge (name: string, help: string, read: () => number | Record<string, number>, labelName?: string): void {
+    const existing = this.gauges.get(name)
+    if (existing != null) {
+      existing.read = read
+      return
+    }
+    const source = { read }
+    this.gauges.set(name, source)
     new Gauge({ // eslint-disable-line no-new
       name,
       help,
       labelNames: labelName != null ? [labelName] : [],
       registers: [this.registry],
       collect () {
-        const value = read()
+        const value = source.read()
         if (typeof value === 'number') {
           this.set(value)
         } else {
