@@ -45,7 +45,8 @@ export function peerStatus (peer: Peer, downloads: DownloadManager, sink: Promet
     master: peer.master?.addr.toString() ?? null,
     registered: peer.registered(),
     reachability: peer.reachability(),
-    share: share == null ? null : { folder: share, files: peer.catalog.size, bytes: sharedBytes, hashed: stats?.hashed ?? 0, cached: stats?.cached ?? 0, pending: stats?.pending ?? 0 },
+    // a seeding get shares its file without a folder
+    share: share == null && peer.catalog.size === 0 ? null : { folder: share, files: peer.catalog.size, bytes: sharedBytes, hashed: stats?.hashed ?? 0, cached: stats?.cached ?? 0, pending: stats?.pending ?? 0 },
     uploads: { active: peer.activeUploads(), servedBytes: sink.totals.servedBytes },
     downloads: { running: downloads.running(), folder: downloads.root, downloadedBytes: sink.totals.downloadedBytes },
     pid: process.pid

@@ -40,6 +40,7 @@ export function formatBytes (n) {
 
 export function formatDuration (s) {
   if (s == null || !Number.isFinite(s)) return '–'
+  if (s < 10) return `${s.toFixed(1)} s`
   s = Math.round(s)
   if (s < 60) return `${s} s`
   if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`

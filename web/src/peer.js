@@ -126,13 +126,14 @@ function Download ({ d, act }) {
       <div class="row small">
         <span data-testid="progress-text">${pct} %</span>
         <span>${formatBytes(d.bytes)}${d.total != null ? ` of ${formatBytes(d.total)}` : ''}</span>
-        ${running && html`<span>${formatBytes(d.rate)}/s</span><span>ETA ${formatDuration(d.eta)}</span>`}
+        ${running && html`<span data-testid="rate">${formatBytes(d.rate)}/s</span><span>ETA ${formatDuration(d.eta)}</span>`}
+        ${d.state === 'done' && d.finishedAt != null && html`<span>${formatBytes(d.rate)}/s on average, ${formatDuration((d.finishedAt - d.startedAt) / 1000)}</span>`}
         ${d.resumedBytes > 0 && html`<span class="muted">${formatBytes(d.resumedBytes)} resumed</span>`}
         <span class="muted">into ${d.folder == null ? '(command line)' : `downloads/${d.folder}`}</span>
       </div>
       ${d.state === 'done' && html`<div class="small ok-text" data-testid="verified">✓ verified against ${shortId(d.id)}: ${d.path}</div>`}
       ${d.error != null && html`<div class="small error">${d.error.code}: ${d.error.message}</div>`}
-      ${d.rateHistory.length > 1 && html`<${Chart} data=${chart} series=${['rate']} height=${70} format=${v => `${formatBytes(v)}/s`} />`}
+      ${running && d.rateHistory.length > 1 && html`<${Chart} data=${chart} series=${['rate']} height=${70} format=${v => `${formatBytes(v)}/s`} />`}
       ${d.providers.length > 0 && html`
         <table class="providers small"><thead><tr><th>provider</th><th>path</th><th class="num">bytes</th><th class="num">relayed</th><th>has</th></tr></thead>
           <tbody>${d.providers.map(p => html`<tr data-testid="provider-row"><td title=${p.peer}>${shortId(p.peer)}</td><td><span class=${`badge p-${p.path}`}>${p.path}</span></td>
@@ -158,7 +159,7 @@ function Shares ({ status }) {
   if (share == null) return html`<section><h2>Shared</h2><p class="muted">this peer shares no folder</p></section>`
   return html`
     <section>
-      <h2>Shared <span class="muted small">${share.folder}</span></h2>
+      <h2>Shared <span class="muted small">${share.folder ?? '(seeded downloads)'}</span></h2>
       <div class="row small" data-testid="share-summary">
         <span><strong>${share.files}</strong> files, ${formatBytes(share.bytes)}</span>
         ${share.pending > 0 ? html`<span class="badge wait">${share.pending} waiting to be hashed</span>` : html`<span class="badge ok">all hashed</span>`}
