@@ -18,6 +18,7 @@ import { isIP } from 'node:net'
 import type { Server } from 'node:http'
 import { Hono, type Context } from 'hono'
 import { createAdaptorServer } from '@hono/node-server'
+import { bodyLimit } from 'hono/body-limit'
 import { FileShareError, UsageError, type ErrorCode } from '../errors.js'
 
 export interface ListenAddress {
@@ -206,6 +207,9 @@ export async function startWebServer (options: WebServerOptions): Promise<WebSer
     c.header('Referrer-Policy', 'no-referrer')
     await next()
   })
+
+  // request bodies are small JSON objects
+  app.use('*', bodyLimit({ maxSize: 64 * 1024, onError: c => jsonError(c, 413, 'TOO_LARGE', 'request bodies are limited to 64 KiB') }))
 
   for (const [path, file] of files) {
     app.get(path, c => c.body(new Uint8Array(file.body), 200, { 'Content-Type': file.type }))

@@ -51,8 +51,7 @@ export async function startMasterWeb (master: Master, options: MasterWebOptions)
   const relayedCount = (): number => {
     const reserved = relay()?.reservations
     if (reserved == null) return 0
-    const live = new Set(master.index.livePeers(100_000).map(p => p.peer))
-    return [...reserved.keys()].filter(k => live.has(k.toString())).length
+    return [...reserved.keys()].filter(k => master.index.isLive(k.toString()) === true).length
   }
 
   sink.gauge('fileshare_live_peers', 'Peers whose records the master serves now, by how they are reached (direct, relayed)', () => {

@@ -127,6 +127,7 @@ describe('web UI in a browser', { skip: skip ?? false, timeout: 90_000 }, () => 
     assert.equal((await post('not json')).status, 400)
     assert.equal((await post('[]')).status, 400)
     assert.equal((await post('{}')).status, 400)
+    assert.equal((await post(JSON.stringify({ id: 'x'.repeat(100_000) }))).status, 413)
     assert.equal((await call(bobWeb, '/api/search')).status, 400)
     assert.equal((await call(bobWeb, '/api/search?q=x&limit=-3')).status, 400)
     assert.equal((await call(bobWeb, '/api/downloads/nope')).status, 404)
