@@ -3,7 +3,7 @@
  * sharing a file, and a peer with the web UI, all as real processes. The page searches,
  * downloads and shows progress to 100 %; the file is verified on disk; the token is
  * required; the dashboard shows the swarm; /metrics parses and counts the download.
- * Screenshots for the README are taken here (docs/*.png).
+ * The screenshots go to build/screenshots/; with UPDATE_SCREENSHOTS=1 to docs/ (the README's).
  */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
@@ -19,6 +19,7 @@ import { browserSkipReason, launchBrowser } from '../helpers/browser.js'
 const LOCAL = '/ip4/127.0.0.1/tcp/0'
 const skip = browserSkipReason()
 const SIZE = 5 * 1024 * 1024 + 4321
+const SHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? join(ROOT, 'docs') : join(ROOT, 'build/screenshots')
 
 interface Web { url: string, token: string, open: string }
 
@@ -157,7 +158,7 @@ describe('web UI in a browser', { skip: skip ?? false, timeout: 90_000 }, () => 
     await page.getByTestId('search-input').fill('sunset')
     await row.waitFor()
     await page.getByTestId('shared-row').first().waitFor()
-    await page.screenshot({ path: join(ROOT, 'docs/peer-ui.png'), fullPage: true })
+    await page.screenshot({ path: join(SHOTS, 'peer-ui.png'), fullPage: true })
     await page.close()
   })
 
@@ -168,7 +169,7 @@ describe('web UI in a browser', { skip: skip ?? false, timeout: 90_000 }, () => 
     assert.match(await page.getByTestId('tile-peers').textContent() ?? '', /^2live peers2 direct · 0 relayed/)
     assert.match(await page.getByTestId('tile-files').textContent() ?? '', /^3files indexed/)
     await page.getByTestId('chart-peers').waitFor()
-    await page.screenshot({ path: join(ROOT, 'docs/master-dashboard.png'), fullPage: true })
+    await page.screenshot({ path: join(SHOTS, 'master-dashboard.png'), fullPage: true })
     await page.close()
     const overview = await call(masterWeb, '/api/overview')
     assert.equal(overview.body.peers.live, 2)
