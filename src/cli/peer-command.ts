@@ -140,7 +140,7 @@ async function get (argv: string[], out: Output): Promise<number> {
   const listen = values.listen ?? config.listen
   const web = webAddress(values, config)
   const metricsAddr = metricsAddress(values, config)
-  if (values.web != null && !seed) throw new UsageError(`--web goes with --seed (or with --share)\n${PEER_USAGE}`)
+  if (values.web != null && !seed) throw new FileShareError('USAGE', `--web goes with --seed (or with --share)\n${PEER_USAGE}`)
   enableMetricsIfWanted(seed ? web : null, metricsAddr, 'peer')
   return await withClient({ ...values, ...serving, listen }, out, async peer => {
     const bar = ProgressBar.enabled(out.json) ? new ProgressBar(target) : null

@@ -15,7 +15,7 @@ import Database from 'better-sqlite3'
 import { parse, type Options } from './args.js'
 import { Output, formatBytes } from './output.js'
 import { loadConfig, type PeerConfig } from '../config.js'
-import { FileShareError, UsageError } from '../errors.js'
+import { FileShareError } from '../errors.js'
 import { createPeer } from '../peer/peer.js'
 import { KEY_FILE } from '../node/key-store.js'
 import { WEB_RECORD } from '../web/peer-web.js'
@@ -34,7 +34,7 @@ async function findApi (values: Record<string, any>, dataDir: string): Promise<{
   let api: Api | null = null
   if (values.url != null) {
     const token = values.token ?? process.env.FILESHARE_WEB_TOKEN
-    if (token == null) throw new UsageError('--url needs --token (or FILESHARE_WEB_TOKEN)')
+    if (token == null) throw new FileShareError('USAGE', '--url needs --token (or FILESHARE_WEB_TOKEN)')
     api = { url: values.url, token }
   } else {
     try {
@@ -62,7 +62,7 @@ async function call (api: Api, path: string): Promise<any> {
 export async function runStatus (argv: string[], out: Output): Promise<number> {
   const { values, positionals } = parse(argv, STATUS, STATUS_USAGE)
   if (values.help === true) { process.stdout.write(STATUS_USAGE + '\n'); return 0 }
-  if (positionals.length > 0) throw new UsageError(`status takes no arguments\n${STATUS_USAGE}`)
+  if (positionals.length > 0) throw new FileShareError('USAGE', `status takes no arguments\n${STATUS_USAGE}`)
   const config = loadConfig<PeerConfig>('peer', values.config)
   const dataDir = resolve(values.data ?? config.data)
   const { api, why } = await findApi(values, dataDir)
@@ -109,7 +109,7 @@ type CheckResult = 'ok' | 'warn' | 'fail'
 export async function runDoctor (argv: string[], out: Output): Promise<number> {
   const { values, positionals } = parse(argv, DOCTOR, STATUS_USAGE)
   if (values.help === true) { process.stdout.write(STATUS_USAGE + '\n'); return 0 }
-  if (positionals.length > 0) throw new UsageError(`doctor takes no arguments\n${STATUS_USAGE}`)
+  if (positionals.length > 0) throw new FileShareError('USAGE', `doctor takes no arguments\n${STATUS_USAGE}`)
   const config = loadConfig<PeerConfig & WebKeys>('peer', values.config)
   const dataDir = resolve(values.data ?? config.data)
   let failures = 0

@@ -19,7 +19,7 @@ import type { Server } from 'node:http'
 import { Hono, type Context } from 'hono'
 import { createAdaptorServer } from '@hono/node-server'
 import { bodyLimit } from 'hono/body-limit'
-import { FileShareError, UsageError, type ErrorCode } from '../errors.js'
+import { FileShareError, type ErrorCode } from '../errors.js'
 
 export interface ListenAddress {
   host: string
@@ -55,8 +55,8 @@ export function parseListenAddress (text: string | true | undefined | null, defa
     }
   }
   const port = portText == null ? defaultPort : Number(portText)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`bad web address ${JSON.stringify(text)}: use HOST:PORT, PORT or HOST`)
-  if (host === '' || /[\s/]/.test(host)) throw new UsageError(`bad web address ${JSON.stringify(text)}: use HOST:PORT, PORT or HOST`)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new FileShareError('USAGE', `bad web address ${JSON.stringify(text)}: use HOST:PORT, PORT or HOST`)
+  if (host === '' || /[\s/]/.test(host)) throw new FileShareError('USAGE', `bad web address ${JSON.stringify(text)}: use HOST:PORT, PORT or HOST`)
   return { host, port, portGiven: portText != null }
 }
 
