@@ -65,6 +65,7 @@ describe('web UI in a browser', { skip: skip ?? false, timeout: 90_000 }, () => 
   let browser: { context: BrowserContext, close: () => Promise<void> } | null = null
   let source: string
   let fileId: string
+  let masterAddr: string
 
   before(async () => {
     dir = await tempDir('fileshare-web-')
@@ -78,6 +79,7 @@ describe('web UI in a browser', { skip: skip ?? false, timeout: 90_000 }, () => 
     const ready = await master.next(e => e.event === 'ready', 'ready')
     masterWeb = await master.next(e => e.event === 'web', 'web')
     const ma = ready.addrs[0]
+    masterAddr = ma
     alice = run(PEER_JS, ['--share', join(dir.path, 'alice'), '--master', ma, '--listen', LOCAL, '--data', join(dir.path, 'alice-data'), '--json'])
     bob = run(PEER_JS, ['--share', join(dir.path, 'bob'), '--master', ma, '--listen', LOCAL, '--data', join(dir.path, 'bob-data'),
       '--web', '127.0.0.1:0', '--downloads', join(dir.path, 'downloads'), '--json'])
@@ -200,5 +202,25 @@ describe('web UI in a browser', { skip: skip ?? false, timeout: 90_000 }, () => 
     assert.equal(s.share.files, 1)
     assert.equal(s.downloads[0].state, 'done')
     assert.equal(s.downloads[0].id, fileId)
+  })
+
+  it('get --seed --web shows its download on a page, and doctor checks the running peer', async () => {
+    const out = join(dir.path, 'seeded')
+    const seeder = run(PEER_JS, ['get', fileId, '--seed', '--web', '127.0.0.1:0', '--master', masterAddr, '--out', out, '--listen', LOCAL, '--json'])
+    const doctor = runToEnd(PEER_JS, ['doctor', '--data', join(dir.path, 'bob-data'), '--json'])
+    const web: Web = await seeder.next(e => e.event === 'web', 'web')
+    await seeder.next(e => e.event === 'seeding', 'seeding')
+    const { body } = await call(web, '/api/downloads')
+    assert.equal(body.downloads.length, 1)
+    assert.equal(body.downloads[0].state, 'done')
+    assert.equal(body.downloads[0].external, true)
+    assert.equal((await call(web, '/api/status')).body.share.files, 1)
+    await seeder.kill('SIGTERM')
+    const d = await doctor
+    assert.equal(d.code, 0, d.stderr + JSON.stringify(d.events))
+    const checks = new Map(d.events.filter(e => e.event === 'check').map(e => [e.check, e.result]))
+    for (const check of ['running peer', 'master configured', 'master reachable', 'master sees this peer', 'relay slot', 'share folder', 'downloads folder', 'data folder']) {
+      assert.equal(checks.get(check), 'ok', check)
+    }
   })
 })
