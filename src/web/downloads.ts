@@ -210,7 +210,7 @@ export class DownloadManager {
       v.state = 'running'
       v.bytes = e.bytes
       v.total = e.total
-      v.providers = e.providers.map(p => ({ ...p, complete: true }))
+      v.providers = e.providers.map(p => ({ ...p, complete: holdsAll(p) }))
       const now = Date.now()
       job.samples.push([now, e.bytes])
       while (job.samples.length > 2 && job.samples[0][0] < now - RATE_WINDOW_MS) job.samples.shift()
@@ -233,7 +233,7 @@ export class DownloadManager {
     const v = job.view
     Object.assign(v, {
       state: 'done', id: r.id, bytes: r.bytes, total: r.bytes, path: r.path, verified: true, rate: r.seconds > 0 ? (r.bytes - r.resumedBytes) / r.seconds : 0,
-      eta: 0, providers: r.providers.map(p => ({ ...p, complete: true })), resumedBytes: r.resumedBytes, finishedAt: Date.now(), name: r.path.split(sep).pop() ?? v.name
+      eta: 0, providers: r.providers.map(p => ({ ...p, complete: holdsAll(p) })), resumedBytes: r.resumedBytes, finishedAt: Date.now(), name: r.path.split(sep).pop() ?? v.name
     })
     job.controller = null
     this.changed()
@@ -269,6 +269,12 @@ export class DownloadManager {
   private changed (): void {
     for (const l of this.listeners) l()
   }
+}
+
+/** Whether a provider holds the whole file: a `complete` flag when the engine reports one, else true (every provider shares whole files). */
+function holdsAll (p: ProviderStats): boolean {
+  const flag = (p as { complete?: unknown }).complete
+  return typeof flag === 'boolean' ? flag : true
 }
 
 /** `path` lies inside `dir` (or is `dir` itself when `orSame`). */
