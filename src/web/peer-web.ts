@@ -34,11 +34,21 @@ export interface PeerWeb {
   close: () => Promise<void>
 }
 
+/** The bytes a peer shares, summed again at most every 2 s (a share may hold many files). */
+const sizeCache = new WeakMap<Peer, { at: number, count: number, bytes: number }>()
+function totalSize (peer: Peer): number {
+  const cached = sizeCache.get(peer)
+  if (cached != null && cached.count === peer.catalog.size && Date.now() - cached.at < 2000) return cached.bytes
+  let bytes = 0
+  for (const f of peer.catalog.files()) bytes += f.size
+  sizeCache.set(peer, { at: Date.now(), count: peer.catalog.size, bytes })
+  return bytes
+}
+
 /** A peer's share and activity in one object (GET /api/status, and the `status` SSE event). */
 export function peerStatus (peer: Peer, downloads: DownloadManager, sink: PrometheusMetrics, share: string | null): Record<string, unknown> {
   const stats = peer.shareStats()
-  let sharedBytes = 0
-  for (const f of peer.catalog.files()) sharedBytes += f.size
+  const sharedBytes = totalSize(peer)
   return {
     peerId: peer.peerId,
     addrs: peer.addrs(),

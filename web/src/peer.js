@@ -147,7 +147,9 @@ function Shares ({ status }) {
   const [filter, setFilter] = useState('')
   const [files, setFiles] = useState(null)
   const share = status?.share
-  const key = `${share?.files}:${share?.pending}:${status?.uploads?.servedBytes}:${filter}`
+  // again when the share changes, and every 2 s while uploads run (their per-file counts)
+  const uploading = (status?.uploads?.active ?? 0) > 0
+  const key = `${share?.files}:${share?.pending}:${share?.bytes}:${filter}:${uploading ? Math.floor(Date.now() / 2000) : status?.uploads?.servedBytes}`
   useEffect(() => {
     if (share == null) return
     const timer = setTimeout(() => {
