@@ -193,6 +193,10 @@ export class DownloadManager {
       signal: controller.signal,
       onEvent: e => { this.onEvent(job, e) }
     }).then(result => { this.finished(job, result) }, err => { this.failed(job, err) })
+      .catch(err => { // a bug in the bookkeeping must not take the peer down
+        job.controller = null
+        Object.assign(job.view, { state: 'failed', error: { code: 'INTERNAL', message: String(err?.message ?? err) } })
+      })
   }
 
   private onEvent (job: Job, e: DownloadEvent): void {
