@@ -14,6 +14,8 @@ import { startMetricsServer } from '../metrics/server.js'
 /** Default web port (the next free one is taken when it is busy and no port was given). */
 export const DEFAULT_WEB_PORT = 7777
 export const DEFAULT_MASTER_WEB_PORT = 7780
+/** the port Prometheus exporters of this kind commonly use */
+export const DEFAULT_METRICS_PORT = 9464
 
 export const WEB_OPTIONS: Options = {
   web: { type: 'string' },
@@ -57,14 +59,17 @@ function looksLikeAddress (text: string): boolean {
   return /^\d+$/.test(text) || /^(https?:\/\/)?(\[[0-9a-f:.]+\]|[\w.-]+):\d+\/?$/i.test(text) || text === 'localhost' || /^\d+\.\d+\.\d+\.\d+$/.test(text)
 }
 
-/** The web address asked for (flag, then config), or null for no web UI. */
+/** The web address asked for (flag, then config), or null for no web UI; checked before anything starts. */
 export function webAddress (values: Record<string, any>, config: WebKeys): string | null {
-  if (values.web != null) return values.web as string
-  return config.web ?? null
+  const web = values.web != null ? values.web as string : config.web ?? null
+  if (web != null) parseListenAddress(web, DEFAULT_WEB_PORT)
+  return web
 }
 
 export function metricsAddress (values: Record<string, any>, config: WebKeys): string | null {
-  return (values.metrics as string | undefined) ?? config.metrics ?? null
+  const addr = (values.metrics as string | undefined) ?? config.metrics ?? null
+  if (addr != null) parseListenAddress(addr, DEFAULT_METRICS_PORT)
+  return addr
 }
 
 /** Prometheus metrics must be on before the libp2p node is created (it takes them at creation). */
@@ -76,7 +81,7 @@ export function enableMetricsIfWanted (web: string | null, metricsAddr: string |
 export async function startMetricsIfWanted (metricsAddr: string | null, out: Output, role: 'master' | 'peer'): Promise<(() => Promise<void>) | null> {
   if (metricsAddr == null) return null
   const sink = enablePrometheus(role)
-  const server = await startMetricsServer(sink, parseListenAddress(metricsAddr, 9464))
+  const server = await startMetricsServer(sink, parseListenAddress(metricsAddr, DEFAULT_METRICS_PORT))
   out.event('metrics', { url: server.url }, `metrics at ${server.url}`)
   return server.close
 }
