@@ -1,7 +1,8 @@
 /**
  * The peer HTTP API in process (no browser): downloads that run in the peer are cancelled
  * and resumed (verified chunks kept), uploads show per file, server-sent events carry the
- * state, and misuse gets a JSON 4xx.
+ * state, and misuse gets a JSON 4xx. With Chromium, the page shows a running download live
+ * (rate chart, ETA) and cancels and resumes it by its buttons.
  */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
@@ -11,6 +12,11 @@ import { tempDir, startMaster, startPeer, writeRandomFile, sha256File, waitFor }
 import { startPeerWeb, type PeerWeb } from '../../src/web/peer-web.js'
 import { parseListenAddress } from '../../src/web/http.js'
 import type { Master, Peer } from '../../src/index.js'
+import { browserSkipReason, launchBrowser } from '../helpers/browser.js'
+import { ROOT } from '../helpers/processes.js'
+
+const SHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? join(ROOT, 'docs') : join(ROOT, 'build/screenshots')
+const noBrowser = browserSkipReason()
 
 const SIZE = 8 * 1024 * 1024
 
@@ -107,5 +113,29 @@ describe('peer HTTP API', { timeout: 60_000 }, () => {
     assert.deepEqual(r.body.folders, ['backups'])
     assert.equal((await api(web, '/api/folders?path=..')).status, 400)
     assert.equal((await api(web, '/api/folders?path=/etc')).status, 400)
+  })
+
+  it('shows a running download live in the page, and cancels and resumes it there', { skip: noBrowser ?? false }, async () => {
+    const browser = await launchBrowser()
+    try {
+      const page = await browser.context.newPage()
+      await page.goto(`${web.server.url}?token=${web.server.token}`)
+      await page.getByTestId('search-input').fill('archive')
+      await page.getByTestId('folder-input').fill('again')
+      await page.getByTestId('download-button').click()
+      const card = page.locator('[data-testid=download-card][data-state=running]')
+      await card.waitFor({ timeout: 15_000 })
+      await card.locator('.chart canvas').waitFor({ timeout: 10_000 })
+      assert.match(await card.getByTestId('rate').textContent() ?? '', /\/s$/)
+      await page.screenshot({ path: join(SHOTS, 'peer-ui-downloading.png'), fullPage: true })
+      await card.getByTestId('cancel-button').click()
+      const cancelled = page.locator('[data-testid=download-card][data-state=cancelled]')
+      await cancelled.waitFor({ timeout: 10_000 })
+      await cancelled.getByTestId('resume-button').click()
+      await page.locator('[data-testid=download-card][data-state=done]').first().waitFor({ timeout: 20_000 })
+      assert.equal(await sha256File(join(dir.path, 'downloads/again/big-archive.tar')), await sha256File(join(dir.path, 'share/big-archive.tar')))
+    } finally {
+      await browser.close()
+    }
   })
 })

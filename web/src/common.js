@@ -55,7 +55,7 @@ export function shortId (id) {
  * A small uPlot line chart. `data` is [xs, ys1, ys2, …] with xs in unix seconds;
  * `series` names the lines. Resizes with its container.
  */
-export function Chart ({ data, series, height = 90, format = v => String(v), testid }) {
+export function Chart ({ data, series, height = 90, format = v => String(v), testid, windowSeconds }) {
   const box = useRef(null)
   const plot = useRef(null)
   useEffect(() => {
@@ -66,10 +66,14 @@ export function Chart ({ data, series, height = 90, format = v => String(v), tes
       height,
       legend: { show: series.length > 1 },
       cursor: { show: false },
-      scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
+      scales: {
+        // a sliding window (when given) keeps the time axis steady from the first points on
+        x: { time: true, range: (u, min, max) => windowSeconds != null ? [Math.min(min, max - windowSeconds), max] : [min, max] },
+        y: { range: (u, min, max) => [0, Math.max(1, max * 1.15)] }
+      },
       axes: [
         { stroke: '#777', grid: { stroke: '#eee' }, size: 24, font: '10px sans-serif' },
-        { stroke: '#777', grid: { stroke: '#eee' }, size: 56, font: '10px sans-serif', values: (u, vals) => vals.map(format) }
+        { stroke: '#777', grid: { stroke: '#eee' }, size: 64, space: 20, font: '10px sans-serif', values: (u, vals) => vals.map(format) }
       ],
       series: [{}, ...series.map((label, i) => ({ label, stroke: colors[i % colors.length], width: 1.5, fill: i === 0 ? 'rgba(47,111,222,0.08)' : undefined, value: (u, v) => v == null ? '–' : format(v) }))]
     }, data, box.current)

@@ -38,9 +38,9 @@ function PeerBadge ({ status }) {
     <div class="peer">
       <span title=${status.peerId}>${shortId(status.peerId)}</span>
       <span class=${`badge r-${r.reachability}`} data-testid="reachability" title=${r.addrs.join('\n')}>${r.reachability}</span>
-      ${status.master != null
-        ? html`<span class=${`badge ${status.registered ? 'ok' : 'wait'}`}>${status.registered ? 'registered' : 'registering…'}</span>`
-        : html`<span class="badge wait">no master</span>`}
+      ${status.master == null
+        ? html`<span class="badge wait">no master</span>`
+        : status.share != null && html`<span class=${`badge ${status.registered ? 'ok' : 'wait'}`}>${status.registered ? 'registered' : 'registering…'}</span>`}
     </div>`
 }
 
@@ -133,7 +133,7 @@ function Download ({ d, act }) {
       </div>
       ${d.state === 'done' && html`<div class="small ok-text" data-testid="verified">✓ verified against ${shortId(d.id)}: ${d.path}</div>`}
       ${d.error != null && html`<div class="small error">${d.error.code}: ${d.error.message}</div>`}
-      ${running && d.rateHistory.length > 1 && html`<${Chart} data=${chart} series=${['rate']} height=${70} format=${v => `${formatBytes(v)}/s`} />`}
+      ${running && d.rateHistory.length > 1 && html`<${Chart} data=${chart} series=${['rate']} height=${90} windowSeconds=${60} format=${v => `${formatBytes(v)}/s`} />`}
       ${d.providers.length > 0 && html`
         <table class="providers small"><thead><tr><th>provider</th><th>path</th><th class="num">bytes</th><th class="num">relayed</th><th>has</th></tr></thead>
           <tbody>${d.providers.map(p => html`<tr data-testid="provider-row"><td title=${p.peer}>${shortId(p.peer)}</td><td><span class=${`badge p-${p.path}`}>${p.path}</span></td>
