@@ -20,7 +20,7 @@ import { DIRECT_DIAL_TIMEOUT_MS } from './tuning.js'
 import type { FileShareNode } from '../../node/create-node.js'
 import { isRelayed, pathOf, withPeerId, type PathKind } from '../../node/addresses.js'
 import { FileShareError, toFileShareError } from '../../errors.js'
-import type { ProviderRef } from './download.js'
+import type { PeerAddrs as ProviderRef } from '../../protocols/lookup/client.js'
 
 const log = logger('fileshare:peer:dial')
 

@@ -8,7 +8,13 @@ import { MAX_CONTROL_FRAME } from '../constants.js'
 import type { MasterLink } from '../master-link.js'
 import { parseAddrs } from '../../node/addresses.js'
 import { FileShareError } from '../../errors.js'
-import type { DialBackResult } from './index.js'
+
+export interface DialBackResult {
+  /** the addresses the master reached on a new connection */
+  reachable: Multiaddr[]
+  /** the address the master sees our request come from */
+  observed: Multiaddr | null
+}
 
 export class DialBackClient {
   constructor (private readonly link: MasterLink) {}

@@ -14,40 +14,17 @@
  * server.ts is the master's half (a libp2p service: `dialBackServer(init)` in
  * `createLibp2p({ services })`), client.ts the peer's half.
  */
-import type { Connection, AbortOptions } from '@libp2p/interface'
-import type { Multiaddr } from '@multiformats/multiaddr'
-import { DialBackServer as DialBackServerClass } from './server.js'
-import type { ServerComponents } from '../components.js'
+import { DialBackServer as DialBackServerClass, type DialBackServerInit, type DialBackServerComponents } from './server.js'
 
 export { PROTOCOL_DIALBACK, MAX_DIALBACK_ADDRS, DIALBACK_DIAL_TIMEOUT_MS } from './constants.js'
-export { DialBackClient } from './client.js'
+export { DialBackClient, type DialBackResult } from './client.js'
+export type { DialBackServerInit, DialBackServerComponents } from './server.js'
 
-export interface DialBackServerComponents extends ServerComponents {
-  connectionManager: {
-    openConnection: (addr: Multiaddr, options?: AbortOptions & { force?: boolean, priority?: number }) => Promise<Connection>
-  }
-}
-
-export interface DialBackServerInit {
-  /**
-   * dial-back checks one peer may ask for per minute
-   *
-   * @default DIALBACK_CHECKS_PER_MINUTE (10)
-   */
-  checksPerMinute?: number
-}
-
+/** The master's dial-back service (started and stopped with the node). */
 export interface DialBackServer {
   readonly protocol: string
 }
 
-export interface DialBackResult {
-  /** the addresses the master reached on a new connection */
-  reachable: Multiaddr[]
-  /** the address the master sees our request come from */
-  observed: Multiaddr | null
-}
-
-export function dialBackServer (init: DialBackServerInit = {}): (components: DialBackServerComponents) => DialBackServerClass {
+export function dialBackServer (init: DialBackServerInit = {}): (components: DialBackServerComponents) => DialBackServer {
   return (components) => new DialBackServerClass(components, init)
 }

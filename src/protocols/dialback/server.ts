@@ -4,7 +4,7 @@
  * request came from (so it can never be made to dial a third host) and answers which ones
  * it reached.
  */
-import type { Connection, Logger, Stream, Startable } from '@libp2p/interface'
+import type { AbortOptions, Connection, Logger, Stream, Startable } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { RateLimiter } from '@libp2p/utils'
 import { DialBackRequest, DialBackResponse } from './pb/dialback.js'
@@ -12,11 +12,26 @@ import { PROTOCOL_DIALBACK, MAX_DIALBACK_ADDRS, DIALBACK_DIAL_TIMEOUT_MS, DIALBA
 import { MAX_CONTROL_FRAME, REQUEST_TIMEOUT_MS } from '../constants.js'
 import { serveExchange } from '../stream-io.js'
 import { isRelayed, isPlainTcp, withoutPeerId } from '../../node/addresses.js'
-import type { DialBackServerComponents, DialBackServerInit, DialBackServer as DialBackServerInterface } from './index.js'
+import type { ServerComponents } from '../components.js'
 
 const { Status } = DialBackResponse
 
-export class DialBackServer implements DialBackServerInterface, Startable {
+export interface DialBackServerComponents extends ServerComponents {
+  connectionManager: {
+    openConnection: (addr: Multiaddr, options?: AbortOptions & { force?: boolean, priority?: number }) => Promise<Connection>
+  }
+}
+
+export interface DialBackServerInit {
+  /**
+   * dial-back checks one peer may ask for per minute
+   *
+   * @default DIALBACK_CHECKS_PER_MINUTE (10)
+   */
+  checksPerMinute?: number
+}
+
+export class DialBackServer implements Startable {
   readonly protocol = PROTOCOL_DIALBACK
   private readonly log: Logger
   /** a few checks per minute per peer: each one costs the master outbound dials */

@@ -17,59 +17,17 @@
  * `createLibp2p({ services })`); client.ts the downloader's half (FetchSession, one per
  * stream, and FetchError with the BUSY helpers).
  */
-import { FetchServer as FetchServerClass } from './server.js'
+import { FetchServer as FetchServerClass, type FetchServerInit } from './server.js'
 import type { ServerComponents } from '../components.js'
-import type { Manifest } from '../../content/content-id.js'
 
 export {
   PROTOCOL_FETCH, MAX_NAME_MATCHES, STREAM_IDLE_TIMEOUT_MS, CHUNK_STALL_TIMEOUT_MS, DEFAULT_MAX_UPLOADS,
   BUSY_RETRY_MS, BUSY_RETRY_MAX_MS
 } from './constants.js'
+export type { FetchServerInit, FetchCatalog, ServedContent } from './server.js'
 export { FetchSession, FetchError, isBusy, waitBusy, busyDelay, type PayloadSink } from './client.js'
 
-/** One content id a provider serves. */
-export interface ServedContent {
-  manifest: Manifest
-  /** absolute path on disk → relative path in the share (the first one is read) */
-  files: Map<string, string>
-}
-
-/** What the provider serves (peer/catalog.ts): only ids in it, never a path. */
-export interface FetchCatalog {
-  get: (id: Uint8Array) => ServedContent | undefined
-  /** files whose name or relative path is exactly `name` */
-  findByName: (name: string, limit: number) => Array<{ id: Uint8Array, path: string, size: number }>
-}
-
-export interface FetchServerInit {
-  catalog: FetchCatalog
-  /**
-   * concurrent fetch streams served; the first request of one more gets BUSY
-   *
-   * @default DEFAULT_MAX_UPLOADS (32)
-   */
-  maxUploads?: number
-  /**
-   * a stream with no request for this long is closed
-   *
-   * @default STREAM_IDLE_TIMEOUT_MS (30 s)
-   */
-  idleTimeoutMs?: number
-  /**
-   * total chunk bytes per second sent (all streams together); 0 = unlimited
-   *
-   * @default 0
-   */
-  maxUploadRate?: number
-  /**
-   * register the protocol handler when the node starts; a peer that only downloads
-   * passes false and calls serve() once it has something to share
-   *
-   * @default true
-   */
-  serving?: boolean
-}
-
+/** A sharing peer's fetch service (stopped with the node). */
 export interface FetchServer {
   readonly protocol: string
   /** registers the protocol handler (when the node runs and it is not registered yet) */
@@ -80,6 +38,6 @@ export interface FetchServer {
   readonly bytesServed: number
 }
 
-export function fetchServer (init: FetchServerInit): (components: ServerComponents) => FetchServerClass {
+export function fetchServer (init: FetchServerInit): (components: ServerComponents) => FetchServer {
   return (components) => new FetchServerClass(components, init)
 }

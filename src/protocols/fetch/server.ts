@@ -16,11 +16,54 @@ import { baseName } from '../paths.js'
 import { sendWithBackpressure, waitForDrain } from '../stream-io.js'
 import type { ServerComponents } from '../components.js'
 import { chunkCount, chunkLength, ID_BYTES } from '../../content/content-id.js'
-import type { FetchServerInit, ServedContent, FetchServer as FetchServerInterface } from './index.js'
+import type { Manifest } from '../../content/content-id.js'
 
 const { Status } = FetchResponse
 
-export class FetchServer implements FetchServerInterface, Startable {
+/** One content id a provider serves. */
+export interface ServedContent {
+  manifest: Manifest
+  /** absolute path on disk → relative path in the share (the first one is read) */
+  files: Map<string, string>
+}
+
+/** What the provider serves (peer/catalog.ts): only ids in it, never a path. */
+export interface FetchCatalog {
+  get: (id: Uint8Array) => ServedContent | undefined
+  /** files whose name or relative path is exactly `name` */
+  findByName: (name: string, limit: number) => Array<{ id: Uint8Array, path: string, size: number }>
+}
+
+export interface FetchServerInit {
+  catalog: FetchCatalog
+  /**
+   * concurrent fetch streams served; the first request of one more gets BUSY
+   *
+   * @default DEFAULT_MAX_UPLOADS (32)
+   */
+  maxUploads?: number
+  /**
+   * a stream with no request for this long is closed
+   *
+   * @default STREAM_IDLE_TIMEOUT_MS (30 s)
+   */
+  idleTimeoutMs?: number
+  /**
+   * total chunk bytes per second sent (all streams together); 0 = unlimited
+   *
+   * @default 0
+   */
+  maxUploadRate?: number
+  /**
+   * register the protocol handler when the node starts; a peer that only downloads
+   * passes false and calls serve() once it has something to share
+   *
+   * @default true
+   */
+  serving?: boolean
+}
+
+export class FetchServer implements Startable {
   readonly protocol = PROTOCOL_FETCH
   private readonly log: Logger
   private active = 0

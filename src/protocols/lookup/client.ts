@@ -12,7 +12,21 @@ import type { MasterLink } from '../master-link.js'
 import { parseAddrs } from '../../node/addresses.js'
 import { FileShareError } from '../../errors.js'
 import { formatContentId } from '../../content/content-id.js'
-import type { PeerAddrs, SearchResult } from './index.js'
+
+/** A search hit as the client returns it (the content id printed). */
+export interface SearchResult {
+  id: string
+  name: string
+  path: string
+  size: number
+  providers: number
+}
+
+/** A peer and the addresses to reach it at. */
+export interface PeerAddrs {
+  peer: PeerId
+  addrs: Multiaddr[]
+}
 
 export class LookupClient {
   constructor (private readonly link: MasterLink) {}

@@ -12,73 +12,23 @@
  * server.ts is the master's half (a libp2p service: `lookupServer(init)` in
  * `createLibp2p({ services })`), client.ts the peer's half.
  */
-import type { PeerId, PeerStore } from '@libp2p/interface'
-import type { Multiaddr } from '@multiformats/multiaddr'
-import { LookupServer as LookupServerClass } from './server.js'
-import type { ServerComponents, PeerLimiter } from '../components.js'
+import type { LookupRequest, LookupResponse } from './pb/lookup.js'
+import { LookupServer as LookupServerClass, type LookupServerInit, type LookupServerComponents } from './server.js'
 
 export {
   PROTOCOL_LOOKUP, MAX_LOOKUP_RESPONSE, MAX_QUERY_LENGTH, MAX_SEARCH_RESULTS, DEFAULT_SEARCH_RESULTS,
   MAX_PROVIDERS_RETURNED, MAX_ADDRS_PER_PEER
 } from './constants.js'
-export { LookupClient } from './client.js'
+export { LookupClient, type SearchResult, type PeerAddrs } from './client.js'
+export type { LookupServerInit, LookupServerComponents, LookupStore, IndexedFile } from './server.js'
 
-/** One file of the index, grouped by content id, with its live provider count. */
-export interface IndexedFile {
-  id: Uint8Array
-  name: string
-  path: string
-  size: number
-  providers: number
-}
-
-/** What the master's index answers (master/index-store.ts). */
-export interface LookupStore {
-  /** live peers (PeerId strings) that share `id` */
-  providers: (id: Uint8Array, limit: number) => string[]
-  describe: (id: Uint8Array) => IndexedFile | undefined
-  search: (query: string, limit: number) => IndexedFile[]
-  findByName: (name: string, limit: number) => IndexedFile[]
-}
-
-export interface LookupServerComponents extends ServerComponents {
-  peerStore: Pick<PeerStore, 'get'>
-  addressManager: { getAddresses: () => Multiaddr[] }
-  /** the master's circuit relay server, when it runs one (libp2p passes services as components too) */
-  relay?: { reservations: { has: (peer: PeerId) => boolean } }
-}
-
-export interface LookupServerInit {
-  store: LookupStore
-  /** per-peer request budget (master/rate-limiter.ts) */
-  limiter: PeerLimiter
-  /**
-   * a request must arrive and be answered within this time
-   *
-   * @default REQUEST_TIMEOUT_MS (15 s)
-   */
-  requestTimeoutMs?: number
-}
-
+/** The master's lookup service (started and stopped with the node). */
 export interface LookupServer {
   readonly protocol: string
+  /** the answer to one request of `from` (a PeerId string) */
+  answer: (from: string, request: LookupRequest) => Promise<LookupResponse>
 }
 
-/** A search hit as the client returns it (the content id printed). */
-export interface SearchResult {
-  id: string
-  name: string
-  path: string
-  size: number
-  providers: number
-}
-
-/** A peer and the addresses to reach it at. */
-export interface PeerAddrs {
-  peer: PeerId
-  addrs: Multiaddr[]
-}
-
-export function lookupServer (init: LookupServerInit): (components: LookupServerComponents) => LookupServerClass {
+export function lookupServer (init: LookupServerInit): (components: LookupServerComponents) => LookupServer {
   return (components) => new LookupServerClass(components, init)
 }

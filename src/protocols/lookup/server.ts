@@ -11,11 +11,50 @@ import {
 import { MAX_CONTROL_FRAME, REQUEST_TIMEOUT_MS, MAX_INBOUND_STREAMS } from '../constants.js'
 import { serveExchange } from '../stream-io.js'
 import { ID_BYTES } from '../../content/content-id.js'
-import type { LookupServerComponents, LookupServerInit, LookupStore, IndexedFile, LookupServer as LookupServerInterface } from './index.js'
+import type { PeerStore } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { ServerComponents, PeerLimiter } from '../components.js'
 
 const { Status } = LookupResponse
 
-export class LookupServer implements LookupServerInterface, Startable {
+/** One file of the index, grouped by content id, with its live provider count. */
+export interface IndexedFile {
+  id: Uint8Array
+  name: string
+  path: string
+  size: number
+  providers: number
+}
+
+/** What the master's index answers (master/index-store.ts). */
+export interface LookupStore {
+  /** live peers (PeerId strings) that share `id` */
+  providers: (id: Uint8Array, limit: number) => string[]
+  describe: (id: Uint8Array) => IndexedFile | undefined
+  search: (query: string, limit: number) => IndexedFile[]
+  findByName: (name: string, limit: number) => IndexedFile[]
+}
+
+export interface LookupServerComponents extends ServerComponents {
+  peerStore: Pick<PeerStore, 'get'>
+  addressManager: { getAddresses: () => Multiaddr[] }
+  /** the master's circuit relay server, when it runs one (libp2p passes services as components too) */
+  relay?: { reservations: { has: (peer: PeerId) => boolean } }
+}
+
+export interface LookupServerInit {
+  store: LookupStore
+  /** per-peer request budget (master/rate-limiter.ts) */
+  limiter: PeerLimiter
+  /**
+   * a request must arrive and be answered within this time
+   *
+   * @default REQUEST_TIMEOUT_MS (15 s)
+   */
+  requestTimeoutMs?: number
+}
+
+export class LookupServer implements Startable {
   readonly protocol = PROTOCOL_LOOKUP
   private readonly store: LookupStore
   private readonly timeoutMs: number

@@ -12,47 +12,21 @@
  * server.ts is the master's half (a libp2p service: `registerServer(init)` in
  * `createLibp2p({ services })`), client.ts the peer's half.
  */
-import { RegisterServer as RegisterServerClass } from './server.js'
-import type { ServerComponents, PeerLimiter } from '../components.js'
+import { RegisterServer as RegisterServerClass, type RegisterServerInit } from './server.js'
+import type { ServerComponents } from '../components.js'
+import type { RegisterRequest, RegisterResponse } from './pb/register.js'
 
 export { PROTOCOL_REGISTER, REGISTER_BATCH, MAX_REGISTER_FRAME } from './constants.js'
-export { RegisterClient } from './client.js'
+export { RegisterClient, type SharedFile } from './client.js'
+export type { RegisterServerInit, RegisterStore, RegisteredFile } from './server.js'
 
-export interface RegisteredFile {
-  id: Uint8Array
-  path: string
-  size: number
-}
-
-/** Where the master keeps what peers registered (master/index-store.ts). */
-export interface RegisterStore {
-  fileCount: (peer: string) => number
-  /** replaces (reset) or extends the peer's files; returns its file count */
-  addFiles: (peer: string, files: RegisteredFile[], reset: boolean) => number
-  removePaths: (peer: string, paths: string[]) => number
-  setLive: (peer: string, live: boolean) => void
-}
-
-export interface RegisterServerInit {
-  store: RegisterStore
-  /** per-peer request budget (master/rate-limiter.ts) */
-  limiter: PeerLimiter
-  /** files one peer may register */
-  maxFilesPerPeer: number
-  /**
-   * a request must arrive and be answered within this time
-   *
-   * @default REQUEST_TIMEOUT_MS (15 s)
-   */
-  requestTimeoutMs?: number
-  /** called after every accepted request of `peer` (the master's liveness tracking) */
-  onRegistered?: (peer: string) => void
-}
-
+/** The master's register service (started and stopped with the node). */
 export interface RegisterServer {
   readonly protocol: string
+  /** applies one request of `peer` (the authenticated remote PeerId) */
+  apply: (peer: string, request: RegisterRequest) => RegisterResponse
 }
 
-export function registerServer (init: RegisterServerInit): (components: ServerComponents) => RegisterServerClass {
+export function registerServer (init: RegisterServerInit): (components: ServerComponents) => RegisterServer {
   return (components) => new RegisterServerClass(components, init)
 }

@@ -9,14 +9,44 @@ import { PROTOCOL_REGISTER, MAX_REGISTER_FRAME, REGISTER_BATCH } from './constan
 import { REQUEST_TIMEOUT_MS, MAX_PATH_LENGTH, MAX_INBOUND_STREAMS } from '../constants.js'
 import { serveExchange } from '../stream-io.js'
 import { isSafeRelativePath } from '../paths.js'
-import type { ServerComponents } from '../components.js'
+import type { ServerComponents, PeerLimiter } from '../components.js'
 import { ID_BYTES } from '../../content/content-id.js'
 import { MAX_FILE_SIZE } from '../../content/constants.js'
-import type { RegisterServerInit, RegisterStore, RegisteredFile, RegisterServer as RegisterServerInterface } from './index.js'
 
 const { Status } = RegisterResponse
 
-export class RegisterServer implements RegisterServerInterface, Startable {
+export interface RegisteredFile {
+  id: Uint8Array
+  path: string
+  size: number
+}
+
+/** Where the master keeps what peers registered (master/index-store.ts). */
+export interface RegisterStore {
+  fileCount: (peer: string) => number
+  /** replaces (reset) or extends the peer's files; returns its file count */
+  addFiles: (peer: string, files: RegisteredFile[], reset: boolean) => number
+  removePaths: (peer: string, paths: string[]) => number
+  setLive: (peer: string, live: boolean) => void
+}
+
+export interface RegisterServerInit {
+  store: RegisterStore
+  /** per-peer request budget (master/rate-limiter.ts) */
+  limiter: PeerLimiter
+  /** files one peer may register */
+  maxFilesPerPeer: number
+  /**
+   * a request must arrive and be answered within this time
+   *
+   * @default REQUEST_TIMEOUT_MS (15 s)
+   */
+  requestTimeoutMs?: number
+  /** called after every accepted request of `peer` (the master's liveness tracking) */
+  onRegistered?: (peer: string) => void
+}
+
+export class RegisterServer implements Startable {
   readonly protocol = PROTOCOL_REGISTER
   private readonly log: Logger
   private readonly store: RegisterStore
