@@ -16,12 +16,14 @@
  */
 import { DialBackServer as DialBackServerClass, type DialBackServerInit, type DialBackServerComponents } from './server.js'
 
+import type { Startable } from '@libp2p/interface'
+
 export { PROTOCOL_DIALBACK, MAX_DIALBACK_ADDRS, DIALBACK_DIAL_TIMEOUT_MS } from './constants.js'
 export { DialBackClient, type DialBackResult } from './client.js'
 export type { DialBackServerInit, DialBackServerComponents } from './server.js'
 
 /** The master's dial-back service (started and stopped with the node). */
-export interface DialBackServer {
+export interface DialBackServer extends Startable {
   readonly protocol: string
 }
 

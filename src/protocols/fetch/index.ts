@@ -18,6 +18,7 @@
  * stream, and FetchError with the BUSY helpers).
  */
 import { FetchServer as FetchServerClass, type FetchServerInit } from './server.js'
+import type { Startable } from '@libp2p/interface'
 import type { ServerComponents } from '../components.js'
 
 export {
@@ -28,7 +29,7 @@ export type { FetchServerInit, FetchCatalog, ServedContent } from './server.js'
 export { FetchSession, FetchError, isBusy, waitBusy, busyDelay, type PayloadSink } from './client.js'
 
 /** A sharing peer's fetch service (stopped with the node). */
-export interface FetchServer {
+export interface FetchServer extends Startable {
   readonly protocol: string
   /** registers the protocol handler (when the node runs and it is not registered yet) */
   serve: () => Promise<void>

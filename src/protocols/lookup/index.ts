@@ -15,6 +15,8 @@
 import type { LookupRequest, LookupResponse } from './pb/lookup.js'
 import { LookupServer as LookupServerClass, type LookupServerInit, type LookupServerComponents } from './server.js'
 
+import type { Startable } from '@libp2p/interface'
+
 export {
   PROTOCOL_LOOKUP, MAX_LOOKUP_RESPONSE, MAX_QUERY_LENGTH, MAX_SEARCH_RESULTS, DEFAULT_SEARCH_RESULTS,
   MAX_PROVIDERS_RETURNED, MAX_ADDRS_PER_PEER
@@ -23,7 +25,7 @@ export { LookupClient, type SearchResult, type PeerAddrs } from './client.js'
 export type { LookupServerInit, LookupServerComponents, LookupStore, IndexedFile } from './server.js'
 
 /** The master's lookup service (started and stopped with the node). */
-export interface LookupServer {
+export interface LookupServer extends Startable {
   readonly protocol: string
   /** the answer to one request of `from` (a PeerId string) */
   answer: (from: string, request: LookupRequest) => Promise<LookupResponse>

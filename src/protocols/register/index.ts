@@ -13,6 +13,7 @@
  * `createLibp2p({ services })`), client.ts the peer's half.
  */
 import { RegisterServer as RegisterServerClass, type RegisterServerInit } from './server.js'
+import type { Startable } from '@libp2p/interface'
 import type { ServerComponents } from '../components.js'
 import type { RegisterRequest, RegisterResponse } from './pb/register.js'
 
@@ -21,7 +22,7 @@ export { RegisterClient, type SharedFile } from './client.js'
 export type { RegisterServerInit, RegisterStore, RegisteredFile } from './server.js'
 
 /** The master's register service (started and stopped with the node). */
-export interface RegisterServer {
+export interface RegisterServer extends Startable {
   readonly protocol: string
   /** applies one request of `peer` (the authenticated remote PeerId) */
   apply: (peer: string, request: RegisterRequest) => RegisterResponse
