@@ -4,6 +4,11 @@
  * whose IP is the IP the request came from (so the master can never be made to dial a
  * third host) and answers which ones it reached. A peer no address of which was reached
  * is behind a NAT or a firewall and reserves a relay slot instead.
+ *
+ * Each check costs the master outbound dials, so checks are limited per key and per remote
+ * IP (fresh keys are free to make): `dialBackPerIpPerMinute` (config/master.json) is sized
+ * for a household or campus behind one NAT, whose peers each check once at start and
+ * again on backoff.
  */
 import type { Connection, Stream } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
@@ -11,7 +16,8 @@ import { RateLimiter } from '@libp2p/utils'
 import { logger } from '@libp2p/logger'
 import { DialBackRequest, DialBackResponse } from '../protocol/pb/reachability.js'
 import {
-  PROTOCOL_DIALBACK, MAX_CONTROL_FRAME, MAX_DIALBACK_ADDRS, DIALBACK_DIAL_TIMEOUT_MS, REQUEST_TIMEOUT_MS
+  PROTOCOL_DIALBACK, MAX_CONTROL_FRAME, MAX_DIALBACK_ADDRS, DIALBACK_DIAL_TIMEOUT_MS, REQUEST_TIMEOUT_MS,
+  DIALBACK_PER_PEER_PER_MINUTE, DIALBACK_PER_IP_PER_MINUTE
 } from '../protocol/limits.js'
 import { serveExchange } from '../protocol/stream-io.js'
 import { isRelayed, isPlainTcp, withoutPeerId, type FileShareNode } from '../node/create-node.js'
@@ -19,12 +25,21 @@ import { isRelayed, isPlainTcp, withoutPeerId, type FileShareNode } from '../nod
 const log = logger('fileshare:master:dialback')
 const { Status } = DialBackResponse
 
+export interface DialBackServiceOptions {
+  /** checks per minute from one remote IP, whatever the keys (default DIALBACK_PER_IP_PER_MINUTE) */
+  dialBackPerIpPerMinute?: number
+}
+
 export class DialBackService {
   /** a few checks per minute per peer: each one costs the master outbound dials */
-  private readonly limiter = new RateLimiter({ points: 10, duration: 60 })
+  private readonly limiter = new RateLimiter({ points: DIALBACK_PER_PEER_PER_MINUTE, duration: 60 })
+  /** and per remote IP: fresh keys cost nothing to make */
+  private readonly ipLimiter: RateLimiter
   private readonly busy = new Set<string>()
 
-  constructor (private readonly node: FileShareNode) {}
+  constructor (private readonly node: FileShareNode, options: DialBackServiceOptions = {}) {
+    this.ipLimiter = new RateLimiter({ points: Math.max(1, options.dialBackPerIpPerMinute ?? DIALBACK_PER_IP_PER_MINUTE), duration: 60 })
+  }
 
   async start (): Promise<void> {
     await this.node.handle(PROTOCOL_DIALBACK, async (stream: Stream, connection: Connection) => {
@@ -51,6 +66,11 @@ export class DialBackService {
       this.limiter.consume(key)
     } catch {
       return response(Status.RATE_LIMITED, 'too many dial-back requests, slow down')
+    }
+    try {
+      this.ipLimiter.consume(hostOf(observed) ?? observed.toString())
+    } catch {
+      return response(Status.RATE_LIMITED, 'too many dial-back requests from this IP address, slow down')
     }
     if (this.busy.has(key)) return response(Status.RATE_LIMITED, 'a dial-back for this peer is already running')
     this.busy.add(key)

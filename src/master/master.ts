@@ -35,6 +35,8 @@ export interface MasterOptions {
   /** per-peer rate limit on each master protocol (token bucket) */
   requestsPerSecond?: number
   requestBurst?: number
+  /** dial-back checks served per minute to one remote IP, whatever the keys (default 60) */
+  dialBackPerIpPerMinute?: number
 }
 
 export interface Master {
@@ -76,7 +78,7 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
   }
   const register = new RegisterService(node, index, liveness, { ...limits, maxFilesPerPeer: options.maxFilesPerPeer ?? config.maxFilesPerPeer })
   const lookup = new LookupService(node, index, limits)
-  const dialBack = new DialBackService(node)
+  const dialBack = new DialBackService(node, { dialBackPerIpPerMinute: options.dialBackPerIpPerMinute ?? config.dialBackPerIpPerMinute })
   liveness.start()
   await register.start()
   await lookup.start()

@@ -106,6 +106,14 @@ export const RATE_MIN_SPAN_MS = 250
 /* Reachability (relay reservations, dial-back, direct upgrades) */
 /** Addresses one dial-back request may ask the master to try. */
 export const MAX_DIALBACK_ADDRS = 8
+/** Dial-back checks the master serves per minute to one key … */
+export const DIALBACK_PER_PEER_PER_MINUTE = 10
+/**
+ * … and to one remote IP, whatever the keys (config `dialBackPerIpPerMinute`): a peer checks
+ * once at start and then on backoff (0.5 s … 30 s) only while unreachable, so 60 lets dozens
+ * of peers behind one NAT start within a minute while a stranger minting keys gets 1 per second.
+ */
+export const DIALBACK_PER_IP_PER_MINUTE = 60
 /** How long the master tries to reach one address of a dial-back request. */
 export const DIALBACK_DIAL_TIMEOUT_MS = 5_000
 /** Retry bounds (exponential backoff) for what a peer asks of the master: registration, dial-back checks, relay reservations. */
