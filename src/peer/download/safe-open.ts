@@ -17,7 +17,7 @@ export function openRegularRw (path: string): { fd: number, created: boolean } {
   } catch (err: any) {
     if (err?.code !== 'ENOENT') throw err
   }
-  return { fd: createExclusive(path), created: true }
+  return { fd: createExclusive(path, O_RDWR), created: true }
 }
 
 /** The contents of regular file `path`, or null when it does not exist. */
@@ -79,9 +79,9 @@ export function assertNoTrap (path: string): void {
   if (!st.isFile()) throw new FileShareError('IO', `${path} is ${describe(st)}, not a regular file: refusing to use it (remove it)`)
 }
 
-function createExclusive (path: string): number {
+function createExclusive (path: string, mode = O_WRONLY): number {
   try {
-    return openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644)
+    return openSync(path, mode | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644)
   } catch (err: any) {
     throw ioError(path, err)
   }
