@@ -21,6 +21,20 @@ import { DIALBACK_PER_IP_PER_MINUTE } from '../../src/protocol/limits.js'
 const GRACE_MS = 300
 const PER_IP = 5
 
+/**
+ * `act`, tried again (up to 4 times) when it fails with NETWORK: on a loaded machine a noise
+ * handshake can time out before the request reaches the master.
+ */
+async function patiently<T> (act: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await act()
+    } catch (err) {
+      if (!(err instanceof FileShareError && err.code === 'NETWORK') || attempt === 4) throw err
+    }
+  }
+}
+
 /** `count` fresh keys, `batch` at a time: each connects, runs `act`, and stops. */
 async function strangers (count: number, batch: number, act: (client: MasterClient, node: FileShareNode, i: number) => Promise<void>, masterAddr: string): Promise<void> {
   for (let start = 0; start < count; start += batch) {
@@ -59,11 +73,13 @@ describe('hostile strangers: nothing grows per stranger', () => {
     const before = master.index.peerCount()
     assert.equal(before, 1, 'the sharing peer registered')
     let lookups = 0
-    await strangers(200, 20, async (client, node, i) => {
+    await strangers(200, 10, async (client, node, i) => {
       if (i % 2 === 0) {
-        await node.dial(multiaddr(master.addrs()[0]), { signal: AbortSignal.timeout(10_000) })
+        await patiently(async () => await node.dial(multiaddr(master.addrs()[0]), { signal: AbortSignal.timeout(10_000) }).catch(err => {
+          throw new FileShareError('NETWORK', String(err))
+        }))
       } else {
-        const hits = await client.search('common')
+        const hits = await patiently(async () => await client.search('common'))
         assert.equal(hits.length, 1)
         lookups++
       }
@@ -93,7 +109,7 @@ describe('hostile strangers: nothing grows per stranger', () => {
     let limited = 0
     await strangers(50, 10, async client => {
       try {
-        await client.dialBack([])
+        await patiently(async () => await client.dialBack([]))
         served++
       } catch (err) {
         assert.ok(err instanceof FileShareError && err.code === 'RATE_LIMITED', String(err))
