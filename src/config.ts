@@ -19,6 +19,8 @@ export interface MasterConfig {
   requestTimeoutMs?: number
   requestsPerSecond?: number
   requestBurst?: number
+  /** dial-back checks served per minute to one remote IP (default 60) */
+  dialBackPerIpPerMinute?: number
   relay: RelayServerConfig
 }
 

@@ -36,6 +36,8 @@ export interface MasterOptions {
   /** per-peer rate limit on each master protocol (token bucket) */
   requestsPerSecond?: number
   requestBurst?: number
+  /** dial-back checks served per minute to one remote IP, whatever the keys (default 60) */
+  dialBackPerIpPerMinute?: number
 }
 
 export interface Master {
@@ -67,7 +69,7 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
       onRegistered: peer => { liveness?.connected(peer) }
     }),
     lookup: lookupServer({ store: index, limiter: peerRateLimiter(requestsPerSecond, requestBurst), requestTimeoutMs }),
-    dialBack: dialBackServer()
+    dialBack: dialBackServer({ checksPerIpPerMinute: options.dialBackPerIpPerMinute ?? config.dialBackPerIpPerMinute })
   }
   let node: FileShareNode
   let gateTarget: RelayGateTarget | null = null
