@@ -1,5 +1,6 @@
 /**
- * Protocol ids, limits and defaults: every bound of the wire protocols lives here.
+ * Protocol ids, limits and defaults: every bound of the wire protocols lives here (the
+ * download engine's tuning lives in src/peer/download/tuning.ts).
  */
 
 export const PROTOCOL_REGISTER = '/fileshare/register/1.0.0'
@@ -60,48 +61,10 @@ export const SHARE_RESCAN_INTERVAL_MS = 60_000
 /** Changed paths queued by the watcher beyond which one full rescan is cheaper. */
 export const SHARE_MAX_QUEUED_PATHS = 1_000
 
-/** Chunk requests in flight per provider on one fetch stream (16 measured faster than 8 and 32 on loopback). */
-export const DEFAULT_REQUESTS_IN_FLIGHT = 16
 /** Concurrent fetch streams one sharing peer serves. */
 export const DEFAULT_MAX_UPLOADS = 32
 /** Inbound streams per connection and protocol. */
 export const MAX_INBOUND_STREAMS = 32
-
-/** Progress events are emitted at least this often while data arrives. */
-export const PROGRESS_INTERVAL_MS = 250
-
-/** Swarm downloads (issue 4). Depth per provider adapts to its measured speed within these bounds. */
-export const MIN_REQUESTS_IN_FLIGHT = 2
-/** A provider's depth starts here (at most the configured requestsInFlight) until its speed is known. */
-export const INITIAL_REQUESTS_IN_FLIGHT = 4
-/** Depth aims at this much queued work per provider: slow providers then hold few chunks at the end. */
-export const DEPTH_TARGET_MS = 500
-/** Endgame: duplicate requests buffer their chunk in memory, at most this many bytes per download. */
-export const ENDGAME_BUFFER_BYTES = 8 * MiB
-/** Endgame: copies of one chunk in flight at once. */
-export const ENDGAME_MAX_COPIES = 2
-/** While downloading through a master, ask it for providers this often. */
-export const PROVIDER_REFRESH_MS = 3_000
-/** A provider dropped for a network failure or BUSY may be tried again after this long (liars never). */
-export const PROVIDER_RETRY_MS = 10_000
-/** The resume state beside a part file is rewritten at most this often. */
-export const RESUME_STATE_INTERVAL_MS = 500
-/**
- * A part file is flushed to disk (fdatasync, in the background) each time this much more
- * has been written, so that the fsync before the file gets its name has little left to
- * wait for: on a 1 GiB get that fsync alone took ≈ 0.5 s (BENCHMARKS.md).
- */
-export const PART_FLUSH_BYTES = 64 * MiB
-/** A provider that answered BUSY is asked again after this long, doubling up to BUSY_RETRY_MAX_MS … */
-export const BUSY_RETRY_MS = 1_000
-export const BUSY_RETRY_MAX_MS = 8_000
-/** … at most this many times per download (≈ 45 s in all) before it counts as gone. */
-export const BUSY_MAX_RETRIES = 8
-/** Endgame: a provider that completed no chunk for this long counts as stalled (its chunks are copied first). */
-export const ENDGAME_STALE_MS = 1_000
-/** A provider's speed is measured over this window (at least RATE_MIN_SPAN_MS long). */
-export const RATE_WINDOW_MS = 2_000
-export const RATE_MIN_SPAN_MS = 250
 
 /* Reachability (relay reservations, dial-back, direct upgrades) */
 /** Addresses one dial-back request may ask the master to try. */
@@ -115,9 +78,5 @@ export const MASTER_RETRY_MAX_MS = 30_000
 export const RELAY_ADDR_CONFIRM_MS = 5_000
 /** How long `peer.js --share` waits for a reachability verdict before printing `ready`. */
 export const REACHABILITY_SETTLE_MS = 10_000
-/** A direct dial to a provider gets this long before the relayed address is tried. */
-export const DIRECT_DIAL_TIMEOUT_MS = 4_000
 /** How long an attempt to move a relayed connection to a direct one may take. */
 export const DIRECT_UPGRADE_TIMEOUT_MS = 5_000
-/** A provider whose connection dropped (a relay limit, a restart) is re-dialled at most this many times in a row without a verified chunk in between. */
-export const PROVIDER_REDIALS = 3

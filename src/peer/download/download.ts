@@ -43,7 +43,7 @@ import {
   DEFAULT_REQUESTS_IN_FLIGHT, PROGRESS_INTERVAL_MS, PROVIDER_REDIALS, MIN_REQUESTS_IN_FLIGHT,
   INITIAL_REQUESTS_IN_FLIGHT, DEPTH_TARGET_MS, RATE_WINDOW_MS, RATE_MIN_SPAN_MS, ENDGAME_BUFFER_BYTES, ENDGAME_MAX_COPIES, ENDGAME_STALE_MS, PROVIDER_REFRESH_MS,
   PROVIDER_RETRY_MS, BUSY_RETRY_MS, BUSY_RETRY_MAX_MS, BUSY_MAX_RETRIES
-} from '../../protocol/limits.js'
+} from './tuning.js'
 import { safeFileName } from '../../protocol/paths.js'
 import { FileShareError, toFileShareError } from '../../errors.js'
 import { connectionPath, type FileShareNode, type PathKind } from '../../node/create-node.js'
