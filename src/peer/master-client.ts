@@ -17,7 +17,7 @@ import { exchange, type Codec } from '../protocol/stream-io.js'
 import { FileShareError, toFileShareError } from '../errors.js'
 import { formatContentId } from '../content/content-id.js'
 import type { FileShareNode } from '../node/create-node.js'
-import type { ProviderRef } from './download/provider-ref.js'
+import type { ProviderRef } from './download/types.js'
 
 export interface SearchResult {
   id: string

@@ -18,7 +18,7 @@ import { PROTOCOL_FETCH, REQUEST_TIMEOUT_MS } from '../../protocol/limits.js'
 import { DIRECT_DIAL_TIMEOUT_MS } from './tuning.js'
 import { isRelayed, pathOf, withPeerId, type FileShareNode, type PathKind } from '../../node/create-node.js'
 import { FileShareError, toFileShareError } from '../../errors.js'
-import type { ProviderRef } from './provider-ref.js'
+import type { ProviderRef } from './types.js'
 
 const log = logger('fileshare:peer:dial')
 

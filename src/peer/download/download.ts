@@ -27,58 +27,26 @@
  *    chunks (hidden names, never the final one); otherwise they are deleted.
  */
 import { logger } from '@libp2p/logger'
-import { chunkCount, chunkHash, formatContentId, type Manifest } from '../../content/content-id.js'
+import { chunkHash, formatContentId, type Manifest } from '../../content/content-id.js'
 import { FetchRequest } from '../../protocol/pb/fetch.js'
 import { safeFileName } from '../../protocol/paths.js'
 import { FileShareError, toFileShareError } from '../../errors.js'
-import type { FileShareNode, PathKind } from '../../node/create-node.js'
+import type { PathKind } from '../../node/create-node.js'
 import { type FetchSession, FetchError } from './fetch-session.js'
-import { PartFile } from './part-file.js'
 import { ChunkWriter } from './chunk-writer.js'
-import { ResumeState, readResumeState, statePathFor } from './resume-state.js'
-import { keepVerifiedChunks, keepForResume } from './resume.js'
+import { ResumablePart } from './resume.js'
 import { fetchManifest } from './manifest.js'
 import { ChunkScheduler, type ScheduledProvider } from './scheduler.js'
 import { RateEstimator, maxDepthFor } from './rate.js'
-import { Progress, type ProviderStats, type DownloadEvent } from './progress.js'
+import { Progress, type ProviderStats } from './progress.js'
 import { ProviderPool, isBusy, type ProviderLink } from './provider-pool.js'
-import type { ProviderRef } from './provider-ref.js'
+import type { ProviderRef, DownloadOptions, DownloadResult } from './types.js'
 import { PROGRESS_INTERVAL_MS, PROVIDER_REFRESH_MS } from './tuning.js'
 
-export type { ProviderRef } from './provider-ref.js'
+export type { ProviderRef, DownloadOptions, DownloadResult } from './types.js'
 export type { ProviderStats, DownloadEvent } from './progress.js'
 
 const log = logger('fileshare:peer:download')
-
-export interface DownloadResult {
-  id: string
-  path: string
-  bytes: number
-  seconds: number
-  providers: ProviderStats[]
-  /** bytes that were already on disk from an interrupted run (re-verified) */
-  resumedBytes: number
-  /** the verified manifest (for seeding) */
-  manifest: Manifest
-}
-
-export interface DownloadOptions {
-  node: FileShareNode
-  id: Uint8Array
-  /** file name to write (reduced to a safe single name); default: the provider's name for it, else the id */
-  name?: string
-  outDir: string
-  providers: ProviderRef[]
-  /** asked every `refreshIntervalMs` for the current providers (new ones join the download) */
-  refreshProviders?: () => Promise<ProviderRef[]>
-  refreshIntervalMs?: number
-  /** upper bound of requests in flight per provider (adapted below it to the provider's speed) */
-  requestsInFlight?: number
-  onEvent?: (event: DownloadEvent) => void
-  /** called as each chunk verifies (library users and tests; not a CLI event) */
-  onChunk?: (index: number, peer: string) => void
-  signal?: AbortSignal
-}
 
 interface Worker extends ProviderLink {
   stats: ProviderStats
@@ -100,11 +68,8 @@ class Download {
   private readonly progress: Progress
   private manifest!: Manifest
   private chunks!: ChunkScheduler
-  private part!: PartFile
-  private state!: ResumeState
+  private file!: ResumablePart
   private resumedBytes = 0
-  /** true while the chunks an earlier run left are hashed again */
-  private recheckingPartFile = false
   /** hashes and writes chunks beside the main thread, which decrypts the streams */
   private readonly writer = new ChunkWriter()
   /** chunks being verified and written, all workers */
@@ -146,24 +111,13 @@ class Download {
     })
     const manifest = this.manifest = first.manifest
     const name = options.name ?? (first.name !== '' ? first.name : this.idText)
-    const total = chunkCount(manifest.size, manifest.chunkSize)
     let progressTimer: NodeJS.Timeout | undefined
     let refreshTimer: NodeJS.Timeout | undefined
     const onAbort = (): void => { this.finish.reject(new FileShareError('ABORTED', 'download aborted')) }
     try {
-      this.part = new PartFile(options.outDir, safeFileName(name), this.idText, manifest.size)
-      const verified = new Uint8Array(total)
-      const meta = { id: this.idText, size: manifest.size, chunkSize: manifest.chunkSize, chunks: total }
-      this.state = new ResumeState(statePathFor(this.part.path), meta)
-      if (this.part.existed) {
-        const claimed = readResumeState(this.state.path, meta)
-        this.recheckingPartFile = true
-        await keepVerifiedChunks({
-          part: this.part, state: this.state, manifest, idText: this.idText, claimed, verified, signal: options.signal, onChecking: chunks => { this.progress.checking(chunks) }
-        })
-        this.recheckingPartFile = false
-      } else this.state.remove() // a stale state without its part file
-      this.chunks = new ChunkScheduler({ size: manifest.size, chunkSize: manifest.chunkSize, verified, liars: pool.liars })
+      this.file = new ResumablePart(options.outDir, safeFileName(name), this.idText, manifest)
+      await this.file.recheck(chunks => { this.progress.checking(chunks) }, options.signal)
+      this.chunks = new ChunkScheduler({ size: manifest.size, chunkSize: manifest.chunkSize, verified: this.file.verified, liars: pool.liars })
       this.resumedBytes = this.chunks.verifiedBytes
 
       const completed = new Promise<void>((resolve, reject) => {
@@ -192,8 +146,7 @@ class Download {
       // the writer thread must be gone before the descriptor it writes through is closed
       await this.writer.close()
       this.emitProgress()
-      const path = this.part.commit()
-      this.state.remove()
+      const path = this.file.commit()
       return {
         id: this.idText,
         path,
@@ -207,7 +160,7 @@ class Download {
       this.done = true
       first.session.abort(new FileShareError('ABORTED', 'download ended'))
       await this.writer.close()
-      if (this.part != null) keepForResume(this.part, this.state, this.recheckingPartFile, this.chunks?.verifiedCount ?? 0)
+      this.file?.keep(this.chunks?.verifiedCount ?? 0)
       throw err
     } finally {
       clearInterval(progressTimer)
@@ -305,7 +258,7 @@ class Download {
     const length = chunk.length
     let ok: boolean
     try {
-      ok = await this.writer.verifyAndWrite(this.part.descriptor, position, chunk, chunkHash(this.manifest, index))
+      ok = await this.writer.verifyAndWrite(this.file.part.descriptor, position, chunk, chunkHash(this.manifest, index))
     } catch (err: any) {
       ok = false
       if (!this.done) this.finish.reject(toFileShareError(err, 'IO'))
@@ -320,11 +273,11 @@ class Download {
       this.checkStalled() // the worker may be gone already: its last write decides
       return
     }
-    this.part.wrote(length)
+    this.file.part.wrote(length)
     if (this.chunks.markVerified(index)) {
       this.progress.chunk(worker.stats, length, path)
       this.pool.delivered(worker.peer)
-      this.state.set(index)
+      this.file.state.set(index)
       worker.speed.record(Date.now(), length)
       log.trace('chunk %d from %s: rate %d kB/s, depth %d, in flight %d, queue %d', index, worker.peer.slice(-6), Math.round(worker.speed.rate / 1000), worker.speed.depth, worker.slot.chunks.size, this.chunks.queued)
       this.options.onChunk?.(index, worker.peer)

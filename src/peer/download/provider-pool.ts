@@ -24,9 +24,9 @@ import { connectionPath, type FileShareNode, type PathKind } from '../../node/cr
 import { FetchSession, FetchError } from './fetch-session.js'
 import { openFetchStream, closeIdleRelayed } from './dial.js'
 import { PROVIDER_REDIALS, PROVIDER_RETRY_MS, BUSY_RETRY_MS, BUSY_RETRY_MAX_MS, BUSY_MAX_RETRIES } from './tuning.js'
-import type { ProviderRef } from './provider-ref.js'
+import type { ProviderRef } from './types.js'
 
-export type { ProviderRef } from './provider-ref.js'
+export type { ProviderRef } from './types.js'
 
 const log = logger('fileshare:peer:download')
 
