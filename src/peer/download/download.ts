@@ -181,9 +181,13 @@ class Download {
     const peer = provider.peer.toString()
     const path = this.pool.pathOf(session)
     const speed = new RateEstimator(Date.now(), this.maxDepth, this.manifest.chunkSize)
-    const worker: Worker = {
-      peer, ref: provider, session, path, stats: this.progress.provider(peer, path), slot: this.chunks.addProvider(peer, speed), speed, writing: 0
+    const slot = this.chunks.addProvider(peer, speed)
+    if (slot.removed) {
+      // a liar (its BUSY retry came after its bad manifest): never asked again, never idle here
+      void session.close()
+      return
     }
+    const worker: Worker = { peer, ref: provider, session, path, stats: this.progress.provider(peer, path), slot, speed, writing: 0 }
     this.workers.set(peer, worker)
     this.fill(worker)
   }
