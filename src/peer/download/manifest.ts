@@ -7,8 +7,8 @@
  */
 import { manifestMatches, type Manifest } from '../../content/content-id.js'
 import { FileShareError, toFileShareError } from '../../errors.js'
-import type { FetchSession } from './fetch-session.js'
-import { isBusy, waitBusy, type ProviderPool } from './provider-pool.js'
+import { type FetchSession, isBusy, waitBusy } from '../../protocols/fetch/client.js'
+import type { ProviderPool } from './provider-pool.js'
 import type { ProviderRef } from './types.js'
 import { BUSY_MAX_RETRIES } from './tuning.js'
 

@@ -4,7 +4,7 @@
  * the verified byte count changed since the last one (and always at the end); the
  * download emits at least every PROGRESS_INTERVAL_MS.
  */
-import type { PathKind } from '../../node/create-node.js'
+import type { PathKind } from '../../node/addresses.js'
 
 export interface ProviderStats {
   peer: string

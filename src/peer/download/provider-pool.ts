@@ -7,8 +7,8 @@
  *    connection moves to a direct one as soon as one exists (`moveToDirect`): new requests
  *    go to a session on it, the relayed session finishes what it has in flight and is
  *    closed, then the relayed connection when nothing else uses it.
- * 3. A provider that answered BUSY is dialled again after BUSY_RETRY_MS, doubling up to
- *    BUSY_RETRY_MAX_MS, at most BUSY_MAX_RETRIES times per download.
+ * 3. A provider that answered BUSY is dialled again after busyDelay() (BUSY_RETRY_MS,
+ *    doubling up to BUSY_RETRY_MAX_MS: protocols/fetch), at most BUSY_MAX_RETRIES times per download.
  * 4. A provider whose connection dropped (a relay limit, a restart) is re-dialled, up to
  *    PROVIDER_REDIALS times in a row without a verified chunk in between, before it is
  *    given up.
@@ -16,14 +16,13 @@
  *    providers join, dropped ones come back after PROVIDER_RETRY_MS, liars never.
  * Which chunk a provider gets is not decided here (scheduler.ts).
  */
-import { setTimeout as sleep } from 'node:timers/promises'
 import { logger } from '@libp2p/logger'
-import { FetchResponse } from '../../protocol/pb/fetch.js'
-import { FileShareError, toFileShareError } from '../../errors.js'
-import { connectionPath, type FileShareNode, type PathKind } from '../../node/create-node.js'
-import { FetchSession, FetchError } from './fetch-session.js'
+import { toFileShareError } from '../../errors.js'
+import type { FileShareNode } from '../../node/create-node.js'
+import { connectionPath, type PathKind } from '../../node/addresses.js'
+import { FetchSession, busyDelay } from '../../protocols/fetch/client.js'
 import { openFetchStream, closeIdleRelayed } from './dial.js'
-import { PROVIDER_REDIALS, PROVIDER_RETRY_MS, BUSY_RETRY_MS, BUSY_RETRY_MAX_MS, BUSY_MAX_RETRIES } from './tuning.js'
+import { PROVIDER_REDIALS, PROVIDER_RETRY_MS, BUSY_MAX_RETRIES } from './tuning.js'
 import type { ProviderRef } from './types.js'
 
 export type { ProviderRef } from './types.js'
@@ -272,17 +271,4 @@ export class ProviderPool {
     for (const pending of this.early.values()) void pending.then(async s => { await s.close() }, () => {})
     this.early.clear()
   }
-}
-
-export function isBusy (err: unknown): boolean {
-  return err instanceof FetchError && err.status === FetchResponse.Status.BUSY
-}
-
-/** Waits busyDelay(attempt); an abort ends the wait with ABORTED. */
-export async function waitBusy (attempt: number, signal?: AbortSignal): Promise<void> {
-  await sleep(busyDelay(attempt), undefined, { signal }).catch(() => { throw new FileShareError('ABORTED', 'download aborted') })
-}
-
-function busyDelay (attempt: number): number {
-  return Math.min(BUSY_RETRY_MAX_MS, BUSY_RETRY_MS * 2 ** Math.max(0, attempt - 1))
 }

@@ -1,47 +1,34 @@
 /**
- * Tuning of the download engine: how deep each provider's pipeline is, when the endgame
- * starts copying chunks, how often providers are refreshed, retried and re-dialled, how
- * often progress is reported and the part file flushed. None of these is a wire bound
- * (those live with their protocol): a peer may change any of them without telling others.
+ * Download tuning (not wire bounds): requests in flight, endgame, provider refresh and
+ * retries, progress and flush intervals. Measurements behind the values: BENCHMARKS.md.
  */
 
 const MiB = 1024 * 1024
 
 /** Chunk requests in flight per provider on one fetch stream (16 measured faster than 8 and 32 on loopback). */
 export const DEFAULT_REQUESTS_IN_FLIGHT = 16
+/** Progress events are emitted at least this often while data arrives. */
+export const PROGRESS_INTERVAL_MS = 250
 /** Swarm downloads (issue 4). Depth per provider adapts to its measured speed within these bounds. */
 export const MIN_REQUESTS_IN_FLIGHT = 2
 /** A provider's depth starts here (at most the configured requestsInFlight) until its speed is known. */
 export const INITIAL_REQUESTS_IN_FLIGHT = 4
 /** Depth aims at this much queued work per provider: slow providers then hold few chunks at the end. */
 export const DEPTH_TARGET_MS = 500
-/** A provider's speed is measured over this window (at least RATE_MIN_SPAN_MS long). */
-export const RATE_WINDOW_MS = 2_000
-export const RATE_MIN_SPAN_MS = 250
-
 /** Endgame: duplicate requests buffer their chunk in memory, at most this many bytes per download. */
 export const ENDGAME_BUFFER_BYTES = 8 * MiB
 /** Endgame: copies of one chunk in flight at once. */
 export const ENDGAME_MAX_COPIES = 2
 /** Endgame: a provider that completed no chunk for this long counts as stalled (its chunks are copied first). */
 export const ENDGAME_STALE_MS = 1_000
-
-/** Progress events are emitted at least this often while data arrives. */
-export const PROGRESS_INTERVAL_MS = 250
 /** While downloading through a master, ask it for providers this often. */
 export const PROVIDER_REFRESH_MS = 3_000
 /** A provider dropped for a network failure or BUSY may be tried again after this long (liars never). */
 export const PROVIDER_RETRY_MS = 10_000
 /** A provider whose connection dropped (a relay limit, a restart) is re-dialled at most this many times in a row without a verified chunk in between. */
 export const PROVIDER_REDIALS = 3
-/** A direct dial to a provider gets this long before the relayed address is tried. */
-export const DIRECT_DIAL_TIMEOUT_MS = 4_000
-/** A provider that answered BUSY is asked again after this long, doubling up to BUSY_RETRY_MAX_MS … */
-export const BUSY_RETRY_MS = 1_000
-export const BUSY_RETRY_MAX_MS = 8_000
-/** … at most this many times per download (≈ 45 s in all) before it counts as gone. */
+/** A provider that keeps answering BUSY is asked at most this many times per download (≈ 45 s in all; delays: BUSY_RETRY_MS in protocols/fetch) before it counts as gone. */
 export const BUSY_MAX_RETRIES = 8
-
 /** The resume state beside a part file is rewritten at most this often. */
 export const RESUME_STATE_INTERVAL_MS = 500
 /**
@@ -50,3 +37,8 @@ export const RESUME_STATE_INTERVAL_MS = 500
  * wait for: on a 1 GiB get that fsync alone took ≈ 0.5 s (BENCHMARKS.md).
  */
 export const PART_FLUSH_BYTES = 64 * MiB
+/** A provider's speed is measured over this window (at least RATE_MIN_SPAN_MS long). */
+export const RATE_WINDOW_MS = 2_000
+export const RATE_MIN_SPAN_MS = 250
+/** A direct dial to a provider gets this long before the relayed address is tried. */
+export const DIRECT_DIAL_TIMEOUT_MS = 4_000
