@@ -6,7 +6,7 @@
  * rest) }. Written atomically (temporary file + rename) and at most every
  * RESUME_STATE_INTERVAL_MS while chunks verify. The state is a hint, never trusted: a
  * state that does not parse, does not match the download or fails its check is ignored,
- * and every chunk it lists is hashed again before it counts (see download.ts). A link, FIFO
+ * and every chunk it lists is hashed again before it counts (see resume.ts). A link, FIFO
  * or anything but a regular file at the state's name is a trap ('IO'), never followed; the
  * temporary file is created exclusively (safe-open.ts).
  */
