@@ -5,10 +5,11 @@
 import { createPeer, type Peer } from '../peer/peer.js'
 import { FileShareError, UsageError } from '../errors.js'
 import { Output, formatBytes } from './output.js'
+import { printable } from './printable.js'
 import { ProgressBar } from './progress.js'
 import { parse, onShutdownSignal, type Options } from './args.js'
 import { loadConfig, type PeerConfig } from '../config.js'
-import { REACHABILITY_SETTLE_MS } from '../protocol/limits.js'
+import { REACHABILITY_SETTLE_MS } from '../peer/tuning.js'
 import { WEB_OPTIONS, optionalWebValue, webAddress, metricsAddress, enableMetricsIfWanted, startPeerWebIfWanted, type WebKeys } from './web-options.js'
 import { runStatus, runDoctor, STATUS_USAGE } from './status-command.js'
 
@@ -116,7 +117,7 @@ async function search (argv: string[], out: Output): Promise<number> {
     if (results.length === 0) throw new FileShareError('NOT_FOUND', `no shared file matches ${JSON.stringify(query)}`)
     for (const r of results) {
       out.event('result', { id: r.id, name: r.name, path: r.path, size: r.size, providers: r.providers },
-        `${r.id}  ${formatBytes(r.size).padStart(10)}  ${String(r.providers).padStart(3)} provider(s)  ${r.path}`)
+        `${r.id}  ${formatBytes(r.size).padStart(10)}  ${String(r.providers).padStart(3)} provider(s)  ${printable(r.path)}`)
     }
     return 0
   })
@@ -143,7 +144,7 @@ async function get (argv: string[], out: Output): Promise<number> {
   if (values.web != null && !seed) throw new FileShareError('USAGE', `--web goes with --seed (or with --share)\n${PEER_USAGE}`)
   enableMetricsIfWanted(seed ? web : null, metricsAddr, 'peer')
   return await withClient({ ...values, ...serving, listen }, out, async peer => {
-    const bar = ProgressBar.enabled(out.json) ? new ProgressBar(target) : null
+    const bar = ProgressBar.enabled(out.json) ? new ProgressBar(printable(target)) : null
     const webServices = await startPeerWebIfWanted(peer, seed ? web : null, metricsAddr, { downloads: values.downloads ?? config.downloads ?? '.fileshare/downloads', data: values.data ?? null }, out)
     const shown = webServices.web?.downloads.external(target, values.out ?? '.', controller)
     try {
@@ -165,17 +166,17 @@ async function get (argv: string[], out: Output): Promise<number> {
             if (!out.json) process.stderr.write(`resuming: ${formatBytes(event.bytes)} already verified on disk\n`)
           } else {
             out.event(event.event, { id: event.id, peer: event.peer, reason: event.reason })
-            if (!out.json) process.stderr.write(`provider ${event.peer} dropped: ${event.reason}\n`)
+            if (!out.json) process.stderr.write(`provider ${printable(event.peer)} dropped: ${printable(event.reason)}\n`)
           }
         }
       }).catch(err => { shown?.failed(err); throw err })
       shown?.done(result)
       bar?.stop()
       out.event('done', { id: result.id, path: result.path, bytes: result.bytes, seconds: result.seconds, providers: result.providers },
-        `${result.path}: ${formatBytes(result.bytes)} verified in ${result.seconds.toFixed(2)} s from ${result.providers.length} provider(s)`)
+        `${printable(result.path)}: ${formatBytes(result.bytes)} verified in ${result.seconds.toFixed(2)} s from ${result.providers.length} provider(s)`)
       if (seed) {
         out.event('seeding', { id: result.id, path: result.path, peerId: peer.peerId, addrs: peer.addrs() },
-          `seeding ${result.path} as ${peer.peerId} until interrupted (Ctrl-C)`)
+          `seeding ${printable(result.path)} as ${peer.peerId} until interrupted (Ctrl-C)`)
         reportReachabilityChanges(peer, out)
         const signal = await shutdown
         out.event('stopped', { signal }, `stopped (${signal})`)
@@ -218,7 +219,7 @@ function reportReachabilityChanges (peer: Peer, out: Output): void {
 }
 
 function describeReachability (state: { reachability: string, addrs: string[] }): string {
-  return state.addrs.length > 0 ? `${state.reachability} (${state.addrs.join(', ')})` : state.reachability
+  return printable(state.addrs.length > 0 ? `${state.reachability} (${state.addrs.join(', ')})` : state.reachability)
 }
 
 function help (): number {

@@ -12,7 +12,7 @@ import { isContentId, formatContentId } from '../content/content-id.js'
 import { startWebServer, jsonBody, HttpError, type ListenAddress, type WebServer } from './http.js'
 import { DownloadManager } from './downloads.js'
 import { enablePrometheus, type PrometheusMetrics } from '../metrics/prometheus.js'
-import { MAX_QUERY_LENGTH } from '../protocol/limits.js'
+import { MAX_QUERY_LENGTH } from '../protocols/lookup/constants.js'
 
 /** The file in a peer's data folder that tells `peer.js status` where the running peer's API is. */
 export const WEB_RECORD = 'web.json'
