@@ -32,7 +32,7 @@ export async function runMaster (argv: string[]): Promise<number> {
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}\n${MASTER_USAGE}`)
     // listening before the start: a signal during it stops the master cleanly once it is up
     const shutdown = onShutdownSignal(new AbortController())
-    const config = loadConfig<MasterConfig & WebKeys>('master', values.config)
+    const config = loadConfig('master', values.config) as MasterConfig & WebKeys
     const web = webAddress(values, config)
     const metricsAddr = metricsAddress(values, config)
     enableMetricsIfWanted(web, metricsAddr, 'master')

@@ -76,7 +76,7 @@ async function share (argv: string[], out: Output): Promise<number> {
   if (values.share == null) throw new UsageError(`nothing to do: pass --share DIR, or a command\n${PEER_USAGE}`)
   const controller = new AbortController()
   const shutdown = onShutdownSignal(controller)
-  const config = loadConfig<PeerConfig & WebKeys>('peer', values.config)
+  const config = loadConfig('peer', values.config) as PeerConfig & WebKeys
   const web = webAddress(values, config)
   const metricsAddr = metricsAddress(values, config)
   enableMetricsIfWanted(web, metricsAddr, 'peer')
@@ -137,7 +137,7 @@ async function get (argv: string[], out: Output): Promise<number> {
   const shutdown = onShutdownSignal(controller)
   // get listens (config addresses unless --listen): a provider behind a NAT can then dial us
   // back so data flows direct instead of relayed, and a seeding get is reachable
-  const config = loadConfig<PeerConfig & WebKeys>('peer', values.config)
+  const config = loadConfig('peer', values.config) as PeerConfig & WebKeys
   const listen = values.listen ?? config.listen
   const web = webAddress(values, config)
   const metricsAddr = metricsAddress(values, config)

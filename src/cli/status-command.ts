@@ -63,7 +63,7 @@ export async function runStatus (argv: string[], out: Output): Promise<number> {
   const { values, positionals } = parse(argv, STATUS, STATUS_USAGE)
   if (values.help === true) { process.stdout.write(STATUS_USAGE + '\n'); return 0 }
   if (positionals.length > 0) throw new FileShareError('USAGE', `status takes no arguments\n${STATUS_USAGE}`)
-  const config = loadConfig<PeerConfig>('peer', values.config)
+  const config = loadConfig('peer', values.config) as PeerConfig
   const dataDir = resolve(values.data ?? config.data)
   const { api, why } = await findApi(values, dataDir)
   if (api != null) {
@@ -110,7 +110,7 @@ export async function runDoctor (argv: string[], out: Output): Promise<number> {
   const { values, positionals } = parse(argv, DOCTOR, STATUS_USAGE)
   if (values.help === true) { process.stdout.write(STATUS_USAGE + '\n'); return 0 }
   if (positionals.length > 0) throw new FileShareError('USAGE', `doctor takes no arguments\n${STATUS_USAGE}`)
-  const config = loadConfig<PeerConfig & WebKeys>('peer', values.config)
+  const config = loadConfig('peer', values.config) as PeerConfig & WebKeys
   const dataDir = resolve(values.data ?? config.data)
   let failures = 0
   const report = (check: string, result: CheckResult, detail: string, fix?: string): void => {
@@ -144,7 +144,7 @@ export async function runDoctor (argv: string[], out: Output): Promise<number> {
       report('master configured', 'fail', `${masterAddr} is not a multiaddr ending in /p2p/<PeerId>`, 'copy one of the addresses the master prints when it starts')
     } else {
       report('master configured', 'ok', masterAddr)
-      const client = await createPeer({ master: masterAddr, data: null, listen: [], config: values.config })
+      const client = await createPeer({ master: masterAddr, data: null, listen: [] })
       try {
         const started = Date.now()
         try {
