@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds the web UI into dist/web: web/src/{peer,master}.js bundled by esbuild with preact,
+// Builds the web UI into dist/public: web/src/{peer,master}.js bundled by esbuild with preact,
 // htm and uPlot (no request leaves the node: everything the page loads is served by it),
 // plus the HTML pages, the style sheet and uPlot's.
 import { build } from 'esbuild'
@@ -7,7 +7,7 @@ import { mkdirSync, copyFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 const root = new URL('..', import.meta.url).pathname
-const out = join(root, 'dist/web')
+const out = join(root, 'dist/public')
 mkdirSync(out, { recursive: true })
 await build({
   entryPoints: [join(root, 'web/src/peer.js'), join(root, 'web/src/master.js')],

@@ -110,15 +110,15 @@ export interface WebServerOptions {
   token?: string
   /** adds the routes (after the checks) */
   routes: (app: Hono) => void
-  /** static files: request path → file name in dist/web (`/` → the page) */
+  /** static files: request path → file name in dist/public (`/` → the page) */
   assets: Record<string, string>
   /** the page's title in the 401 page */
   title: string
 }
 
-/** dist/web (built by `npm run build`); the test build looks one level up. */
+/** dist/public, the pages built by `npm run build` (dist/web/http.js → ../public; the test build looks in dist/ too). */
 export function assetDir (): string {
-  const candidates = ['../web/', '../../dist/web/', '../../../dist/web/'].map(rel => fileURLToPath(new URL(rel, import.meta.url)))
+  const candidates = ['../public/', '../../../dist/public/'].map(rel => fileURLToPath(new URL(rel, import.meta.url)))
   return candidates.find(dir => existsSync(`${dir}peer.html`)) ?? candidates[0]
 }
 
