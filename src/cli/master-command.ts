@@ -7,7 +7,8 @@ import { parse, onShutdownSignal } from './args.js'
 import { UsageError } from '../errors.js'
 import { loadConfig, type MasterConfig } from '../config.js'
 import { parseListenAddress } from '../web/http.js'
-import { startMasterWeb } from '../web/master-web.js'
+import { startMasterWeb, masterView, registerMasterGauges } from '../web/master-web.js'
+import { enablePrometheus } from '../metrics/prometheus.js'
 import { webAddress, metricsAddress, enableMetricsIfWanted, startMetricsIfWanted, announceWeb, DEFAULT_MASTER_WEB_PORT, type WebKeys } from './web-options.js'
 
 export const MASTER_USAGE = `usage: node dist/master.js [--listen MA]... [--announce MA]... [--data DIR] [--config FILE] [--web ADDR] [--metrics ADDR] [--json]`
@@ -40,6 +41,7 @@ export async function runMaster (argv: string[]): Promise<number> {
     const addrs = master.addrs()
     out.event('ready', { peerId: master.peerId, addrs }, `SwarmMaster ${master.peerId} ready; peers pass one of these as --master:\n${addrs.map(a => `  ${a}`).join('\n')}`)
     const closeMetrics = await startMetricsIfWanted(metricsAddr, out, 'master')
+    if (metricsAddr != null) registerMasterGauges(enablePrometheus('master'), masterView(master))
     const dashboard = web != null ? await startMasterWeb(master, { listen: parseListenAddress(web, DEFAULT_MASTER_WEB_PORT), maxReservations: config.relay?.maxReservations }) : null
     if (dashboard != null) announceWeb(out, 'dashboard', dashboard.server, dashboard.server.host)
     const signal = await shutdown

@@ -6,7 +6,7 @@
 import type { Options } from './args.js'
 import type { Output } from './output.js'
 import { parseListenAddress, isLoopback, type WebServer } from '../web/http.js'
-import { startPeerWeb, type PeerWeb } from '../web/peer-web.js'
+import { startPeerWeb, registerPeerGauges, type PeerWeb } from '../web/peer-web.js'
 import type { Peer } from '../peer/peer.js'
 import { enablePrometheus } from '../metrics/prometheus.js'
 import { startMetricsServer } from '../metrics/server.js'
@@ -92,6 +92,7 @@ export async function startMetricsIfWanted (metricsAddr: string | null, out: Out
  */
 export async function startPeerWebIfWanted (peer: Peer, web: string | null, metricsAddr: string | null, options: { downloads: string, share?: string | null, data?: string | null }, out: Output): Promise<{ close: () => Promise<void>, web: PeerWeb | null }> {
   const closeMetrics = await startMetricsIfWanted(metricsAddr, out, 'peer')
+  if (metricsAddr != null) registerPeerGauges(enablePrometheus('peer'), peer)
   let peerWeb: PeerWeb | null = null
   if (web != null) {
     const listen = parseListenAddress(web, DEFAULT_WEB_PORT)

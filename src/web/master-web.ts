@@ -8,7 +8,7 @@ import type { Hono } from 'hono'
 import { streamSSE } from 'hono/streaming'
 import type { Master } from '../master/master.js'
 import { startWebServer, type ListenAddress, type WebServer } from './http.js'
-import { enablePrometheus } from '../metrics/prometheus.js'
+import { enablePrometheus, type PrometheusMetrics } from '../metrics/prometheus.js'
 import { History } from '../metrics/history.js'
 
 export interface MasterWebOptions {
@@ -25,11 +25,14 @@ export interface MasterWeb {
   close: () => Promise<void>
 }
 
-export async function startMasterWeb (master: Master, options: MasterWebOptions): Promise<MasterWeb> {
-  const sink = enablePrometheus('master')
-  const started = Date.now()
+/** What the dashboard and the gauges read off a master (index counts cached for a second). */
+export function masterView (master: Master): {
+  indexStats: () => { files: number, ids: number, liveFiles: number, livePeers: number }
+  relayedCount: () => number
+  reservations: () => number
+  peers: () => Array<{ peer: string, path: 'direct' | 'relayed', files: number, addrs: string[] }>
+} {
   const relay = (): { reservations: Map<any, any> } | undefined => master.node.services.relay as any
-
   // the index counts cost a scan of the files table: at most once a second
   let statsAt = 0
   let stats = master.index.stats()
@@ -40,28 +43,39 @@ export async function startMasterWeb (master: Master, options: MasterWebOptions)
     }
     return stats
   }
-  const peers = (): Array<{ peer: string, path: 'direct' | 'relayed', files: number, addrs: string[] }> => {
-    const reserved = relay()?.reservations
-    return master.index.livePeers(500).map(p => {
-      const relayed = reserved != null && [...reserved.keys()].some(k => k.toString() === p.peer)
-      const addrs = master.node.getConnections().filter(c => c.remotePeer.toString() === p.peer).map(c => c.remoteAddr.toString())
-      return { peer: p.peer, path: relayed ? 'relayed' : 'direct', files: p.files, addrs }
-    })
-  }
   const relayedCount = (): number => {
     const reserved = relay()?.reservations
     if (reserved == null) return 0
     return [...reserved.keys()].filter(k => master.index.isLive(k.toString()) === true).length
   }
+  const peers = (): Array<{ peer: string, path: 'direct' | 'relayed', files: number, addrs: string[] }> => {
+    const reserved = new Set([...(relay()?.reservations.keys() ?? [])].map(k => k.toString()))
+    return master.index.livePeers(500).map(p => {
+      const addrs = master.node.getConnections().filter(c => c.remotePeer.toString() === p.peer).map(c => c.remoteAddr.toString())
+      return { peer: p.peer, path: reserved.has(p.peer) ? 'relayed' : 'direct', files: p.files, addrs }
+    })
+  }
+  return { indexStats, relayedCount, reservations: () => relay()?.reservations.size ?? 0, peers }
+}
 
+/** The master's gauges in /metrics (with --web or --metrics). */
+export function registerMasterGauges (sink: PrometheusMetrics, view: ReturnType<typeof masterView>): void {
   sink.gauge('fileshare_live_peers', 'Peers whose records the master serves now, by how they are reached (direct, relayed)', () => {
-    const live = indexStats().livePeers
-    const relayed = relayedCount()
+    const live = view.indexStats().livePeers
+    const relayed = view.relayedCount()
     return { direct: live - relayed, relayed }
   }, 'path')
-  sink.gauge('fileshare_indexed_files', 'File records in the master index (all peers)', () => indexStats().files)
-  sink.gauge('fileshare_indexed_content_ids', 'Distinct content ids in the master index', () => indexStats().ids)
-  sink.gauge('fileshare_relay_reservations', 'Relay slots (circuit relay v2 reservations) held now', () => relay()?.reservations.size ?? 0)
+  sink.gauge('fileshare_indexed_files', 'File records in the master index (all peers)', () => view.indexStats().files)
+  sink.gauge('fileshare_indexed_content_ids', 'Distinct content ids in the master index', () => view.indexStats().ids)
+  sink.gauge('fileshare_relay_reservations', 'Relay slots (circuit relay v2 reservations) held now', view.reservations)
+}
+
+export async function startMasterWeb (master: Master, options: MasterWebOptions): Promise<MasterWeb> {
+  const sink = enablePrometheus('master')
+  const started = Date.now()
+  const view = masterView(master)
+  const { indexStats, relayedCount, peers } = view
+  registerMasterGauges(sink, view)
 
   const stepMs = options.historyStepMs ?? 10_000
   const history = new History({
@@ -95,7 +109,7 @@ export async function startMasterWeb (master: Master, options: MasterWebOptions)
       uptimeSeconds: Math.round((Date.now() - started) / 1000),
       peers: { live: st.livePeers, direct: st.livePeers - relayed, relayed, connections: master.node.getConnections().length },
       index: { files: st.files, ids: st.ids, liveFiles: st.liveFiles },
-      relay: { reservations: relay()?.reservations.size ?? 0, max: options.maxReservations ?? null },
+      relay: { reservations: view.reservations(), max: options.maxReservations ?? null },
       totals: { ...sink.totals },
       refused: { ...sink.refusedByReason },
       rates

@@ -63,14 +63,19 @@ export function peerStatus (peer: Peer, downloads: DownloadManager, sink: Promet
   }
 }
 
+/** A peer's gauges in /metrics (with --web or --metrics). */
+export function registerPeerGauges (sink: PrometheusMetrics, peer: Peer): void {
+  sink.gauge('fileshare_upload_slots_in_use', 'Fetch streams this peer is serving now', () => peer.activeUploads())
+  sink.gauge('fileshare_shared_files', 'Files this peer shares', () => peer.catalog.size)
+}
+
 export async function startPeerWeb (peer: Peer, options: PeerWebOptions): Promise<PeerWeb> {
   const sink = enablePrometheus('peer')
   const root = resolve(options.downloads)
   await mkdir(root, { recursive: true })
   const downloads = new DownloadManager(peer, root)
   const share = options.share != null ? resolve(options.share) : null
-  sink.gauge('fileshare_upload_slots_in_use', 'Fetch streams this peer is serving now', () => peer.activeUploads())
-  sink.gauge('fileshare_shared_files', 'Files this peer shares', () => peer.catalog.size)
+  registerPeerGauges(sink, peer)
   sink.gauge('fileshare_downloads_running', 'Downloads running in this peer (web API)', () => downloads.running())
 
   const status = (): Record<string, unknown> => peerStatus(peer, downloads, sink, share)

@@ -66,6 +66,7 @@ describe('web UI in a browser', { skip: skip ?? false, timeout: 90_000 }, () => 
   let source: string
   let fileId: string
   let masterAddr: string
+  let aliceMetrics: string
 
   before(async () => {
     dir = await tempDir('fileshare-web-')
@@ -80,11 +81,12 @@ describe('web UI in a browser', { skip: skip ?? false, timeout: 90_000 }, () => 
     masterWeb = await master.next(e => e.event === 'web', 'web')
     const ma = ready.addrs[0]
     masterAddr = ma
-    alice = run(PEER_JS, ['--share', join(dir.path, 'alice'), '--master', ma, '--listen', LOCAL, '--data', join(dir.path, 'alice-data'), '--json'])
+    alice = run(PEER_JS, ['--share', join(dir.path, 'alice'), '--master', ma, '--listen', LOCAL, '--data', join(dir.path, 'alice-data'), '--metrics', '127.0.0.1:0', '--json'])
     bob = run(PEER_JS, ['--share', join(dir.path, 'bob'), '--master', ma, '--listen', LOCAL, '--data', join(dir.path, 'bob-data'),
       '--web', '127.0.0.1:0', '--downloads', join(dir.path, 'downloads'), '--json'])
     bobWeb = await bob.next(e => e.event === 'web', 'web')
     await alice.next(e => e.event === 'ready', 'ready')
+    aliceMetrics = (await alice.next(e => e.event === 'metrics', 'metrics')).url
     // registration follows ready: wait until bob's API finds alice's file through the master
     await waitFor(async () => {
       const r = await call(bobWeb, '/api/search?q=sunset')
@@ -178,7 +180,7 @@ describe('web UI in a browser', { skip: skip ?? false, timeout: 90_000 }, () => 
     assert.equal(overview.body.index.ids, 3)
   })
 
-  it('serves /metrics as Prometheus text that counts the download', async () => {
+  it('serves /metrics as Prometheus text that counts the download (and the upload)', async () => {
     const peer = parsePrometheus((await call(bobWeb, '/metrics')).text)
     assert.equal(peer.get('fileshare_downloaded_bytes_total'), SIZE)
     assert.equal(peer.get('fileshare_chunks_verified_total'), Math.ceil(SIZE / (1024 * 1024)))
@@ -186,6 +188,12 @@ describe('web UI in a browser', { skip: skip ?? false, timeout: 90_000 }, () => 
     assert.equal(peer.get('fileshare_shared_files'), 1)
     assert.ok(peer.has('fileshare_upload_slots_in_use'))
     assert.ok([...peer.keys()].some(k => k.startsWith('libp2p_')), 'libp2p metrics too')
+    // --metrics alone: /metrics without a token, and nothing else
+    const provider = parsePrometheus(await (await fetch(aliceMetrics)).text())
+    assert.equal(provider.get('fileshare_served_bytes_total'), SIZE)
+    assert.equal(provider.get('fileshare_shared_files'), 2)
+    assert.equal(provider.get('fileshare_upload_slots_in_use'), 0)
+    assert.equal((await fetch(new URL('/api/status', aliceMetrics))).status, 404)
     const m = parsePrometheus((await call(masterWeb, '/metrics')).text)
     assert.ok((m.get('fileshare_lookups_total{kind="search"}') ?? 0) >= 1)
     assert.ok((m.get('fileshare_lookups_total{kind="providers"}') ?? 0) >= 1)
