@@ -3,7 +3,7 @@
  * `node dist/peer.js get ID|NAME …`: see PEER_USAGE.
  */
 import { createPeer, type Peer } from '../peer/peer.js'
-import { FileShareError, UsageError } from '../errors.js'
+import { FileShareError } from '../errors.js'
 import { Output, formatBytes } from './output.js'
 import { ProgressBar } from './progress.js'
 import { parse, onShutdownSignal, type Options } from './args.js'
@@ -44,7 +44,7 @@ function positiveInt (values: Record<string, any>, name: string): number | undef
   const text = values[name]
   if (text == null) return undefined
   const n = Number(text)
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} takes a positive whole number`)
+  if (!Number.isInteger(n) || n < 1) throw new FileShareError('USAGE', `--${name} takes a positive whole number`)
   return n
 }
 
@@ -63,8 +63,8 @@ export async function runPeer (argv: string[]): Promise<number> {
 async function share (argv: string[], out: Output): Promise<number> {
   const { values, positionals } = parse(argv, SHARE, PEER_USAGE)
   if (values.help === true) return help()
-  if (positionals.length > 0) throw new UsageError(`unknown command ${positionals[0]}\n${PEER_USAGE}`)
-  if (values.share == null) throw new UsageError(`nothing to do: pass --share DIR, or a command\n${PEER_USAGE}`)
+  if (positionals.length > 0) throw new FileShareError('USAGE', `unknown command ${positionals[0]}\n${PEER_USAGE}`)
+  if (values.share == null) throw new FileShareError('USAGE', `nothing to do: pass --share DIR, or a command\n${PEER_USAGE}`)
   const controller = new AbortController()
   const shutdown = onShutdownSignal(controller)
   const peer = await createPeer({
@@ -93,7 +93,7 @@ async function share (argv: string[], out: Output): Promise<number> {
 async function search (argv: string[], out: Output): Promise<number> {
   const { values, positionals } = parse(argv, SEARCH, PEER_USAGE)
   if (values.help === true) return help()
-  if (positionals.length === 0) throw new UsageError(`search needs words\n${PEER_USAGE}`)
+  if (positionals.length === 0) throw new FileShareError('USAGE', `search needs words\n${PEER_USAGE}`)
   const limit = positiveInt(values, 'limit')
   return await withClient(values, out, async peer => {
     const query = positionals.join(' ')
@@ -110,11 +110,11 @@ async function search (argv: string[], out: Output): Promise<number> {
 async function get (argv: string[], out: Output): Promise<number> {
   const { values, positionals } = parse(argv, GET, PEER_USAGE)
   if (values.help === true) return help()
-  if (positionals.length !== 1) throw new UsageError(`get takes one ID or NAME\n${PEER_USAGE}`)
+  if (positionals.length !== 1) throw new FileShareError('USAGE', `get takes one ID or NAME\n${PEER_USAGE}`)
   const target = positionals[0]
   const seed = values.seed === true
   if (!seed && (values.announce != null || values['max-uploads'] != null)) {
-    throw new UsageError(`--announce and --max-uploads go with --seed\n${PEER_USAGE}`)
+    throw new FileShareError('USAGE', `--announce and --max-uploads go with --seed\n${PEER_USAGE}`)
   }
   const serving = seed ? { announce: values.announce, maxUploads: positiveInt(values, 'max-uploads') } : {}
   const controller = new AbortController()
