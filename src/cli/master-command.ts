@@ -5,6 +5,7 @@ import { createMaster } from '../master/master.js'
 import { Output } from './output.js'
 import { parse, onShutdownSignal } from './args.js'
 import { FileShareError } from '../errors.js'
+import { loadConfig } from './config.js'
 
 export const MASTER_USAGE = `usage: node dist/master.js [--listen MA]... [--announce MA]... [--data DIR] [--config FILE] [--json]`
 
@@ -26,7 +27,19 @@ export async function runMaster (argv: string[]): Promise<number> {
     if (positionals.length > 0) throw new FileShareError('USAGE', `unexpected argument ${positionals[0]}\n${MASTER_USAGE}`)
     // listening before the start: a signal during it stops the master cleanly once it is up
     const shutdown = onShutdownSignal(new AbortController())
-    const master = await createMaster({ listen: values.listen, announce: values.announce, data: values.data, config: values.config })
+    const config = loadConfig('master', values.config)
+    const master = await createMaster({
+      listen: values.listen ?? config.listen,
+      announce: values.announce ?? config.announce,
+      data: values.data ?? config.data,
+      relay: config.relay,
+      providerGraceMs: config.providerGraceMs,
+      maxFilesPerPeer: config.maxFilesPerPeer,
+      maxConnections: config.maxConnections,
+      requestTimeoutMs: config.requestTimeoutMs,
+      requestsPerSecond: config.requestsPerSecond,
+      requestBurst: config.requestBurst
+    })
     const addrs = master.addrs()
     out.event('ready', { peerId: master.peerId, addrs }, `SwarmMaster ${master.peerId} ready; peers pass one of these as --master:\n${addrs.map(a => `  ${a}`).join('\n')}`)
     const signal = await shutdown
