@@ -95,7 +95,7 @@ async function search (argv: string[], out: Output): Promise<number> {
   if (values.help === true) return help()
   if (positionals.length === 0) throw new FileShareError('USAGE', `search needs words\n${PEER_USAGE}`)
   const limit = positiveInt(values, 'limit')
-  return await withClient(values, {}, out, async peer => {
+  return await withClient(loadConfig('peer', values.config), values, {}, out, async peer => {
     const query = positionals.join(' ')
     const results = await peer.search(query, { limit })
     if (results.length === 0) throw new FileShareError('NOT_FOUND', `no shared file matches ${JSON.stringify(query)}`)
@@ -122,7 +122,7 @@ async function get (argv: string[], out: Output): Promise<number> {
   // get listens (config addresses unless --listen): a provider behind a NAT can then dial us
   // back so data flows direct instead of relayed, and a seeding get is reachable
   const config = loadConfig('peer', values.config)
-  return await withClient(values, { listen: values.listen ?? config.listen, maxUploads: maxUploads ?? config.maxUploads }, out, async peer => {
+  return await withClient(config, values, { listen: values.listen ?? config.listen, maxUploads: maxUploads ?? config.maxUploads }, out, async peer => {
     const bar = ProgressBar.enabled(out.json) ? new ProgressBar(target) : null
     try {
       const result = await peer.get(target, {
@@ -178,8 +178,7 @@ function peerOptions (config: PeerConfig, values: Record<string, any>): PeerOpti
 }
 
 /** A throwaway peer for one command (a persistent key only with --data); `extra` on top of the config. */
-async function withClient (values: Record<string, any>, extra: PeerOptions, out: Output, run: (peer: Peer) => Promise<number>, needsMaster = true): Promise<number> {
-  const config = loadConfig('peer', values.config)
+async function withClient (config: PeerConfig, values: Record<string, any>, extra: PeerOptions, out: Output, run: (peer: Peer) => Promise<number>, needsMaster = true): Promise<number> {
   const peer = await createPeer({
     ...peerOptions(config, values),
     data: values.data ?? null,
