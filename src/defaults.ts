@@ -1,11 +1,17 @@
 /**
- * The one home of the defaults of a master and a peer. `createMaster`/`createPeer` fall back
- * to these for every option left out; the CLI starts from them too, and the shipped
+ * The one home of the defaults of a master's and a peer's options. `createMaster`/`createPeer`
+ * fall back to these for every option left out; the CLI starts from them too, and the shipped
  * config/master.json and config/peer.json repeat them for users to copy and edit (a unit
- * test keeps the two in agreement). Library code never reads those files.
+ * test keeps the two in agreement). Library code never reads those files. Values that are
+ * also tuning constants of a module are taken from it, so each number is written once.
  */
 import type { RelayServerConfig } from './node/create-node.js'
-import type { ReachabilityMode } from './peer/reachability.js'
+import type { ReachabilityMode } from './types.js'
+import { PROVIDER_GRACE_MS, MAX_FILES_PER_PEER, MASTER_REQUESTS_PER_SECOND, MASTER_REQUEST_BURST } from './master/tuning.js'
+import { REQUEST_TIMEOUT_MS } from './protocols/constants.js'
+import { DEFAULT_MAX_UPLOADS, STREAM_IDLE_TIMEOUT_MS } from './protocols/fetch/constants.js'
+import { DEFAULT_REQUESTS_IN_FLIGHT } from './peer/download/tuning.js'
+import { SHARE_SETTLE_MS, SHARE_RESCAN_INTERVAL_MS } from './peer/share/tuning.js'
 
 export interface MasterDefaults {
   listen: string[]
@@ -39,11 +45,11 @@ export const MASTER_DEFAULTS: Readonly<MasterDefaults> = Object.freeze({
   announce: [],
   data: '.fileshare/master',
   maxConnections: 2000,
-  providerGraceMs: 10_000,
-  maxFilesPerPeer: 100_000,
-  requestTimeoutMs: 15_000,
-  requestsPerSecond: 50,
-  requestBurst: 200,
+  providerGraceMs: PROVIDER_GRACE_MS,
+  maxFilesPerPeer: MAX_FILES_PER_PEER,
+  requestTimeoutMs: REQUEST_TIMEOUT_MS,
+  requestsPerSecond: MASTER_REQUESTS_PER_SECOND,
+  requestBurst: MASTER_REQUEST_BURST,
   relay: Object.freeze({
     maxReservations: 1024,
     dataLimit: 1024 * 1024 * 1024,
@@ -57,11 +63,11 @@ export const PEER_DEFAULTS: Readonly<PeerDefaults> = Object.freeze({
   listen: ['/ip4/0.0.0.0/tcp/0'],
   announce: [],
   data: '.fileshare/peer',
-  maxUploads: 32,
-  requestsInFlight: 16,
+  maxUploads: DEFAULT_MAX_UPLOADS,
+  requestsInFlight: DEFAULT_REQUESTS_IN_FLIGHT,
   reachability: 'auto',
   watch: true,
-  settleMs: 1000,
-  rescanIntervalMs: 60_000,
-  streamIdleTimeoutMs: 30_000
+  settleMs: SHARE_SETTLE_MS,
+  rescanIntervalMs: SHARE_RESCAN_INTERVAL_MS,
+  streamIdleTimeoutMs: STREAM_IDLE_TIMEOUT_MS
 })

@@ -9,7 +9,7 @@ import { ProgressBar } from './progress.js'
 import { parse, onShutdownSignal, type Options } from './args.js'
 import { loadConfig, masterAddress, type PeerConfig } from './config.js'
 import type { PeerOptions } from '../peer/peer.js'
-import { REACHABILITY_SETTLE_MS } from '../protocol/limits.js'
+import { REACHABILITY_SETTLE_MS } from '../peer/tuning.js'
 
 export const PEER_USAGE = `usage:
   node dist/peer.js --share DIR [--master MA] [--listen MA]... [--announce MA]... [--max-uploads N] [--data DIR] [--config FILE] [--json]

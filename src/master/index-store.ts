@@ -10,8 +10,8 @@
 import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { MAX_QUERY_WORDS } from '../protocol/limits.js'
-import { baseName } from '../protocol/paths.js'
+import { MAX_QUERY_WORDS } from './tuning.js'
+import { baseName } from '../protocols/paths.js'
 
 export interface FileRecord {
   id: Uint8Array

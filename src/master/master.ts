@@ -12,10 +12,11 @@ import { createNode, type FileShareNode, type RelayServerConfig } from '../node/
 import { loadOrCreateKey } from '../node/key-store.js'
 import { IndexStore } from './index-store.js'
 import { Liveness } from './liveness.js'
-import { RegisterService } from './register-service.js'
-import { LookupService } from './lookup-service.js'
-import { DialBackService } from './dialback-service.js'
+import { peerRateLimiter } from './rate-limiter.js'
 import { relayGate, type RelayGateTarget } from './relay-gate.js'
+import { registerServer } from '../protocols/register/index.js'
+import { lookupServer } from '../protocols/lookup/index.js'
+import { dialBackServer } from '../protocols/dialback/index.js'
 import { MASTER_DEFAULTS } from '../defaults.js'
 import { lockDataDir, type DataLock } from '../node/data-lock.js'
 import { assertListening } from '../node/listen-check.js'
@@ -103,6 +104,22 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
     const privateKey = dataDir != null ? await loadOrCreateKey(dataDir) : undefined
     const index = new IndexStore(dataDir)
     cleanup.push(() => { index.close() })
+    const requestTimeoutMs = options.requestTimeoutMs ?? d.requestTimeoutMs
+    const requestsPerSecond = options.requestsPerSecond ?? d.requestsPerSecond
+    const requestBurst = options.requestBurst ?? d.requestBurst
+    // the protocol servers are libp2p services: started and stopped with the node
+    let tracker: Liveness | null = null
+    const services = {
+      register: registerServer({
+        store: index,
+        limiter: peerRateLimiter(requestsPerSecond, requestBurst),
+        maxFilesPerPeer: options.maxFilesPerPeer ?? d.maxFilesPerPeer,
+        requestTimeoutMs,
+        onRegistered: peer => { tracker?.connected(peer) }
+      }),
+      lookup: lookupServer({ store: index, limiter: peerRateLimiter(requestsPerSecond, requestBurst), requestTimeoutMs }),
+      dialBack: dialBackServer()
+    }
     let gateTarget: RelayGateTarget | null = null
     const listen = options.listen ?? d.listen
     const node = await createNode({
@@ -111,28 +128,15 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
       announce: options.announce ?? d.announce,
       relayServer: { ...d.relay, ...options.relay },
       maxConnections: options.maxConnections ?? d.maxConnections,
-      connectionGater: relayGate(() => gateTarget)
+      connectionGater: relayGate(() => gateTarget),
+      services
     })
     cleanup.push(async () => { await node.stop() })
     await assertListening(node, listen)
     gateTarget = { node, index }
-    const liveness = new Liveness(node, index, options.providerGraceMs ?? d.providerGraceMs)
-    const limits = {
-      requestTimeoutMs: options.requestTimeoutMs ?? d.requestTimeoutMs,
-      requestsPerSecond: options.requestsPerSecond ?? d.requestsPerSecond,
-      requestBurst: options.requestBurst ?? d.requestBurst
-    }
-    const register = new RegisterService(node, index, liveness, { ...limits, maxFilesPerPeer: options.maxFilesPerPeer ?? d.maxFilesPerPeer })
-    const lookup = new LookupService(node, index, limits)
-    const dialBack = new DialBackService(node)
+    const liveness = tracker = new Liveness(node, index, options.providerGraceMs ?? d.providerGraceMs)
     liveness.start()
     cleanup.push(() => { liveness.stop() })
-    await register.start()
-    cleanup.push(async () => { await register.stop() })
-    await lookup.start()
-    cleanup.push(async () => { await lookup.stop() })
-    await dialBack.start()
-    cleanup.push(async () => { await dialBack.stop() })
     log('master %s listening on %s', node.peerId.toString(), node.getMultiaddrs().map(String).join(', '))
 
     let stopped = false
@@ -146,9 +150,6 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
         if (stopped) return
         stopped = true
         liveness.stop()
-        await register.stop().catch(() => {})
-        await lookup.stop().catch(() => {})
-        await dialBack.stop().catch(() => {})
         await node.stop()
         index.close()
         lock?.release()

@@ -8,7 +8,8 @@
 import { createServer } from 'node:net'
 import { multiaddr } from '@multiformats/multiaddr'
 import { FileShareError } from '../errors.js'
-import { isRelayed, type FileShareNode } from './create-node.js'
+import type { FileShareNode } from './create-node.js'
+import { isRelayed } from './addresses.js'
 
 /** Throws a 'LISTEN' FileShareError when one of the (non-relay) `requested` addresses is not listened on. */
 export async function assertListening (node: FileShareNode, requested: string[]): Promise<void> {

@@ -9,10 +9,10 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { FileShareNode } from '../node/create-node.js'
 import { FileShareError, toFileShareError } from '../errors.js'
 import { isContentId, parseContentId, formatContentId } from '../content/content-id.js'
-import { BUSY_MAX_RETRIES } from '../protocol/limits.js'
+import { BUSY_MAX_RETRIES } from './download/tuning.js'
 import type { MasterClient } from './master-client.js'
-import { download, isBusy, waitBusy, type DownloadEvent, type DownloadResult, type ProviderRef } from './download/download.js'
-import { FetchSession } from './download/fetch-session.js'
+import { download, type DownloadEvent, type DownloadResult, type ProviderRef } from './download/download.js'
+import { FetchSession, isBusy, waitBusy } from '../protocols/fetch/client.js'
 import { openFetchStream } from './download/dial.js'
 
 export interface GetOptions {

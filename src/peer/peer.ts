@@ -19,11 +19,11 @@ import { assertListening } from '../node/listen-check.js'
 import { PEER_DEFAULTS } from '../defaults.js'
 import { FileShareError, toFileShareError } from '../errors.js'
 import { parseContentId } from '../content/content-id.js'
-import { REACHABILITY_SETTLE_MS } from '../protocol/limits.js'
+import { REACHABILITY_SETTLE_MS } from './tuning.js'
 import { Catalog } from './catalog.js'
 import { startLiveShare, type LiveShare } from './share/live-share.js'
 import type { ScanStats } from './share/scanner.js'
-import { FetchServer } from './fetch-server.js'
+import { fetchServer, type FetchServer } from '../protocols/fetch/index.js'
 import { MasterClient, type SearchResult } from './master-client.js'
 import { Registration } from './registration.js'
 import type { DownloadResult } from './download/download.js'
@@ -109,8 +109,11 @@ export interface PeerOptions {
   onWarning?: (message: string) => void
 }
 
+/** A peer's node: the common services plus its fetch server. */
+export type PeerNode = FileShareNode<{ fetch: FetchServer }>
+
 export interface Peer {
-  readonly node: FileShareNode
+  readonly node: PeerNode
   readonly peerId: string
   addrs: () => string[]
   readonly catalog: Catalog
@@ -159,13 +162,13 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
 
 export class FileSharePeer implements Peer {
   readonly catalog = new Catalog()
-  private _node: FileShareNode | null = null
+  private _node: PeerNode | null = null
   private _master: MasterClient | null = null
   private readonly shareDir: string | null
   private readonly dataDir: string | null
   private lock: DataLock | null = null
   private upgrader: DirectUpgrader | null = null
-  private fetchServer: FetchServer | null = null
+  private serving = false
   private registration: Registration | null = null
   private reachabilityManager: ReachabilityManager | null = null
   private share: LiveShare | null = null
@@ -177,7 +180,7 @@ export class FileSharePeer implements Peer {
     this.dataDir = options.data === null ? null : resolve(options.data ?? PEER_DEFAULTS.data)
   }
 
-  get node (): FileShareNode {
+  get node (): PeerNode {
     if (this._node == null) throw new FileShareError('INTERNAL', 'peer not started')
     return this._node
   }
@@ -197,7 +200,18 @@ export class FileSharePeer implements Peer {
       privateKey,
       listen,
       announce: options.announce ?? PEER_DEFAULTS.announce,
-      relayTransport: true
+      relayTransport: true,
+      services: {
+        // a libp2p service, stopped with the node; it registers its handler once this peer
+        // has something to serve (startServing)
+        fetch: fetchServer({
+          catalog: this.catalog,
+          maxUploads: options.maxUploads ?? PEER_DEFAULTS.maxUploads,
+          maxUploadRate: options.maxUploadRate,
+          idleTimeoutMs: options.streamIdleTimeoutMs ?? PEER_DEFAULTS.streamIdleTimeoutMs,
+          serving: false
+        })
+      }
     })
     await assertListening(node, listen)
     if (masterMa != null) this._master = new MasterClient(node, masterMa)
@@ -221,15 +235,11 @@ export class FileSharePeer implements Peer {
 
   /** Starts the fetch server, the registration with the master and reachability (once). */
   private async startServing (): Promise<void> {
-    if (this.fetchServer != null) return
+    if (this.serving) return
+    this.serving = true
     const { options } = this
     const node = this.node
-    this.fetchServer = new FetchServer(node, this.catalog, {
-      maxUploads: options.maxUploads ?? PEER_DEFAULTS.maxUploads,
-      maxUploadRate: options.maxUploadRate,
-      idleTimeoutMs: options.streamIdleTimeoutMs ?? PEER_DEFAULTS.streamIdleTimeoutMs
-    })
-    await this.fetchServer.start()
+    await node.services.fetch.serve()
     if (this._master != null) {
       let settle!: (ok: boolean) => void
       const first = new Promise<boolean>(resolve => { settle = resolve })
@@ -237,7 +247,7 @@ export class FileSharePeer implements Peer {
       timer.unref()
       void first.then(() => { clearTimeout(timer) })
       this.firstRegistration = first
-      this.registration = new Registration(node, this._master, this.catalog, {
+      this.registration = new Registration(node, this._master.peer, this._master.registry, this.catalog, {
         onRegistered: () => { settle(true) },
         onError: message => {
           settle(false)
@@ -275,7 +285,7 @@ export class FileSharePeer implements Peer {
   }
 
   activeUploads (): number {
-    return this.fetchServer?.activeUploads ?? 0
+    return this._node?.services.fetch.activeUploads ?? 0
   }
 
   reachability (): ReachabilityState {
@@ -331,7 +341,6 @@ export class FileSharePeer implements Peer {
       await this.registration?.stop()
       await this.reachabilityManager?.stop()
       this.upgrader?.stop()
-      await this.fetchServer?.stop().catch(() => {})
       await this._node?.stop()
     } finally {
       this.lock?.release()

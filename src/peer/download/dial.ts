@@ -14,10 +14,13 @@
 import type { Connection, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { logger } from '@libp2p/logger'
-import { PROTOCOL_FETCH, DIRECT_DIAL_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from '../../protocol/limits.js'
-import { isRelayed, pathOf, withPeerId, type FileShareNode, type PathKind } from '../../node/create-node.js'
+import { PROTOCOL_FETCH } from '../../protocols/fetch/constants.js'
+import { REQUEST_TIMEOUT_MS } from '../../protocols/constants.js'
+import { DIRECT_DIAL_TIMEOUT_MS } from './tuning.js'
+import type { FileShareNode } from '../../node/create-node.js'
+import { isRelayed, pathOf, withPeerId, type PathKind } from '../../node/addresses.js'
 import { FileShareError, toFileShareError } from '../../errors.js'
-import type { ProviderRef } from './download.js'
+import type { PeerAddrs as ProviderRef } from '../../protocols/lookup/client.js'
 
 const log = logger('fileshare:peer:dial')
 

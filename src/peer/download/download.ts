@@ -31,23 +31,23 @@
  *    times in a row without a verified chunk in between, before it is given up.
  */
 import { createHash } from 'node:crypto'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { logger } from '@libp2p/logger'
 import {
   chunkCount, chunkLength, chunkHash, formatContentId, manifestMatches, type Manifest
 } from '../../content/content-id.js'
-import { FetchRequest, FetchResponse } from '../../protocol/pb/fetch.js'
+import { FetchRequest } from '../../protocols/fetch/pb/fetch.js'
 import {
   DEFAULT_REQUESTS_IN_FLIGHT, PROGRESS_INTERVAL_MS, PROVIDER_REDIALS, MIN_REQUESTS_IN_FLIGHT,
   INITIAL_REQUESTS_IN_FLIGHT, DEPTH_TARGET_MS, RATE_WINDOW_MS, RATE_MIN_SPAN_MS, ENDGAME_BUFFER_BYTES, ENDGAME_MAX_COPIES, ENDGAME_STALE_MS, PROVIDER_REFRESH_MS,
-  PROVIDER_RETRY_MS, BUSY_RETRY_MS, BUSY_RETRY_MAX_MS, BUSY_MAX_RETRIES
-} from '../../protocol/limits.js'
-import { safeFileName } from '../../protocol/paths.js'
+  PROVIDER_RETRY_MS, BUSY_MAX_RETRIES
+} from './tuning.js'
+import { safeFileName } from '../../protocols/paths.js'
 import { FileShareError, toFileShareError } from '../../errors.js'
-import { connectionPath, type FileShareNode, type PathKind } from '../../node/create-node.js'
-import { FetchSession, FetchError } from './fetch-session.js'
+import type { FileShareNode } from '../../node/create-node.js'
+import { connectionPath, type PathKind } from '../../node/addresses.js'
+import { FetchSession, FetchError, isBusy, waitBusy, busyDelay } from '../../protocols/fetch/client.js'
 import { openFetchStream, closeIdleRelayed } from './dial.js'
 import { PartFile } from './part-file.js'
 import { ChunkWriter } from './chunk-writer.js'
@@ -750,17 +750,4 @@ class Download {
       providers: [...this.stats.values()].map(s => ({ ...s }))
     })
   }
-}
-
-export function isBusy (err: unknown): boolean {
-  return err instanceof FetchError && err.status === FetchResponse.Status.BUSY
-}
-
-/** Waits busyDelay(attempt); an abort ends the wait with ABORTED. */
-export async function waitBusy (attempt: number, signal?: AbortSignal): Promise<void> {
-  await sleep(busyDelay(attempt), undefined, { signal }).catch(() => { throw new FileShareError('ABORTED', 'download aborted') })
-}
-
-function busyDelay (attempt: number): number {
-  return Math.min(BUSY_RETRY_MAX_MS, BUSY_RETRY_MS * 2 ** Math.max(0, attempt - 1))
 }

@@ -11,7 +11,7 @@ import { openSync, closeSync, ftruncateSync, fsyncSync, fdatasync, linkSync, unl
 import { promisify } from 'node:util'
 import { join, extname } from 'node:path'
 import { FileShareError } from '../../errors.js'
-import { PART_FLUSH_BYTES } from '../../protocol/limits.js'
+import { PART_FLUSH_BYTES } from './tuning.js'
 
 export class PartFile {
   readonly path: string

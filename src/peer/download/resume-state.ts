@@ -11,7 +11,7 @@
 import { readFileSync, writeFileSync, renameSync, unlinkSync } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { logger } from '@libp2p/logger'
-import { RESUME_STATE_INTERVAL_MS } from '../../protocol/limits.js'
+import { RESUME_STATE_INTERVAL_MS } from './tuning.js'
 import { OneShotTimer } from '../../util/one-shot-timer.js'
 
 const log = logger('fileshare:peer:download:resume')

@@ -3,7 +3,7 @@
  * '.' or '..' segment, no leading '/', no backslash or NUL. A downloader also reduces any
  * name it writes to one safe file name (see safeFileName).
  */
-import { MAX_NAME_LENGTH, MAX_PATH_LENGTH } from './limits.js'
+import { MAX_NAME_LENGTH, MAX_PATH_LENGTH } from './constants.js'
 
 export function isSafeRelativePath (path: string): boolean {
   if (path.length === 0 || path.length > MAX_PATH_LENGTH) return false
