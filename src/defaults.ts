@@ -9,6 +9,7 @@ import type { RelayServerConfig } from './node/create-node.js'
 import type { ReachabilityMode } from './types.js'
 import { PROVIDER_GRACE_MS, MAX_FILES_PER_PEER, MASTER_REQUESTS_PER_SECOND, MASTER_REQUEST_BURST } from './master/tuning.js'
 import { REQUEST_TIMEOUT_MS } from './protocols/constants.js'
+import { DIALBACK_PER_IP_PER_MINUTE } from './protocols/dialback/constants.js'
 import { DEFAULT_MAX_UPLOADS, STREAM_IDLE_TIMEOUT_MS } from './protocols/fetch/constants.js'
 import { DEFAULT_REQUESTS_IN_FLIGHT } from './peer/download/tuning.js'
 import { SHARE_SETTLE_MS, SHARE_RESCAN_INTERVAL_MS } from './peer/share/tuning.js'
@@ -23,6 +24,7 @@ export interface MasterDefaults {
   requestTimeoutMs: number
   requestsPerSecond: number
   requestBurst: number
+  dialBackPerIpPerMinute: number
   relay: RelayServerConfig
 }
 
@@ -50,6 +52,7 @@ export const MASTER_DEFAULTS: Readonly<MasterDefaults> = Object.freeze({
   requestTimeoutMs: REQUEST_TIMEOUT_MS,
   requestsPerSecond: MASTER_REQUESTS_PER_SECOND,
   requestBurst: MASTER_REQUEST_BURST,
+  dialBackPerIpPerMinute: DIALBACK_PER_IP_PER_MINUTE,
   relay: Object.freeze({
     maxReservations: 1024,
     dataLimit: 1024 * 1024 * 1024,

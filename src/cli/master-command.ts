@@ -38,7 +38,8 @@ export async function runMaster (argv: string[]): Promise<number> {
       maxConnections: config.maxConnections,
       requestTimeoutMs: config.requestTimeoutMs,
       requestsPerSecond: config.requestsPerSecond,
-      requestBurst: config.requestBurst
+      requestBurst: config.requestBurst,
+      dialBackPerIpPerMinute: config.dialBackPerIpPerMinute
     })
     const addrs = master.addrs()
     out.event('ready', { peerId: master.peerId, addrs }, `SwarmMaster ${master.peerId} ready; peers pass one of these as --master:\n${addrs.map(a => `  ${a}`).join('\n')}`)

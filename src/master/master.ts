@@ -76,6 +76,11 @@ export interface MasterOptions {
    * @default 200
    */
   requestBurst?: number
+  /**
+   * dial-back checks served per minute to one remote IP, whatever the keys
+   * @default 60
+   */
+  dialBackPerIpPerMinute?: number
 }
 
 export interface Master {
@@ -118,7 +123,7 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
         onRegistered: peer => { tracker?.connected(peer) }
       }),
       lookup: lookupServer({ store: index, limiter: peerRateLimiter(requestsPerSecond, requestBurst), requestTimeoutMs }),
-      dialBack: dialBackServer()
+      dialBack: dialBackServer({ checksPerIpPerMinute: options.dialBackPerIpPerMinute ?? d.dialBackPerIpPerMinute })
     }
     let gateTarget: RelayGateTarget | null = null
     const listen = options.listen ?? d.listen

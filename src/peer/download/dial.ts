@@ -8,7 +8,7 @@
  * - Streams are opened on the chosen connection itself (not `dialProtocol(peer)`, which
  *   ignores limited relayed connections and would dial yet another one).
  * A relayed connection is later replaced by a direct one when either side manages to
- * dial the other (see reachability.ts: DirectUpgrader); the download engine notices
+ * dial the other (see reachability.ts: DirectUpgrader); the provider pool notices
  * with `connectionPath()` and moves its requests over.
  */
 import type { Connection, Stream } from '@libp2p/interface'
@@ -20,7 +20,7 @@ import { DIRECT_DIAL_TIMEOUT_MS } from './tuning.js'
 import type { FileShareNode } from '../../node/create-node.js'
 import { isRelayed, pathOf, withPeerId, type PathKind } from '../../node/addresses.js'
 import { FileShareError, toFileShareError } from '../../errors.js'
-import type { PeerAddrs as ProviderRef } from '../../protocols/lookup/client.js'
+import type { ProviderRef } from './types.js'
 
 const log = logger('fileshare:peer:dial')
 

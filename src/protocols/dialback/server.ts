@@ -1,14 +1,20 @@
 /**
- * /fileshare/dialback/1.0.0, the master's side (the protocol is described in index.ts).
- * The master dials, on a new connection, each listed address whose IP is the IP the
- * request came from (so it can never be made to dial a third host) and answers which ones
- * it reached.
+ * /fileshare/dialback/1.0.0 on the master: tells a peer whether it is publicly reachable.
+ * The peer lists its listen addresses; the master dials, on a new connection, each one
+ * whose IP is the IP the request came from (so the master can never be made to dial a
+ * third host) and answers which ones it reached. A peer no address of which was reached
+ * is behind a NAT or a firewall and reserves a relay slot instead.
+ *
+ * Each check costs the master outbound dials, so checks are limited per key and per remote
+ * IP (fresh keys are free to make): `dialBackPerIpPerMinute` (config/master.json) is sized
+ * for a household or campus behind one NAT, whose peers each check once at start and
+ * again on backoff.
  */
 import type { AbortOptions, Connection, Logger, Stream, Startable } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { RateLimiter } from '@libp2p/utils'
 import { DialBackRequest, DialBackResponse } from './pb/dialback.js'
-import { PROTOCOL_DIALBACK, MAX_DIALBACK_ADDRS, DIALBACK_DIAL_TIMEOUT_MS, DIALBACK_CHECKS_PER_MINUTE } from './constants.js'
+import { PROTOCOL_DIALBACK, MAX_DIALBACK_ADDRS, DIALBACK_DIAL_TIMEOUT_MS, DIALBACK_CHECKS_PER_MINUTE, DIALBACK_PER_IP_PER_MINUTE } from './constants.js'
 import { MAX_CONTROL_FRAME, REQUEST_TIMEOUT_MS } from '../constants.js'
 import { serveExchange } from '../stream-io.js'
 import { isRelayed, isPlainTcp, withoutPeerId } from '../../node/addresses.js'
@@ -29,6 +35,13 @@ export interface DialBackServerInit {
    * @default DIALBACK_CHECKS_PER_MINUTE (10)
    */
   checksPerMinute?: number
+  /**
+   * dial-back checks one remote IP may ask for per minute, whatever the keys (fresh keys
+   * cost nothing to make)
+   *
+   * @default DIALBACK_PER_IP_PER_MINUTE (60)
+   */
+  checksPerIpPerMinute?: number
 }
 
 export class DialBackServer implements Startable {
@@ -36,11 +49,14 @@ export class DialBackServer implements Startable {
   private readonly log: Logger
   /** a few checks per minute per peer: each one costs the master outbound dials */
   private readonly limiter: RateLimiter
+  /** and per remote IP */
+  private readonly ipLimiter: RateLimiter
   private readonly busy = new Set<string>()
 
   constructor (private readonly components: DialBackServerComponents, init: DialBackServerInit = {}) {
     this.log = components.logger.forComponent('fileshare:master:dialback')
     this.limiter = new RateLimiter({ points: init.checksPerMinute ?? DIALBACK_CHECKS_PER_MINUTE, duration: 60 })
+    this.ipLimiter = new RateLimiter({ points: Math.max(1, init.checksPerIpPerMinute ?? DIALBACK_PER_IP_PER_MINUTE), duration: 60 })
   }
 
   readonly [Symbol.toStringTag] = 'fileshare/dialback-server'
@@ -70,6 +86,11 @@ export class DialBackServer implements Startable {
       this.limiter.consume(key)
     } catch {
       return response(Status.RATE_LIMITED, 'too many dial-back requests, slow down')
+    }
+    try {
+      this.ipLimiter.consume(hostOf(observed) ?? observed.toString())
+    } catch {
+      return response(Status.RATE_LIMITED, 'too many dial-back requests from this IP address, slow down')
     }
     if (this.busy.has(key)) return response(Status.RATE_LIMITED, 'a dial-back for this peer is already running')
     this.busy.add(key)
