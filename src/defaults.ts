@@ -25,6 +25,10 @@ export interface MasterDefaults {
   requestsPerSecond: number
   requestBurst: number
   dialBackPerIpPerMinute: number
+  /** CLI only: the dashboard's address (--web), or null */
+  web: string | null
+  /** CLI only: a /metrics-only server's address (--metrics), or null */
+  metrics: string | null
   relay: RelayServerConfig
 }
 
@@ -40,6 +44,12 @@ export interface PeerDefaults {
   settleMs: number
   rescanIntervalMs: number
   streamIdleTimeoutMs: number
+  /** CLI only: the web UI's address (--web; '' = the default), or null */
+  web: string | null
+  /** CLI only: the folder web UI downloads go under (--downloads) */
+  downloads: string
+  /** CLI only: a /metrics-only server's address (--metrics), or null */
+  metrics: string | null
 }
 
 export const MASTER_DEFAULTS: Readonly<MasterDefaults> = Object.freeze({
@@ -53,6 +63,8 @@ export const MASTER_DEFAULTS: Readonly<MasterDefaults> = Object.freeze({
   requestsPerSecond: MASTER_REQUESTS_PER_SECOND,
   requestBurst: MASTER_REQUEST_BURST,
   dialBackPerIpPerMinute: DIALBACK_PER_IP_PER_MINUTE,
+  web: null,
+  metrics: null,
   relay: Object.freeze({
     maxReservations: 1024,
     dataLimit: 1024 * 1024 * 1024,
@@ -72,5 +84,8 @@ export const PEER_DEFAULTS: Readonly<PeerDefaults> = Object.freeze({
   watch: true,
   settleMs: SHARE_SETTLE_MS,
   rescanIntervalMs: SHARE_RESCAN_INTERVAL_MS,
-  streamIdleTimeoutMs: STREAM_IDLE_TIMEOUT_MS
+  streamIdleTimeoutMs: STREAM_IDLE_TIMEOUT_MS,
+  web: null,
+  downloads: '.fileshare/downloads',
+  metrics: null
 })

@@ -21,7 +21,7 @@ export async function startMetricsServer (sink: PrometheusMetrics, listen: Liste
     })
   })
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: any) => { reject(new FileShareError('USAGE', `metrics server cannot listen on ${listen.host}:${listen.port}: ${err?.code ?? err}`)) })
+    server.once('error', (err: any) => { reject(new FileShareError('LISTEN', `metrics server cannot listen on ${listen.host}:${listen.port}: ${err?.code ?? err}`)) })
     server.listen(listen.port, listen.host, () => { resolve() })
   })
   const address = server.address()

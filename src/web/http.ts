@@ -79,6 +79,8 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   QUOTA_EXCEEDED: 429,
   ABORTED: 409,
   IO: 500,
+  LISTEN: 500,
+  LOCKED: 409,
   VERIFICATION_FAILED: 502,
   PROTOCOL: 502
 }
@@ -230,7 +232,7 @@ export async function startWebServer (options: WebServerOptions): Promise<WebSer
         port++
         continue
       }
-      throw new FileShareError(err?.code === 'EADDRINUSE' || err?.code === 'EACCES' ? 'USAGE' : 'IO', `web server cannot listen on ${host}:${port}: ${err?.code ?? err?.message}`)
+      throw new FileShareError('LISTEN', `web server cannot listen on ${host}:${port}: ${err?.code ?? err?.message}`)
     }
   }
   const address = server.address()
