@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path'
 import type { Hono } from 'hono'
 import { streamSSE } from 'hono/streaming'
 import type { Peer } from '../peer/peer.js'
-import { isContentId, formatContentId } from '../content/content-id.js'
+import { formatContentId } from '../content/content-id.js'
 import { startWebServer, jsonBody, HttpError, type ListenAddress, type WebServer } from './http.js'
 import { DownloadManager } from './downloads.js'
 import { enablePrometheus, type PrometheusMetrics } from '../metrics/prometheus.js'
@@ -119,11 +119,8 @@ export async function startPeerWeb (peer: Peer, options: PeerWebOptions): Promis
     app.get('/api/downloads', c => c.json({ downloads: downloads.list() }))
     app.post('/api/downloads', async c => {
       const body = await jsonBody(c)
+      // a content id, or a name the master (or get) resolves
       const target = body.id ?? body.name
-      if (typeof body.id === 'string' && !isContentId(body.id) && body.name == null) {
-        // a name given as id is fine (get resolves it), but a malformed id is a clear 400
-        if (/^fs[a-z2-7]*$/i.test(body.id) && body.id.length !== 54) throw new HttpError(400, 'BAD_REQUEST', `${body.id} is not a content id`)
-      }
       return c.json({ download: await downloads.start(target, body.folder, body.name) }, 201)
     })
     app.get('/api/downloads/:key', c => c.json({ download: downloads.get(c.req.param('key')) }))
