@@ -4,8 +4,8 @@
  * verified chunks stay in the part file) and resumed (the same get again, which keeps
  * them). Targets are folders under the configured downloads folder only.
  */
-import { mkdir, realpath } from 'node:fs/promises'
-import { resolve, relative, isAbsolute, sep } from 'node:path'
+import { mkdir, realpath, lstat } from 'node:fs/promises'
+import { resolve, relative, isAbsolute, dirname, sep } from 'node:path'
 import type { Peer } from '../peer/peer.js'
 import type { DownloadEvent, DownloadResult, ProviderStats } from '../peer/download/download.js'
 import { FileShareError, toFileShareError } from '../errors.js'
@@ -105,14 +105,18 @@ export class DownloadManager {
     }
     const abs = resolve(this.root, rel)
     if (!inside(this.root, abs, true)) throw new HttpError(400, 'BAD_FOLDER', 'the folder must lie inside the downloads folder')
+    // before creating anything: the deepest part that exists must not lead out (a symlink)
+    const realRoot = await realpath(this.root)
+    let existing = abs
+    while (existing !== this.root && !(await exists(existing))) existing = dirname(existing)
+    if (!inside(realRoot, await realpathOr400(existing, rel), true)) throw new HttpError(400, 'BAD_FOLDER', `${rel} leads outside the downloads folder`)
     try {
       await mkdir(abs, { recursive: true })
     } catch (err: any) {
       throw new HttpError(400, 'BAD_FOLDER', `cannot create ${rel === '' ? 'the downloads folder' : rel}: ${err?.code ?? err?.message}`)
     }
     // a symlink inside must not lead out
-    const [realRoot, realAbs] = await Promise.all([realpath(this.root), realpath(abs)])
-    if (!inside(realRoot, realAbs, true)) throw new HttpError(400, 'BAD_FOLDER', `${rel} leads outside the downloads folder`)
+    if (!inside(realRoot, await realpathOr400(abs, rel), true)) throw new HttpError(400, 'BAD_FOLDER', `${rel} leads outside the downloads folder`)
     return { rel, abs }
   }
 
@@ -279,6 +283,23 @@ export class DownloadManager {
 function holdsAll (p: ProviderStats): boolean {
   const flag = (p as { complete?: unknown }).complete
   return typeof flag === 'boolean' ? flag : true
+}
+
+async function realpathOr400 (path: string, rel: string): Promise<string> {
+  try {
+    return await realpath(path)
+  } catch (err: any) {
+    throw new HttpError(400, 'BAD_FOLDER', `${rel}: ${err?.code ?? err?.message}`)
+  }
+}
+
+async function exists (path: string): Promise<boolean> {
+  try {
+    await lstat(path)
+    return true
+  } catch {
+    return false
+  }
 }
 
 /** `path` lies inside `dir` (or is `dir` itself when `orSame`). */

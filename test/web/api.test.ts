@@ -6,7 +6,7 @@
  */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdir, readdir } from 'node:fs/promises'
+import { mkdir, readdir, symlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { tempDir, startMaster, startPeer, writeRandomFile, sha256File, waitFor } from '../helpers/swarm.js'
 import { startPeerWeb, type PeerWeb } from '../../src/web/peer-web.js'
@@ -113,6 +113,17 @@ describe('peer HTTP API', { timeout: 60_000 }, () => {
     assert.deepEqual(r.body.folders, ['backups'])
     assert.equal((await api(web, '/api/folders?path=..')).status, 400)
     assert.equal((await api(web, '/api/folders?path=/etc')).status, 400)
+    // a symlink inside leading out: refused before anything is created outside
+    await mkdir(join(dir.path, 'outside'))
+    await symlink(join(dir.path, 'outside'), join(dir.path, 'downloads/escape'))
+    for (const folder of ['escape', 'escape/sub']) {
+      const r = await api(web, '/api/downloads', { method: 'POST', body: JSON.stringify({ id, folder }) })
+      assert.equal(r.status, 400, folder)
+      assert.equal(r.body.error.code, 'BAD_FOLDER')
+    }
+    assert.deepEqual(await readdir(join(dir.path, 'outside')), [])
+    await symlink(join(dir.path, 'nowhere'), join(dir.path, 'downloads/dangling'))
+    assert.equal((await api(web, '/api/downloads', { method: 'POST', body: JSON.stringify({ id, folder: 'dangling/x' }) })).status, 400)
   })
 
   it('shows a running download live in the page, and cancels and resumes it there', { skip: noBrowser ?? false }, async () => {
