@@ -50,10 +50,12 @@ export function masterView (master: Master): {
   }
   const peers = (): Array<{ peer: string, path: 'direct' | 'relayed', files: number, addrs: string[] }> => {
     const reserved = new Set([...(relay()?.reservations.keys() ?? [])].map(k => k.toString()))
-    return master.index.livePeers(500).map(p => {
-      const addrs = master.node.getConnections().filter(c => c.remotePeer.toString() === p.peer).map(c => c.remoteAddr.toString())
-      return { peer: p.peer, path: reserved.has(p.peer) ? 'relayed' : 'direct', files: p.files, addrs }
-    })
+    const connected = new Map<string, string[]>()
+    for (const c of master.node.getConnections()) {
+      const peer = c.remotePeer.toString()
+      connected.set(peer, [...(connected.get(peer) ?? []), c.remoteAddr.toString()])
+    }
+    return master.index.livePeers(500).map(p => ({ peer: p.peer, path: reserved.has(p.peer) ? 'relayed' : 'direct', files: p.files, addrs: connected.get(p.peer) ?? [] }))
   }
   return { indexStats, relayedCount, reservations: () => relay()?.reservations.size ?? 0, peers }
 }
