@@ -14,6 +14,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import Database from 'better-sqlite3'
 import { parse, type Options } from './args.js'
 import { Output, formatBytes } from './output.js'
+import { printable } from './printable.js'
 import { loadConfig, type PeerConfig } from './config.js'
 import { FileShareError } from '../errors.js'
 import { createPeer } from '../peer/peer.js'
@@ -71,16 +72,18 @@ export async function runStatus (argv: string[], out: Output): Promise<number> {
     const { downloads } = await call(api, '/api/downloads')
     const { files } = await call(api, '/api/files?limit=1000')
     const uploading = (files as any[]).filter(f => f.uploads.active)
+    const served = (files as any[]).filter(f => f.uploads.bytes > 0).sort((a, b) => b.uploads.bytes - a.uploads.bytes)
     out.event('status', { running: true, url: api.url, ...s, downloads, uploading: uploading.map(f => f.path) }, [
       `peer ${s.peerId} (running, web UI ${api.url})`,
       `reachability: ${s.reachability.reachability}${s.reachability.addrs.length > 0 ? ` (${s.reachability.addrs.join(', ')})` : ''}`,
       `master: ${s.master ?? 'none'}${s.master != null ? (s.registered ? ' (registered)' : ' (not registered yet)') : ''}`,
       s.share != null
-        ? `sharing ${s.share.files} files (${formatBytes(s.share.bytes)}) from ${s.share.folder}${s.share.pending > 0 ? `, ${s.share.pending} waiting to be hashed` : ''}`
+        ? `sharing ${s.share.files} files (${formatBytes(s.share.bytes)}) from ${printable(s.share.folder ?? '(seeded downloads)')}${s.share.pending > 0 ? `, ${s.share.pending} waiting to be hashed` : ''}`
         : 'sharing nothing',
-      `uploads: ${s.uploads.active} now, ${formatBytes(s.uploads.servedBytes)} served since start${uploading.length > 0 ? `: ${uploading.map((f: any) => f.path).join(', ')}` : ''}`,
+      `uploads: ${s.uploads.active} now${uploading.length > 0 ? ` (${uploading.map((f: any) => printable(f.path)).join(', ')})` : ''}, ${formatBytes(s.uploads.servedBytes)} served since start`,
+      ...served.slice(0, 5).map((f: any) => `  ${printable(f.path)}: ${formatBytes(f.uploads.bytes)} served`),
       `downloads: ${(downloads as any[]).length === 0 ? 'none' : ''}`,
-      ...(downloads as any[]).map(d => `  ${d.key} ${d.state.padEnd(9)} ${d.name}  ${formatBytes(d.bytes)}${d.total != null ? ` of ${formatBytes(d.total)} (${Math.floor(d.bytes / Math.max(1, d.total) * 100)} %)` : ''}${d.state === 'running' ? `  ${formatBytes(d.rate)}/s` : ''}${d.error != null ? `  ${d.error.message}` : ''}`)
+      ...(downloads as any[]).map(d => `  ${d.key} ${d.state.padEnd(9)} ${printable(d.name)}  ${formatBytes(d.bytes)}${d.total != null ? ` of ${formatBytes(d.total)} (${Math.floor(d.bytes / Math.max(1, d.total) * 100)} %)` : ''}${d.state === 'running' ? `  ${formatBytes(d.rate)}/s` : ''}${d.error != null ? `  ${printable(d.error.message)}` : ''}`)
     ].join('\n'))
     return 0
   }
