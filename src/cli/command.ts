@@ -173,8 +173,8 @@ function optionLabel (o: OptionSpec): string {
 /** The help of one command: usage, summary, every option with its default, environment, examples. */
 export function formatHelp (program: string, spec: CommandSpec): string {
   const name = spec.name !== '' ? `${spec.name} ` : ''
-  const lines = [`usage: ${program} ${name}${spec.args != null ? `${spec.args} ` : ''}[options]`, '', spec.summary]
-  for (const note of spec.notes ?? []) lines.push('', note)
+  const lines = [`usage: ${program} ${name}${spec.args != null ? `${spec.args} ` : ''}[options]`, '', wrap(spec.summary, 80)]
+  for (const note of spec.notes ?? []) lines.push('', wrap(note, 80))
   const rows = [...spec.options, HELP].map(o => {
     const text = o.help + (o.multiple === true ? '; repeatable' : '') + (o.default != null ? ` (default: ${o.default})` : '')
     return [optionLabel(o), text]
@@ -187,11 +187,27 @@ export function formatHelp (program: string, spec: CommandSpec): string {
   const env = Object.entries(spec.env ?? {})
   if (env.length > 0) {
     lines.push('', 'environment:')
-    for (const [k, v] of env) lines.push(`  ${k.padEnd(width)}${v}`)
+    for (const [k, v] of env) lines.push(`  ${k.padEnd(Math.max(width, k.length + 2))}${v}`)
   }
   if (spec.examples.length > 0) {
     lines.push('', 'examples:')
     for (const e of spec.examples) lines.push(`  ${program} ${e}`)
   }
   return lines.join('\n') + '\n'
+}
+
+/** `text` broken at spaces into lines of at most `width` columns. */
+function wrap (text: string, width: number): string {
+  const lines: string[] = []
+  let line = ''
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line)
+      line = word
+    } else {
+      line = line === '' ? word : `${line} ${word}`
+    }
+  }
+  if (line !== '') lines.push(line)
+  return lines.join('\n')
 }

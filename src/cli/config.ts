@@ -10,6 +10,7 @@
 import { readFileSync, existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { FileShareError } from '../errors.js'
+import { distance } from './command.js'
 import { MASTER_DEFAULTS, PEER_DEFAULTS, type MasterDefaults, type PeerDefaults } from '../defaults.js'
 
 export type MasterConfig = MasterDefaults
@@ -127,7 +128,7 @@ function validate (value: Record<string, unknown>, defaults: Record<string, unkn
   for (const [key, v] of Object.entries(value)) {
     const rule = schema[key] ?? (Object.hasOwn(defaults, key) ? inferRule(defaults[key]) : null)
     if (rule == null) {
-      const near = names.map(n => [n, editDistance(key.toLowerCase(), n.toLowerCase())] as const).sort((a, b) => a[1] - b[1])[0]
+      const near = names.map(n => [n, distance(key.toLowerCase(), n.toLowerCase())] as const).sort((a, b) => a[1] - b[1])[0]
       onWarning(`${where} unknown key "${prefix}${key}" ignored${near != null && near[1] <= Math.max(1, Math.floor(near[0].length / 3)) ? ` (did you mean "${prefix}${near[0]}"?)` : ''}`)
       continue
     }
@@ -141,19 +142,6 @@ function validate (value: Record<string, unknown>, defaults: Record<string, unkn
   return known
 }
 
-function editDistance (a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]
-    row[0] = i
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j]
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
-      prev = tmp
-    }
-  }
-  return row[b.length]
-}
 
 /** The master address of a peer: the flag, else FILESHARE_MASTER, else the config's `master`. */
 export function masterAddress (flag: string | undefined, env: NodeJS.ProcessEnv, config: PeerConfig): string | null {

@@ -26,6 +26,8 @@ export interface DownloadResult {
   resumedBytes: number
   /** the verified manifest (for seeding) */
   manifest: Manifest
+  /** true when `path` already held this content: nothing was downloaded or written */
+  existing?: boolean
 }
 
 export interface DownloadOptions {
