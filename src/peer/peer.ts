@@ -22,7 +22,8 @@ import { FileShareError, toFileShareError } from '../errors.js'
 import { parseContentId } from '../content/content-id.js'
 import { REACHABILITY_SETTLE_MS } from './tuning.js'
 import { Catalog } from './catalog.js'
-import { startLiveShare, type LiveShare } from './share/live-share.js'
+// the share (SQLite hash cache, watcher) loads only for a peer that shares: search and get start faster
+import type { LiveShare } from './share/live-share.js'
 import type { ScanStats } from './share/scanner.js'
 import { fetchServer, type FetchServer } from '../protocols/fetch/index.js'
 import { MasterClient, type SearchResult } from './master-client.js'
@@ -224,6 +225,7 @@ export class FileSharePeer implements Peer {
     this.upgrader = new DirectUpgrader(node)
     this.upgrader.start()
     if (sharing) {
+      const { startLiveShare } = await import('./share/live-share.js')
       this.share = await startLiveShare({
         roots: shareDirs,
         catalog: this.catalog,
