@@ -23,6 +23,8 @@ export interface GetOptions {
   onEvent?: (event: DownloadEvent) => void
   /** called as each chunk verifies (index, provider PeerId) */
   onChunk?: (index: number, peer: string) => void
+  /** when `out` already holds this content under its name, nothing is downloaded (the result says `existing: true`) */
+  skipExisting?: boolean
   /** keep serving the file once it is complete (registered with the master) until stop() */
   seed?: boolean
   /** how often to ask the master for new providers during the download (ms) */
@@ -86,6 +88,7 @@ export async function getFile (ctx: GetContext, idOrName: string, options: GetOp
     requestsInFlight: ctx.requestsInFlight,
     onEvent: options.onEvent,
     onChunk: options.onChunk,
+    skipExisting: options.skipExisting,
     signal: options.signal
   })
 }

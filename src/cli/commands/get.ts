@@ -91,6 +91,7 @@ async function getOne (peer: import('./session.js').Peer, target: string, values
     const result = await peer.get(target, {
       out: values.out,
       from: values.from,
+      skipExisting: true,
       seed,
       signal,
       onEvent: event => {

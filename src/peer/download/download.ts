@@ -121,7 +121,7 @@ class Download {
     const onAbort = (): void => { this.finish.reject(new FileShareError('ABORTED', 'download aborted')) }
     try {
       // the same content already under the final name: nothing to download
-      if (await holdsContent(join(options.outDir, safeFileName(name)), manifest.size, this.idText, options.signal)) {
+      if (options.skipExisting === true && await holdsContent(join(options.outDir, safeFileName(name)), manifest.size, this.idText, options.signal)) {
         await first.session.close().catch(() => {})
         await this.writer.close()
         return { id: this.idText, path: join(options.outDir, safeFileName(name)), bytes: manifest.size, seconds: (Date.now() - started) / 1000, providers: [], resumedBytes: 0, manifest, existing: true }
