@@ -7,8 +7,6 @@
 export const MAX_CONTROL_FRAME = 64 * 1024
 /** Request/response protocols (register, lookup, dialback) must complete within this time. */
 export const REQUEST_TIMEOUT_MS = 15_000
-/** Reaching the master (the dial before a request): a wrong or dead address fails within this. */
-export const MASTER_DIAL_TIMEOUT_MS = 10_000
 /** Inbound streams per connection and protocol. */
 export const MAX_INBOUND_STREAMS = 32
 /** A relative path on the wire (see paths.ts), and one segment of it. */

@@ -7,7 +7,7 @@ import type { PeerId, Stream, AbortOptions } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { exchange, type Codec } from './stream-io.js'
-import { REQUEST_TIMEOUT_MS, MASTER_DIAL_TIMEOUT_MS } from './constants.js'
+import { REQUEST_TIMEOUT_MS } from './constants.js'
 import { FileShareError, toFileShareError } from '../errors.js'
 
 /** What a client needs of the local node (a libp2p node fits). */
@@ -40,8 +40,7 @@ export class MasterLink {
 
   async call<Req, Res> (protocol: string, request: Req, reqCodec: Codec<Req>, resCodec: Codec<Res>, options: CallOptions): Promise<Res> {
     const signal = options.signal ?? AbortSignal.timeout(REQUEST_TIMEOUT_MS)
-    // reaching the master has its own, shorter bound: a wrong address fails in seconds
-    const dialSignal = AbortSignal.any([signal, AbortSignal.timeout(MASTER_DIAL_TIMEOUT_MS)])
+    const dialSignal = signal
     let dialled = false
     try {
       await this.node.peerStore.merge(this.peer, { multiaddrs: [this.addr] })
@@ -75,7 +74,7 @@ function describeFailure (addr: string, peer: string, err: unknown, dialSignal: 
     return `cannot reach the master at ${addr}: connection refused (check that the master runs and the host and port)`
   }
   if (dialSignal?.aborted === true || all.some(e => e?.name === 'TimeoutError' || e?.code === 'ETIMEDOUT')) {
-    const seconds = dialSignal?.aborted === true ? MASTER_DIAL_TIMEOUT_MS / 1000 : REQUEST_TIMEOUT_MS / 1000
+    const seconds = REQUEST_TIMEOUT_MS / 1000
     return `no answer from the master at ${addr} in ${seconds} s (check the address, that the master runs, and firewalls)`
   }
   return `master ${addr} unreachable: ${fallback}`
