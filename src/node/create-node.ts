@@ -13,6 +13,7 @@ import { identify, identifyPush, type Identify, type IdentifyPush } from '@libp2
 import { circuitRelayServer, circuitRelayTransport, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { FaultTolerance, type PrivateKey, type ConnectionGater, type PeerId, type Connection } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { MAX_INBOUND_STREAMS } from '../protocol/limits.js'
 
 export interface RelayServerConfig {
   maxReservations: number
@@ -73,7 +74,11 @@ export async function createNode (options: NodeOptions): Promise<FileShareNode> 
     addresses: { listen: options.listen, announce: options.announce ?? [] },
     transports: [tcp(), ...(options.relayTransport === true ? [circuitRelayTransport()] : [])],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    // streams a peer opens before this side has finished its part of the connection upgrade
+    // are held as "early streams"; past maxEarlyStreams (default 10) the whole connection is
+    // reset. A client that sends a burst of requests on a fresh connection (identify plus ten
+    // lookups) crossed that on a busy master: allow one protocol's MAX_INBOUND_STREAMS twice
+    streamMuxers: [yamux({ maxEarlyStreams: 2 * MAX_INBOUND_STREAMS })],
     connectionGater: {
       // loopback and private addresses are normal here: tests, LANs and NAT labs use them
       denyDialMultiaddr: () => false,
