@@ -195,8 +195,9 @@ describe('swarm download (in-process nodes on 127.0.0.1)', () => {
     await writeRandomFile(src, 16 * MiB)
     const { id } = await hashFile(src)
     const idText = formatContentId(id)
-    // alone, the first provider would need 8 s: ample time for the newcomer to register and join
-    await sharer({ 'late.bin': src }, { maxUploadRate: 2 * MiB })
+    // alone, the first provider would need 16 s: ample time for the newcomer to register and
+    // join even on a loaded machine (the download ends soon after it joins)
+    await sharer({ 'late.bin': src }, { maxUploadRate: 1 * MiB })
     let late: Promise<Peer> | undefined
     const out = join(dir.path, 'out-late')
     const result = await client.get(idText, {
