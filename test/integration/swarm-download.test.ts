@@ -309,8 +309,18 @@ describe('swarm download (in-process nodes on 127.0.0.1)', () => {
     const { id } = await hashFile(src)
     const idText = formatContentId(id)
     const seeder = await sharer({ 'popular.bin': src })
-    const downloaders = await Promise.all(Array.from({ length: 20 }, async () => await startPeer(master)))
-    peers.push(...downloaders)
+    // each downloader connects to the master and the seeder first, one after the other: 20
+    // noise handshakes at once in this one process (every node of the test runs in it) can
+    // outlast libp2p's 6 s per-address dial timeout on a loaded machine. The downloads
+    // themselves still run concurrently, over these connections.
+    const downloaders: Peer[] = []
+    for (let i = 0; i < 20; i++) {
+      const d = await startPeer(master)
+      peers.push(d)
+      await d.node.dial(multiaddr(master.addrs()[0]))
+      await d.node.dial(multiaddr(seeder.addrs()[0]))
+      downloaders.push(d)
+    }
     const results = await Promise.all(downloaders.map(async (d, i) => await d.get(idText, { out: join(dir.path, `out-popular-${i}`) })))
     for (const r of results) {
       assert.ok(await sameFile(r.path, src))
