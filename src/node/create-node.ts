@@ -3,17 +3,28 @@
  * TCP + noise + yamux + identify, and circuit relay v2 (server on the master, transport on
  * peers). Connection limits are sized for a swarm (the libp2p defaults turn away more
  * than 5 inbound connections per second from one host, and NATed peers share one IP).
+ * Callers add their own services (the master its protocol servers, a peer its fetch
+ * server): libp2p hands each one the node's components and starts and stops it with the
+ * node. Address and connection helpers: addresses.ts.
  */
 import './polyfill.js'
-import { createLibp2p, type Libp2p } from 'libp2p'
+import { createLibp2p, type Libp2p, type ServiceFactoryMap } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify, identifyPush, type Identify, type IdentifyPush } from '@libp2p/identify'
 import { circuitRelayServer, circuitRelayTransport, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
-import { FaultTolerance, type PrivateKey, type ConnectionGater, type PeerId, type Connection } from '@libp2p/interface'
-import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import { MAX_INBOUND_STREAMS } from '../protocol/limits.js'
+import { FaultTolerance, type PrivateKey, type ConnectionGater } from '@libp2p/interface'
+import { relayReservations, type RelayReservations } from './relay-reservations.js'
+
+/**
+ * Streams a peer opens before this side has finished its part of the connection upgrade
+ * are held as "early streams"; past maxEarlyStreams (libp2p default 10) the whole
+ * connection is reset. A client sending a burst of requests on a fresh connection
+ * (identify plus ten lookups) crossed that on a busy master: allow twice the streams one
+ * protocol serves per connection (MAX_INBOUND_STREAMS = 32 in protocols/constants.ts).
+ */
+const MAX_EARLY_STREAMS = 64
 
 export interface RelayServerConfig {
   maxReservations: number
@@ -25,7 +36,7 @@ export interface RelayServerConfig {
   reservationTtl: number
 }
 
-export interface NodeOptions {
+export interface NodeOptions<S extends Record<string, unknown> = Record<never, never>> {
   privateKey?: PrivateKey
   listen: string[]
   announce?: string[]
@@ -35,21 +46,26 @@ export interface NodeOptions {
   relayTransport?: boolean
   maxConnections?: number
   connectionGater?: ConnectionGater
+  /** further libp2p services, started and stopped with the node (keys must not clash with NodeServices) */
+  services?: ServiceFactoryMap<S>
 }
 
 export interface NodeServices {
   identify: Identify
   identifyPush: IdentifyPush
   relay?: CircuitRelayService
+  /** present when the node dials and listens through relays (relayTransport) */
+  relayReservations?: RelayReservations
   [key: string]: unknown
 }
 
-export type FileShareNode = Libp2p<NodeServices>
+export type FileShareNode<S extends Record<string, unknown> = Record<never, never>> = Libp2p<NodeServices & S>
 
-export async function createNode (options: NodeOptions): Promise<FileShareNode> {
+export async function createNode<S extends Record<string, unknown> = Record<never, never>> (options: NodeOptions<S>): Promise<FileShareNode<S>> {
   // identify push tells connected peers (the master) when our addresses change, e.g. a
   // relay reservation added a /p2p-circuit address
   const services: Record<string, any> = { identify: identify(), identifyPush: identifyPush() }
+  if (options.relayTransport === true) services.relayReservations = relayReservations()
   if (options.relayServer != null) {
     const r = options.relayServer
     const limited = r.dataLimit > 0 || r.durationLimit > 0
@@ -74,11 +90,7 @@ export async function createNode (options: NodeOptions): Promise<FileShareNode> 
     addresses: { listen: options.listen, announce: options.announce ?? [] },
     transports: [tcp(), ...(options.relayTransport === true ? [circuitRelayTransport()] : [])],
     connectionEncrypters: [noise()],
-    // streams a peer opens before this side has finished its part of the connection upgrade
-    // are held as "early streams"; past maxEarlyStreams (default 10) the whole connection is
-    // reset. A client that sends a burst of requests on a fresh connection (identify plus ten
-    // lookups) crossed that on a busy master: allow one protocol's MAX_INBOUND_STREAMS twice
-    streamMuxers: [yamux({ maxEarlyStreams: 2 * MAX_INBOUND_STREAMS })],
+    streamMuxers: [yamux({ maxEarlyStreams: MAX_EARLY_STREAMS })],
     connectionGater: {
       // loopback and private addresses are normal here: tests, LANs and NAT labs use them
       denyDialMultiaddr: () => false,
@@ -90,40 +102,6 @@ export async function createNode (options: NodeOptions): Promise<FileShareNode> 
       maxIncomingPendingConnections: Math.max(64, Math.ceil(maxConnections / 4))
     },
     transportManager: { faultTolerance: FaultTolerance.NO_FATAL },
-    services: services as any
-  }) as FileShareNode
-}
-
-export type PathKind = 'direct' | 'relayed'
-
-/** 'direct' when an open connection to `peer` does not go through a relay, else 'relayed'. */
-export function connectionPath (node: FileShareNode, peer: PeerId): PathKind {
-  return node.getConnections(peer).some(c => c.status === 'open' && pathOf(c) === 'direct') ? 'direct' : 'relayed'
-}
-
-/** Whether `connection` goes through a relay. */
-export function pathOf (connection: Connection): PathKind {
-  return isRelayed(connection.remoteAddr.toString()) ? 'relayed' : 'direct'
-}
-
-export function isRelayed (addr: string): boolean {
-  return addr.includes('/p2p-circuit')
-}
-
-/** `/ip4|ip6/<host>/tcp/<port>` and nothing else: an address a dial-back may try. */
-export function isPlainTcp (addr: Multiaddr): boolean {
-  const parts = addr.getComponents()
-  return parts.length === 2 && (parts[0].name === 'ip4' || parts[0].name === 'ip6') && parts[1].name === 'tcp'
-}
-
-/** `addr` without a trailing `/p2p/<PeerId>`. */
-export function withoutPeerId (addr: Multiaddr): Multiaddr {
-  return multiaddr(addr.toString().replace(/\/p2p\/[^/]+$/, ''))
-}
-
-/** `addr` ending in `/p2p/<peer>` (added unless it is there already). */
-export function withPeerId (addr: Multiaddr, peer: PeerId): Multiaddr {
-  const last = addr.getComponents().at(-1)
-  if (last?.name === 'p2p' && last.value === peer.toString()) return addr
-  return addr.encapsulate(`/p2p/${peer.toString()}`)
+    services: { ...services, ...options.services } as any
+  }) as FileShareNode<S>
 }

@@ -8,16 +8,19 @@
  * - Streams are opened on the chosen connection itself (not `dialProtocol(peer)`, which
  *   ignores limited relayed connections and would dial yet another one).
  * A relayed connection is later replaced by a direct one when either side manages to
- * dial the other (see reachability.ts: DirectUpgrader); the download engine notices
+ * dial the other (see reachability.ts: DirectUpgrader); the provider pool notices
  * with `connectionPath()` and moves its requests over.
  */
 import type { Connection, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { logger } from '@libp2p/logger'
-import { PROTOCOL_FETCH, DIRECT_DIAL_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from '../../protocol/limits.js'
-import { isRelayed, pathOf, withPeerId, type FileShareNode, type PathKind } from '../../node/create-node.js'
+import { PROTOCOL_FETCH } from '../../protocols/fetch/constants.js'
+import { REQUEST_TIMEOUT_MS } from '../../protocols/constants.js'
+import { DIRECT_DIAL_TIMEOUT_MS } from './tuning.js'
+import type { FileShareNode } from '../../node/create-node.js'
+import { isRelayed, pathOf, withPeerId, type PathKind } from '../../node/addresses.js'
 import { FileShareError, toFileShareError } from '../../errors.js'
-import type { ProviderRef } from './download.js'
+import type { ProviderRef } from './types.js'
 
 const log = logger('fileshare:peer:dial')
 

@@ -1,0 +1,49 @@
+/**
+ * Connection and address helpers: which path (direct or through a relay) a connection
+ * takes, and the small multiaddr rewrites the protocols and the dialler need.
+ */
+import type { Connection, PeerId } from '@libp2p/interface'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+
+export type PathKind = 'direct' | 'relayed'
+
+/** 'direct' when an open connection to `peer` does not go through a relay, else 'relayed'. */
+export function connectionPath (node: { getConnections: (peer?: PeerId) => Connection[] }, peer: PeerId): PathKind {
+  return node.getConnections(peer).some(c => c.status === 'open' && pathOf(c) === 'direct') ? 'direct' : 'relayed'
+}
+
+/** Whether `connection` goes through a relay. */
+export function pathOf (connection: Connection): PathKind {
+  return isRelayed(connection.remoteAddr.toString()) ? 'relayed' : 'direct'
+}
+
+export function isRelayed (addr: string): boolean {
+  return addr.includes('/p2p-circuit')
+}
+
+/** `/ip4|ip6/<host>/tcp/<port>` and nothing else: an address a dial-back may try. */
+export function isPlainTcp (addr: Multiaddr): boolean {
+  const parts = addr.getComponents()
+  return parts.length === 2 && (parts[0].name === 'ip4' || parts[0].name === 'ip6') && parts[1].name === 'tcp'
+}
+
+/** `addr` without a trailing `/p2p/<PeerId>`. */
+export function withoutPeerId (addr: Multiaddr): Multiaddr {
+  return multiaddr(addr.toString().replace(/\/p2p\/[^/]+$/, ''))
+}
+
+/** `addr` ending in `/p2p/<peer>` (added unless it is there already). */
+export function withPeerId (addr: Multiaddr, peer: PeerId): Multiaddr {
+  const last = addr.getComponents().at(-1)
+  if (last?.name === 'p2p' && last.value === peer.toString()) return addr
+  return addr.encapsulate(`/p2p/${peer.toString()}`)
+}
+
+/** The addresses in `list` that parse (a remote peer's garbage is skipped, not fatal). */
+export function parseAddrs (list: Uint8Array[]): Multiaddr[] {
+  const addrs: Multiaddr[] = []
+  for (const bytes of list) {
+    try { addrs.push(multiaddr(bytes)) } catch {}
+  }
+  return addrs
+}
