@@ -22,6 +22,8 @@ export interface Proc {
   child: ChildProcess
   /** every JSON line printed so far (a line that is not JSON becomes `{ event: 'text', line }`) */
   events: any[]
+  /** everything printed so far, as is */
+  stdout: () => string
   stderr: () => string
   /**
    * The first event (already printed or to come) that matches; rejects when the process
@@ -43,7 +45,9 @@ export function run (script: string, args: string[], env: Record<string, string>
   running.add(child)
   const events: any[] = []
   const waiters: Array<{ pred: (e: any) => boolean, resolve: (e: any) => void, reject: (err: Error) => void, what: string }> = []
+  let stdout = ''
   let stderr = ''
+  child.stdout!.setEncoding('utf8').on('data', d => { stdout += d })
   child.stderr!.setEncoding('utf8').on('data', d => { stderr += d })
   createInterface({ input: child.stdout! }).on('line', line => {
     let event: any
@@ -67,6 +71,7 @@ export function run (script: string, args: string[], env: Record<string, string>
   return {
     child,
     events,
+    stdout: () => stdout,
     stderr: () => stderr,
     next: async (pred, what = 'the expected event', timeoutMs = EVENT_TIMEOUT_MS) => {
       const hit = events.find(pred)
@@ -95,10 +100,10 @@ export function run (script: string, args: string[], env: Record<string, string>
 }
 
 /** Runs a command to completion. */
-export async function runToEnd (script: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null, events: any[], stderr: string }> {
+export async function runToEnd (script: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null, events: any[], stdout: string, stderr: string }> {
   const p = run(script, args, env)
   const code = await p.exited
-  return { code, events: p.events, stderr: p.stderr() }
+  return { code, events: p.events, stdout: p.stdout(), stderr: p.stderr() }
 }
 
 /** A started process and its `ready` event. */
