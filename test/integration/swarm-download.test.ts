@@ -237,13 +237,17 @@ describe('swarm download (in-process nodes on 127.0.0.1)', () => {
     await fh.close()
 
     const events: DownloadEvent[] = []
-    const result = await client.get(idText, { out, onEvent: e => events.push(e) })
+    const fetched: number[] = []
+    const result = await client.get(idText, { out, onEvent: e => events.push(e), onChunk: index => fetched.push(index) })
     assert.ok(await sameFile(result.path, src))
     const first = events.find(e => e.event === 'progress')
     assert.ok(first != null && first.event === 'progress')
     assert.ok(first.bytes > 0 && first.bytes < result.bytes, `first progress counts the kept bytes: ${first.bytes}`)
     assert.equal(first.bytes, result.resumedBytes)
-    assert.ok(result.resumedBytes <= chunks * MiB - MiB + 7, 'the damaged chunk 0 was not kept')
+    // fetched again, not kept (a bound on resumedBytes from the count of onChunk calls before
+    // the abort did not hold: chunks already handed to the writer thread land in the part
+    // file after the abort, verify on the re-hash and are rightly kept)
+    assert.ok(fetched.includes(0), `the damaged chunk 0 was fetched again: ${fetched.join()}`)
     assert.ok(events.some(e => e.event === 'resumed'))
     assert.deepEqual(await readdir(out), ['resume.bin'], 'part and state files are gone after success')
   })
