@@ -1,4 +1,7 @@
 /**
+ * The work of `status` and `doctor` (their option tables and help: commands/status.ts,
+ * commands/doctor.ts, which import this module only when they run).
+ *
  * `node dist/peer.js status`: what a running peer shares, its uploads and downloads now and
  * its reachability, through the API of a peer started with --web (the data folder records
  * its URL and token in web.json), else what the data folder tells.
@@ -12,8 +15,7 @@ import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import Database from 'better-sqlite3'
-import { parse, type Options } from './args.js'
-import { Output, formatBytes } from './output.js'
+import { formatBytes, type Output } from './output.js'
 import { printable } from './printable.js'
 import { loadConfig, type PeerConfig } from './config.js'
 import { FileShareError } from '../errors.js'
@@ -21,12 +23,6 @@ import { createPeer } from '../peer/peer.js'
 import { KEY_FILE } from '../node/key-store.js'
 import { WEB_RECORD } from '../web/peer-web.js'
 import type { WebKeys } from './web-options.js'
-
-export const STATUS_USAGE = `  node dist/peer.js status [--data DIR] [--url URL --token TOKEN] [--config FILE] [--json]
-  node dist/peer.js doctor [--master MA] [--share DIR] [--downloads DIR] [--data DIR] [--config FILE] [--json]`
-
-const STATUS: Options = { data: { type: 'string' }, config: { type: 'string' }, json: { type: 'boolean' }, url: { type: 'string' }, token: { type: 'string' } }
-const DOCTOR: Options = { ...STATUS, master: { type: 'string' }, share: { type: 'string' }, downloads: { type: 'string' } }
 
 interface Api { url: string, token: string }
 
@@ -60,11 +56,8 @@ async function call (api: Api, path: string): Promise<any> {
   return body
 }
 
-export async function runStatus (argv: string[], out: Output): Promise<number> {
-  const { values, positionals } = parse(argv, STATUS, STATUS_USAGE)
-  if (values.help === true) { process.stdout.write(STATUS_USAGE + '\n'); return 0 }
-  if (positionals.length > 0) throw new FileShareError('USAGE', `status takes no arguments\n${STATUS_USAGE}`)
-  const config = loadConfig('peer', values.config) as PeerConfig
+export async function runStatus (values: Record<string, any>, out: Output): Promise<number> {
+  const config = loadConfig('peer', values.config, m => { out.warn(m) }) as PeerConfig
   const dataDir = resolve(values.data ?? config.data)
   const { api, why } = await findApi(values, dataDir)
   if (api != null) {
@@ -109,11 +102,8 @@ export async function runStatus (argv: string[], out: Output): Promise<number> {
 
 type CheckResult = 'ok' | 'warn' | 'fail'
 
-export async function runDoctor (argv: string[], out: Output): Promise<number> {
-  const { values, positionals } = parse(argv, DOCTOR, STATUS_USAGE)
-  if (values.help === true) { process.stdout.write(STATUS_USAGE + '\n'); return 0 }
-  if (positionals.length > 0) throw new FileShareError('USAGE', `doctor takes no arguments\n${STATUS_USAGE}`)
-  const config = loadConfig('peer', values.config) as PeerConfig & WebKeys
+export async function runDoctor (values: Record<string, any>, out: Output): Promise<number> {
+  const config = loadConfig('peer', values.config, m => { out.warn(m) }) as PeerConfig & WebKeys
   const dataDir = resolve(values.data ?? config.data)
   let failures = 0
   const report = (check: string, result: CheckResult, detail: string, fix?: string): void => {
