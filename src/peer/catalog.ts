@@ -98,6 +98,18 @@ export class Catalog {
     return out
   }
 
+  /** At most `limit` files from the `offset`-th on (in the order they were added), and how many there are. */
+  list (offset: number, limit: number): { files: CatalogFile[], total: number } {
+    const files: CatalogFile[] = []
+    let i = 0
+    for (const [path, { key, size }] of this.byPath) {
+      if (files.length >= limit) break
+      if (i++ < offset) continue
+      files.push({ id: this.byId.get(key)!.id, path, size })
+    }
+    return { files, total: this.byPath.size }
+  }
+
   onChange (listener: (change: CatalogChange) => void): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
