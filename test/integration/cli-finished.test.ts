@@ -123,6 +123,8 @@ describe('ls, --max-download-rate and the progress bar (dist processes)', () => 
     assert.equal(r.code, 0, r.stderr)
     const done = r.events.find(e => e.event === 'done')
     assert.ok(await sameFile(done.path, join(share, 'big.bin')))
+    const progress = r.events.filter(e => e.event === 'progress')
+    assert.ok(progress.length > 0 && progress.every(e => e.received >= e.bytes && e.received <= e.total), JSON.stringify(progress.map(e => [e.bytes, e.received])))
     // requests at 0, 1 and 2 s: at least 2 s; a loose bound
     assert.ok(done.seconds >= 1.8, `took ${done.seconds} s`)
   })

@@ -98,7 +98,7 @@ async function getOne (peer: import('./session.js').Peer, target: string, values
       signal,
       onEvent: event => {
         if (event.event === 'progress') {
-          out.event('progress', { id: event.id, bytes: event.bytes, total: event.total, providers: event.providers })
+          out.event('progress', { id: event.id, bytes: event.bytes, total: event.total, providers: event.providers, received: event.received ?? event.bytes })
           reporter.update(event.bytes, event.total, event.providers.length, event.received ?? event.bytes)
         } else if (event.event === 'checking') {
           out.event('checking', { id: event.id, chunks: event.chunks })
