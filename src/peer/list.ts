@@ -9,7 +9,7 @@ import type { FileShareNode } from '../node/create-node.js'
 import { FileShareError, toFileShareError } from '../errors.js'
 import { formatContentId, ID_BYTES } from '../content/content-id.js'
 import { baseName } from '../protocols/paths.js'
-import { FetchSession, isBusy, waitBusy } from '../protocols/fetch/client.js'
+import { FetchSession, FetchError, isBusy, waitBusy } from '../protocols/fetch/client.js'
 import { MAX_LIST_PAGE } from '../protocols/fetch/constants.js'
 import { openFetchStream } from './download/dial.js'
 import { BUSY_MAX_RETRIES } from './download/tuning.js'
@@ -75,7 +75,8 @@ async function listOnce (node: FileShareNode, provider: Awaited<ReturnType<typeo
       if (page.files.length === 0 || page.files.length < MAX_LIST_PAGE || files.length >= total) break
     }
   } catch (err: any) {
-    if (err instanceof FileShareError && err.code === 'NOT_FOUND') throw err
+    // a peer without LIST (an older FileShare) answers NOT_FOUND or BAD_REQUEST
+    if (err instanceof FetchError && !isBusy(err)) throw new FileShareError('PROTOCOL', `${provider.peer.toString()} cannot list its files (${err.message}); an older FileShare peer?`, { cause: err })
     throw toFileShareError(err, 'NETWORK')
   } finally {
     await session?.close()
