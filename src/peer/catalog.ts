@@ -28,6 +28,8 @@ export class Catalog {
   private readonly byId = new Map<string, SharedEntry>()
   private readonly byPath = new Map<string, { key: string, abs: string, size: number }>()
   private readonly listeners = new Set<(change: CatalogChange) => void>()
+  /** every file, for LIST pages; dropped on every change */
+  private snapshot: CatalogFile[] | null = null
 
   /** Adds or replaces the file at relative `path`. */
   add (path: string, absPath: string, id: Uint8Array, manifest: Manifest): void {
@@ -98,12 +100,23 @@ export class Catalog {
     return out
   }
 
+  /**
+   * At most `limit` files from the `offset`-th on (in the order they were added), and how
+   * many there are. A page costs O(limit): the list is taken once per change of the catalog
+   * (a stranger asking for far pages again and again walks no map).
+   */
+  list (offset: number, limit: number): { files: CatalogFile[], total: number } {
+    this.snapshot ??= [...this.files()]
+    return { files: this.snapshot.slice(offset, offset + limit), total: this.snapshot.length }
+  }
+
   onChange (listener: (change: CatalogChange) => void): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
   }
 
   private emit (change: CatalogChange): void {
+    this.snapshot = null
     for (const l of this.listeners) l(change)
   }
 }

@@ -30,9 +30,11 @@ import { MasterClient, type SearchResult } from './master-client.js'
 import { Registration } from './registration.js'
 import type { DownloadResult } from './download/download.js'
 import { getFile, type GetOptions } from './get.js'
+import { listPeer, type ListOptions, type Listing } from './list.js'
 import { ReachabilityManager, DirectUpgrader, type ReachabilityMode, type ReachabilityState } from './reachability.js'
 
 export type { GetOptions } from './get.js'
+export type { ListOptions, Listing, ListedFile } from './list.js'
 
 const log = logger('fileshare:peer')
 
@@ -75,6 +77,12 @@ export interface PeerOptions {
    * @default unlimited
    */
   maxUploadRate?: number
+  /**
+   * chunk bytes per second a get requests from all its providers together (a get's own
+   * `maxDownloadRate` overrides it)
+   * @default unlimited
+   */
+  maxDownloadRate?: number
   /**
    * upper bound of chunk requests outstanding per provider during a get
    * @default 16
@@ -152,6 +160,11 @@ export interface Peer {
   reachabilitySettled: (timeoutMs: number) => Promise<ReachabilityState>
   search: (words: string, options?: { limit?: number }) => Promise<SearchResult[]>
   get: (idOrName: string, options?: GetOptions) => Promise<DownloadResult>
+  /**
+   * What one peer shares (asked of that peer, page after page): `peer` is a multiaddr ending
+   * in /p2p/<PeerId>, or a PeerId (`12D3…`, `/p2p/12D3…`) whose addresses the master knows
+   */
+  list: (peer: string, options?: ListOptions) => Promise<Listing>
   stop: () => Promise<void>
 }
 
@@ -323,7 +336,8 @@ export class FileSharePeer implements Peer {
     const result = await getFile({
       node: this.node,
       requireMaster: () => this.requireMaster(),
-      requestsInFlight: this.options.requestsInFlight ?? PEER_DEFAULTS.requestsInFlight
+      requestsInFlight: this.options.requestsInFlight ?? PEER_DEFAULTS.requestsInFlight,
+      maxDownloadRate: this.options.maxDownloadRate
     }, idOrName, getOptions)
     const own = this.shareHolding(result.path)
     if (own != null) {
@@ -333,6 +347,10 @@ export class FileSharePeer implements Peer {
       await this.seed(result)
     }
     return result
+  }
+
+  async list (target: string, listOptions?: ListOptions): Promise<Listing> {
+    return await listPeer({ node: this.node, requireMaster: () => this.requireMaster() }, target, listOptions)
   }
 
   async seed (result: Pick<DownloadResult, 'id' | 'path' | 'manifest'>): Promise<void> {

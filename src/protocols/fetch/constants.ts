@@ -5,6 +5,8 @@
 export const PROTOCOL_FETCH = '/fileshare/fetch/1.0.0'
 /** Matches one RESOLVE answer lists. */
 export const MAX_NAME_MATCHES = 100
+/** Entries of one LIST page (a page is at most about 100 × (path + id) bytes). */
+export const MAX_LIST_PAGE = 100
 /** A stream that sees no request (provider) or no reply (downloader) within this time is closed. */
 export const STREAM_IDLE_TIMEOUT_MS = 30_000
 /** A provider that delivers no byte of an outstanding chunk for this long is dropped. */

@@ -5,7 +5,9 @@
  *   downloader → provider: FetchRequest frames (varint length + protobuf), pipelined.
  *   provider → downloader: for each request, in order, a FetchResponse frame followed by
  *     exactly `length` raw bytes: the encoded Manifest (MANIFEST), the chunk's bytes
- *     (CHUNK) or an encoded NameMatches (RESOLVE). A non-OK status (NOT_FOUND, BAD_REQUEST,
+ *     (CHUNK), an encoded NameMatches (RESOLVE) or an encoded FileList (LIST: one page of at
+ *     most MAX_LIST_PAGE shared files from the `index`-th on, and how many there are in
+ *     all; the downloader asks page after page). A non-OK status (NOT_FOUND, BAD_REQUEST,
  *     BUSY, ERROR) carries no payload.
  * The provider serves only ids in its catalog; a downloader verifies the manifest against
  * the id and every chunk against the manifest, so a provider is never trusted. A stream
@@ -22,7 +24,7 @@ import type { Startable } from '@libp2p/interface'
 import type { ServerComponents } from '../components.js'
 
 export {
-  PROTOCOL_FETCH, MAX_NAME_MATCHES, STREAM_IDLE_TIMEOUT_MS, CHUNK_STALL_TIMEOUT_MS, DEFAULT_MAX_UPLOADS,
+  PROTOCOL_FETCH, MAX_NAME_MATCHES, MAX_LIST_PAGE, STREAM_IDLE_TIMEOUT_MS, CHUNK_STALL_TIMEOUT_MS, DEFAULT_MAX_UPLOADS,
   BUSY_RETRY_MS, BUSY_RETRY_MAX_MS
 } from './constants.js'
 export type { FetchServerInit, FetchCatalog, ServedContent } from './server.js'

@@ -8,8 +8,8 @@ import { open, type FileHandle } from 'node:fs/promises'
 import { readSync } from 'node:fs'
 import type { Connection, Logger, Stream, Startable } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
-import { FetchRequest, FetchResponse, Manifest as WireManifest, NameMatches } from './pb/fetch.js'
-import { PROTOCOL_FETCH, STREAM_IDLE_TIMEOUT_MS, DEFAULT_MAX_UPLOADS, MAX_NAME_MATCHES } from './constants.js'
+import { FetchRequest, FetchResponse, Manifest as WireManifest, NameMatches, FileList } from './pb/fetch.js'
+import { PROTOCOL_FETCH, STREAM_IDLE_TIMEOUT_MS, DEFAULT_MAX_UPLOADS, MAX_NAME_MATCHES, MAX_LIST_PAGE } from './constants.js'
 import { MAX_CONTROL_FRAME, MAX_INBOUND_STREAMS, MAX_PATH_LENGTH } from '../constants.js'
 import { encodeFrame } from '../frames.js'
 import { baseName } from '../paths.js'
@@ -32,6 +32,8 @@ export interface FetchCatalog {
   get: (id: Uint8Array) => ServedContent | undefined
   /** files whose name or relative path is exactly `name` */
   findByName: (name: string, limit: number) => Array<{ id: Uint8Array, path: string, size: number }>
+  /** at most `limit` shared files from the `offset`-th on, and how many there are (LIST; none when absent) */
+  list?: (offset: number, limit: number) => { files: Array<{ id: Uint8Array, path: string, size: number }>, total: number }
 }
 
 export interface FetchServerInit {
@@ -159,6 +161,11 @@ export class FetchServer implements Startable {
       }
       const matches = this.init.catalog.findByName(request.name, MAX_NAME_MATCHES)
       await this.replyWithPayload(stream, 0, NameMatches.encode({ matches }))
+      return
+    }
+    if (request.kind === K.LIST) {
+      const page = this.init.catalog.list?.(request.index, MAX_LIST_PAGE) ?? { files: [], total: 0 }
+      await this.replyWithPayload(stream, 0, FileList.encode({ files: page.files.slice(0, MAX_LIST_PAGE), total: page.total }))
       return
     }
     const entry = request.id.length === ID_BYTES ? this.init.catalog.get(request.id) : undefined
