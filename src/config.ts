@@ -30,6 +30,10 @@ export interface PeerConfig {
   announce: string[]
   data: string
   maxUploads: number
+  /** upload slots one PeerId may hold (default 2) */
+  maxUploadsPerPeer?: number
+  /** upload slots one remote IP (IPv6: one /64) may hold (default 8) */
+  maxUploadsPerIp?: number
   requestsInFlight: number
   /** follow the shared folder with fs.watch (default true) */
   watch?: boolean
@@ -37,7 +41,7 @@ export interface PeerConfig {
   rescanIntervalMs?: number
   /** a file is hashed only once its size and mtime stayed unchanged this long, ms */
   settleMs?: number
-  /** an inbound fetch stream idle this long is closed, ms */
+  /** an inbound fetch stream with no request, or whose reader takes no data, for this long is closed, ms */
   streamIdleTimeoutMs?: number
   /** 'auto' | 'public' | 'relayed': see README "Reachability / NAT" */
   reachability?: ReachabilityMode

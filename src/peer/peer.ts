@@ -36,7 +36,12 @@ export interface PeerOptions {
   /** folder for the key (default: config/peer.json); null = a throwaway key */
   data?: string | null
   config?: string
+  /** upload slots in total: streams sending data at once (default: config, 32) */
   maxUploads?: number
+  /** upload slots one PeerId may hold (default: config, 2) */
+  maxUploadsPerPeer?: number
+  /** upload slots one remote IP (IPv6: one /64) may hold (default: config, 8) */
+  maxUploadsPerIp?: number
   /** chunk bytes per second this peer uploads in total (default: unlimited) */
   maxUploadRate?: number
   requestsInFlight?: number
@@ -46,7 +51,7 @@ export interface PeerOptions {
   rescanIntervalMs?: number
   /** a file is hashed once unchanged for this long, ms (default: config, 1 s) */
   settleMs?: number
-  /** an inbound fetch stream idle this long is closed, ms (default: config, 30 s) */
+  /** an inbound fetch stream with no request, or whose reader takes no data, for this long is closed, ms (default: config, 30 s) */
   streamIdleTimeoutMs?: number
   /** 'auto' (dial-back check, relay reservation when not public), 'public' or 'relayed'; default: config */
   reachability?: ReachabilityMode
@@ -86,7 +91,7 @@ export interface Peer {
   rescan: () => Promise<number>
   /** serves a complete, verified file (a finished download) from this peer and registers it */
   seed: (result: Pick<DownloadResult, 'id' | 'path' | 'manifest'>) => Promise<void>
-  /** uploads being served right now */
+  /** upload slots held right now (streams sending data) */
   activeUploads: () => number
   /** how other peers can reach this one (sharing peers with a master; else 'unknown') */
   reachability: () => ReachabilityState
@@ -126,6 +131,8 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
       fetch: fetchServer({
         catalog,
         maxUploads: options.maxUploads ?? config.maxUploads,
+        maxUploadsPerPeer: options.maxUploadsPerPeer ?? config.maxUploadsPerPeer,
+        maxUploadsPerIp: options.maxUploadsPerIp ?? config.maxUploadsPerIp,
         maxUploadRate: options.maxUploadRate,
         idleTimeoutMs: options.streamIdleTimeoutMs ?? config.streamIdleTimeoutMs,
         serving: false

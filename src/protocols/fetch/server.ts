@@ -1,15 +1,22 @@
 /**
  * /fileshare/fetch/1.0.0, the provider side (the protocol is described in index.ts).
  * The provider serves only ids in its catalog. A stream that sends no request for the
- * idle timeout is closed; when more than `maxUploads` streams are active the first
- * request gets BUSY.
+ * idle timeout is closed, and so is one whose reader takes no data for that long (the
+ * wait for 'drain' times out). A request with a payload (manifest, chunk) needs an upload
+ * slot (upload-slots.ts: in total, per PeerId, per IP); without one it gets BUSY and the
+ * stream ends. A stream gives its slot back once its answers have left (write buffer
+ * empty) and no request came for UPLOAD_SLOT_LINGER_MS.
  */
 import { open, type FileHandle } from 'node:fs/promises'
 import { readSync } from 'node:fs'
 import type { Connection, Logger, Stream, Startable } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { FetchRequest, FetchResponse, Manifest as WireManifest, NameMatches } from './pb/fetch.js'
-import { PROTOCOL_FETCH, STREAM_IDLE_TIMEOUT_MS, DEFAULT_MAX_UPLOADS, MAX_NAME_MATCHES } from './constants.js'
+import {
+  PROTOCOL_FETCH, STREAM_IDLE_TIMEOUT_MS, DEFAULT_MAX_UPLOADS, DEFAULT_MAX_UPLOADS_PER_PEER, DEFAULT_MAX_UPLOADS_PER_IP,
+  UPLOAD_SLOT_LINGER_MS, MAX_NAME_MATCHES
+} from './constants.js'
+import { UploadSlots, ipKey, type UploadSlot, type SlotRefusal } from './upload-slots.js'
 import { MAX_CONTROL_FRAME, MAX_INBOUND_STREAMS, MAX_PATH_LENGTH } from '../constants.js'
 import { encodeFrame } from '../frames.js'
 import { baseName } from '../paths.js'
@@ -37,17 +44,36 @@ export interface FetchCatalog {
 export interface FetchServerInit {
   catalog: FetchCatalog
   /**
-   * concurrent fetch streams served; the first request of one more gets BUSY
+   * upload slots in total (streams sending data at once); a request beyond them gets BUSY
    *
    * @default DEFAULT_MAX_UPLOADS (32)
    */
   maxUploads?: number
   /**
-   * a stream with no request for this long is closed
+   * upload slots one PeerId may hold
+   *
+   * @default DEFAULT_MAX_UPLOADS_PER_PEER (2)
+   */
+  maxUploadsPerPeer?: number
+  /**
+   * upload slots one remote IP (IPv6: one /64) may hold; relayed connections count per PeerId only
+   *
+   * @default DEFAULT_MAX_UPLOADS_PER_IP (8)
+   */
+  maxUploadsPerIp?: number
+  /**
+   * a stream with no request for this long is closed, and so is one whose reader takes
+   * no data for this long
    *
    * @default STREAM_IDLE_TIMEOUT_MS (30 s)
    */
   idleTimeoutMs?: number
+  /**
+   * how long a stream keeps its slot with its answers sent and no new request
+   *
+   * @default UPLOAD_SLOT_LINGER_MS (500 ms)
+   */
+  slotLingerMs?: number
   /**
    * total chunk bytes per second sent (all streams together); 0 = unlimited
    *
@@ -66,9 +92,10 @@ export interface FetchServerInit {
 export class FetchServer implements Startable {
   readonly protocol = PROTOCOL_FETCH
   private readonly log: Logger
-  private active = 0
-  private readonly maxUploads: number
+  /** who is sending data now (a choker may extend this) */
+  readonly slots: UploadSlots
   private readonly idleTimeoutMs: number
+  private readonly slotLingerMs: number
   private readonly maxUploadRate: number
   private nextSendAt = 0
   private started = false
@@ -78,8 +105,13 @@ export class FetchServer implements Startable {
 
   constructor (private readonly components: ServerComponents, private readonly init: FetchServerInit) {
     this.log = components.logger.forComponent('fileshare:peer:fetch-server')
-    this.maxUploads = init.maxUploads ?? DEFAULT_MAX_UPLOADS
+    this.slots = new UploadSlots({
+      total: init.maxUploads ?? DEFAULT_MAX_UPLOADS,
+      perPeer: init.maxUploadsPerPeer ?? DEFAULT_MAX_UPLOADS_PER_PEER,
+      perIp: init.maxUploadsPerIp ?? DEFAULT_MAX_UPLOADS_PER_IP
+    })
     this.idleTimeoutMs = init.idleTimeoutMs ?? STREAM_IDLE_TIMEOUT_MS
+    this.slotLingerMs = init.slotLingerMs ?? UPLOAD_SLOT_LINGER_MS
     this.maxUploadRate = init.maxUploadRate ?? 0
   }
 
@@ -109,13 +141,13 @@ export class FetchServer implements Startable {
     return this.handling
   }
 
+  /** upload slots held right now */
   get activeUploads (): number {
-    return this.active
+    return this.slots.active
   }
 
   private async serveStream (stream: Stream, connection: Connection): Promise<void> {
-    const busy = this.active >= this.maxUploads
-    this.active++
+    const slot = new StreamSlot(stream, this.slots, connection.remotePeer.toString(), ipKey(connection), this.slotLingerMs)
     const lp = lpStream(stream, { maxDataLength: MAX_CONTROL_FRAME })
     const files = new FileCache()
     // one idle controller per stream and a short-lived timer per read (AbortSignal.timeout
@@ -125,6 +157,7 @@ export class FetchServer implements Startable {
       while (true) {
         let request: FetchRequest
         const timer = setTimeout(() => { idle.abort(new DOMException(`no request for ${this.idleTimeoutMs} ms`, 'TimeoutError')) }, this.idleTimeoutMs)
+        slot.waiting()
         try {
           const frame = await lp.read({ signal: idle.signal })
           request = FetchRequest.decode(frame)
@@ -133,10 +166,14 @@ export class FetchServer implements Startable {
           throw err
         } finally {
           clearTimeout(timer)
+          slot.working()
         }
-        if (busy) {
-          this.reply(stream, Status.BUSY, request.index, 'too many uploads, try another provider')
-          break
+        if (request.kind !== FetchRequest.Kind.RESOLVE) {
+          const refused = slot.take()
+          if (refused != null) {
+            this.reply(stream, Status.BUSY, request.index, BUSY_MESSAGES[refused])
+            break
+          }
         }
         await this.answer(stream, request, files)
       }
@@ -145,7 +182,7 @@ export class FetchServer implements Startable {
       this.log('fetch stream from %p ended: %s', connection.remotePeer, err?.message ?? err)
       stream.abort(err)
     } finally {
-      this.active--
+      slot.release()
       await files.close()
     }
   }
@@ -186,8 +223,9 @@ export class FetchServer implements Startable {
       return
     }
     // wait for room only now: the file read above overlapped with sending the previous
-    // chunk, and at most about two chunks sit in the write buffer
-    await waitForDrain(stream)
+    // chunk, and at most about two chunks sit in the write buffer. A reader that takes
+    // nothing for the idle timeout loses the stream (and its slot).
+    await waitForDrain(stream, undefined, this.idleTimeoutMs)
     stream.send(encodeFrame(FetchResponse.encode({ status: Status.OK, message: '', index: request.index, length })))
     stream.send(data)
     this.bytesServed += length
@@ -208,7 +246,75 @@ export class FetchServer implements Startable {
 
   private async replyWithPayload (stream: Stream, index: number, payload: Uint8Array): Promise<void> {
     stream.send(encodeFrame(FetchResponse.encode({ status: Status.OK, message: '', index, length: payload.length })))
-    await sendWithBackpressure(stream, payload)
+    await sendWithBackpressure(stream, payload, undefined, this.idleTimeoutMs)
+  }
+}
+
+const BUSY_MESSAGES: Record<SlotRefusal, string> = {
+  total: 'all upload slots are busy, try another provider',
+  peer: 'this peer holds its upload slots already',
+  ip: 'this IP holds its upload slots already'
+}
+
+/**
+ * The upload slot of one fetch stream: taken for a request with a payload, kept while
+ * requests follow each other, given back once the answers have left (write buffer empty)
+ * and no request came for `lingerMs`.
+ */
+class StreamSlot {
+  private slot: UploadSlot | null = null
+  private timer: NodeJS.Timeout | undefined
+  private flushing = false
+
+  constructor (private readonly stream: Stream, private readonly slots: UploadSlots, private readonly peer: string, private readonly ip: string | null, private readonly lingerMs: number) {}
+
+  /** Holds a slot (the one it has, or a new one); returns why not when there is none. */
+  take (): SlotRefusal | null {
+    if (this.slot?.held === true) return null
+    const got = this.slots.acquire(this.peer, this.ip)
+    if (typeof got === 'string') return got
+    this.slot = got
+    return null
+  }
+
+  /** The stream waits for its next request: let the slot go once the answers left and `lingerMs` passed. */
+  waiting (): void {
+    if (this.slot == null) return
+    if (this.stream.writeBufferLength > 0) {
+      this.flushing = true
+      this.stream.addEventListener('idle', this.flushed)
+    } else {
+      this.linger()
+    }
+  }
+
+  /** A request arrived: the slot stays. */
+  working (): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    this.stopFlushWait()
+  }
+
+  release (): void {
+    this.working()
+    this.slot?.release()
+    this.slot = null
+  }
+
+  private readonly flushed = (): void => {
+    this.stopFlushWait()
+    this.linger()
+  }
+
+  private linger (): void {
+    clearTimeout(this.timer)
+    this.timer = setTimeout(() => { this.release() }, this.lingerMs)
+  }
+
+  private stopFlushWait (): void {
+    if (!this.flushing) return
+    this.flushing = false
+    this.stream.removeEventListener('idle', this.flushed)
   }
 }
 
