@@ -4,6 +4,7 @@
  * (search, get) through the master or straight from a known peer.
  */
 import { resolve, relative, isAbsolute, basename, sep } from 'node:path'
+import { lstat } from 'node:fs/promises'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { logger } from '@libp2p/logger'
@@ -12,6 +13,7 @@ import { loadOrCreateKey } from '../node/key-store.js'
 import { loadConfig, type PeerConfig } from '../config.js'
 import { FileShareError, toFileShareError } from '../errors.js'
 import { isContentId, parseContentId, formatContentId } from '../content/content-id.js'
+import { identityOf } from '../content/file-identity.js'
 import { BUSY_MAX_RETRIES } from './download/tuning.js'
 import { Catalog } from './catalog.js'
 import { startLiveShare, type LiveShare } from './share/live-share.js'
@@ -135,6 +137,7 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
         maxUploadsPerIp: options.maxUploadsPerIp ?? config.maxUploadsPerIp,
         maxUploadRate: options.maxUploadRate,
         idleTimeoutMs: options.streamIdleTimeoutMs ?? config.streamIdleTimeoutMs,
+        onChanged: (id, abs, reason) => { withdrawChanged(id, abs, reason) },
         serving: false
       })
     }
@@ -243,6 +246,19 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
     return result
   }
 
+  /**
+   * The fetch server found that the file at `abs` no longer holds the bytes hashed for `id`
+   * (replaced, a symlink, edited): withdraw it now (registration sends the removal) and,
+   * for a file of the share, hash it again (registered under its new id once settled).
+   */
+  function withdrawChanged (id: Uint8Array, abs: string, reason: string): void {
+    const rel = catalog.pathOf(id, abs)
+    if (rel == null) return
+    log('withdrawing %s: %s', rel, reason)
+    catalog.remove(rel)
+    if (share != null) void share.recheck(abs).catch(err => { log('re-hashing %s failed: %s', rel, err?.message ?? err) })
+  }
+
   /** This peer's share when `path` is inside its folder (the share then serves it), else null. */
   function shareHolding (path: string): LiveShare | null {
     return share != null && shareDir != null && isInside(shareDir, path) ? share : null
@@ -255,8 +271,11 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
       await own.adopt(abs, result.manifest)
       return
     }
-    // a seeded file outside the share is published under its file name
-    catalog.add(basename(abs), abs, parseContentId(result.id), result.manifest)
+    // a seeded file outside the share is published under its file name, served only while
+    // it is the file that was downloaded and verified
+    const st = await lstat(abs)
+    if (!st.isFile() || st.size !== result.manifest.size) throw new FileShareError('IO', `${abs} is not the downloaded file any more`)
+    catalog.add(basename(abs), abs, parseContentId(result.id), result.manifest, { open: abs, identity: identityOf(st) })
     await startServing()
     log('seeding %s from %s', result.id, abs)
   }

@@ -26,6 +26,12 @@ export interface LiveShare {
    * finished download) at once, without waiting for it to settle or hashing it again.
    */
   adopt: (absPath: string, manifest: Manifest) => Promise<void>
+  /**
+   * The file at absolute `absPath` no longer holds what was hashed (the fetch server
+   * found it replaced or edited): forget it and look at it again soon (hashed again once
+   * settled). False when the path is not inside the folder.
+   */
+  recheck: (absPath: string) => Promise<boolean>
   /** full rescan now; resolves with the number of files hashed */
   rescan: () => Promise<number>
   stop: () => Promise<void>
@@ -59,6 +65,13 @@ export async function startLiveShare (options: LiveShareOptions): Promise<LiveSh
   return {
     folder,
     adopt: async (absPath, manifest) => { await folder.adopt(absPath, manifest) },
+    recheck: async (absPath) => {
+      const rel = folder.relativePath(absPath)
+      if (rel == null || stopped) return false
+      await folder.invalidate([rel])
+      watcher.enqueue([rel])
+      return true
+    },
     rescan: async () => await folder.scan(),
     async stop () {
       if (stopped) return

@@ -6,7 +6,8 @@
  *   provider → downloader: for each request, in order, a FetchResponse frame followed by
  *     exactly `length` raw bytes: the encoded Manifest (MANIFEST), the chunk's bytes
  *     (CHUNK) or an encoded NameMatches (RESOLVE). A non-OK status (NOT_FOUND, BAD_REQUEST,
- *     BUSY, ERROR) carries no payload.
+ *     BUSY, ERROR, CHANGED) carries no payload. CHANGED: the provider's file changed on
+ *     disk since it was hashed; it withdrew the id (a refusal, not a lie).
  * The provider serves only ids in its catalog; a downloader verifies the manifest against
  * the id and every chunk against the manifest, so a provider is never trusted. A stream
  * that sends no request, or whose reader takes no data, for STREAM_IDLE_TIMEOUT_MS is
@@ -30,8 +31,8 @@ export {
   DEFAULT_MAX_UPLOADS_PER_PEER, DEFAULT_MAX_UPLOADS_PER_IP, UPLOAD_SLOT_LINGER_MS, BUSY_RETRY_MS, BUSY_RETRY_MAX_MS
 } from './constants.js'
 export { UploadSlots, UploadSlot, ipKey, type UploadSlotLimits, type SlotRefusal } from './upload-slots.js'
-export type { FetchServerInit, FetchCatalog, ServedContent } from './server.js'
-export { FetchSession, FetchError, isBusy, waitBusy, busyDelay, type PayloadSink } from './client.js'
+export type { FetchServerInit, FetchCatalog, ServedContent, ServedSource } from './server.js'
+export { FetchSession, FetchError, isBusy, isChanged, waitBusy, busyDelay, type PayloadSink } from './client.js'
 
 /** A sharing peer's fetch service (stopped with the node). */
 export interface FetchServer extends Startable {

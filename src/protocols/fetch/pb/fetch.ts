@@ -192,7 +192,8 @@ export namespace FetchResponse {
     NOT_FOUND = 'NOT_FOUND',
     ERROR = 'ERROR',
     BUSY = 'BUSY',
-    BAD_REQUEST = 'BAD_REQUEST'
+    BAD_REQUEST = 'BAD_REQUEST',
+    CHANGED = 'CHANGED'
   }
 
   enum __StatusValues {
@@ -200,7 +201,8 @@ export namespace FetchResponse {
     NOT_FOUND = 1,
     ERROR = 2,
     BUSY = 3,
-    BAD_REQUEST = 4
+    BAD_REQUEST = 4,
+    CHANGED = 5
   }
 
   export namespace Status {
