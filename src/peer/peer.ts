@@ -9,7 +9,7 @@
  * rejects with a FileShareError.
  */
 import { resolve, basename } from 'node:path'
-import { stat, access } from 'node:fs/promises'
+import { stat, access, lstat } from 'node:fs/promises'
 import { constants } from 'node:fs'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { logger } from '@libp2p/logger'
@@ -20,6 +20,7 @@ import { assertListening } from '../node/listen-check.js'
 import { PEER_DEFAULTS } from '../defaults.js'
 import { FileShareError, toFileShareError } from '../errors.js'
 import { parseContentId } from '../content/content-id.js'
+import { identityOf } from '../content/file-identity.js'
 import { REACHABILITY_SETTLE_MS } from './tuning.js'
 import { Catalog } from './catalog.js'
 // the share (SQLite hash cache, watcher) loads only for a peer that shares: search and get start faster
@@ -68,10 +69,20 @@ export interface PeerOptions {
    */
   data?: string | null
   /**
-   * fetch streams served at once; one more gets BUSY
+   * upload slots in total: fetch streams sending data at once; a request beyond them gets BUSY
    * @default 32
    */
   maxUploads?: number
+  /**
+   * upload slots one PeerId may hold
+   * @default 2
+   */
+  maxUploadsPerPeer?: number
+  /**
+   * upload slots one remote IP (IPv6: one /64) may hold, whatever the keys
+   * @default 8
+   */
+  maxUploadsPerIp?: number
   /**
    * chunk bytes per second this peer uploads in total
    * @default unlimited
@@ -104,7 +115,8 @@ export interface PeerOptions {
    */
   settleMs?: number
   /**
-   * an inbound fetch stream idle this long is closed, ms
+   * an inbound fetch stream with no request, or whose reader takes no data, for this long is
+   * closed (losing its upload slot), ms
    * @default 30000
    */
   streamIdleTimeoutMs?: number
@@ -150,7 +162,7 @@ export interface Peer {
   rescan: () => Promise<number>
   /** serves a complete, verified file (a finished download) from this peer and registers it */
   seed: (result: Pick<DownloadResult, 'id' | 'path' | 'manifest'>) => Promise<void>
-  /** uploads being served right now */
+  /** upload slots held right now (streams sending data) */
   activeUploads: () => number
   /** how other peers can reach this one (sharing peers with a master; else 'unknown') */
   reachability: () => ReachabilityState
@@ -227,8 +239,11 @@ export class FileSharePeer implements Peer {
         fetch: fetchServer({
           catalog: this.catalog,
           maxUploads: options.maxUploads ?? PEER_DEFAULTS.maxUploads,
+          maxUploadsPerPeer: options.maxUploadsPerPeer ?? PEER_DEFAULTS.maxUploadsPerPeer,
+          maxUploadsPerIp: options.maxUploadsPerIp ?? PEER_DEFAULTS.maxUploadsPerIp,
           maxUploadRate: options.maxUploadRate,
           idleTimeoutMs: options.streamIdleTimeoutMs ?? PEER_DEFAULTS.streamIdleTimeoutMs,
+          onChanged: (id, abs, reason) => { this.withdrawChanged(id, abs, reason) },
           serving: false
         })
       }
@@ -360,8 +375,11 @@ export class FileSharePeer implements Peer {
       await own.adopt(abs, result.manifest)
       return
     }
-    // a seeded file outside the share is published under its file name
-    this.catalog.add(basename(abs), abs, parseContentId(result.id), result.manifest)
+    // a seeded file outside the share is published under its file name, served only while
+    // it is the file that was downloaded and verified
+    const st = await lstat(abs)
+    if (!st.isFile() || st.size !== result.manifest.size) throw new FileShareError('IO', `${abs} is not the downloaded file any more`)
+    this.catalog.add(basename(abs), abs, parseContentId(result.id), result.manifest, { open: abs, identity: identityOf(st) })
     await this.startServing()
     log('seeding %s from %s', result.id, abs)
   }
@@ -383,6 +401,19 @@ export class FileSharePeer implements Peer {
   private requireMaster (): MasterClient {
     if (this._master == null) throw new FileShareError('NO_MASTER', 'no master configured')
     return this._master
+  }
+
+  /**
+   * The fetch server found that the file at `abs` no longer holds the bytes hashed for `id`
+   * (replaced, a symlink, edited): withdraw it now (registration sends the removal) and,
+   * for a file of the share, hash it again (registered under its new id once settled).
+   */
+  private withdrawChanged (id: Uint8Array, abs: string, reason: string): void {
+    const rel = this.catalog.pathOf(id, abs)
+    if (rel == null) return
+    log('withdrawing %s: %s', rel, reason)
+    this.catalog.remove(rel)
+    if (this.share != null) void this.share.recheck(abs).catch(err => { log('re-hashing %s failed: %s', rel, err?.message ?? err) })
   }
 
   /** This peer's share when `path` is inside its folder (the share then serves it), else null. */

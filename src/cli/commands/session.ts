@@ -36,6 +36,8 @@ export function peerOptions (config: PeerConfig, values: Record<string, any>): P
     settleMs: config.settleMs,
     rescanIntervalMs: config.rescanIntervalMs,
     streamIdleTimeoutMs: config.streamIdleTimeoutMs,
+    maxUploadsPerPeer: config.maxUploadsPerPeer,
+    maxUploadsPerIp: config.maxUploadsPerIp,
     maxUploadRate: rate('--max-upload-rate', values['max-upload-rate']) ?? (c.maxUploadRate != null && c.maxUploadRate > 0 ? c.maxUploadRate : undefined),
     // an explicit 0 on the command line lifts a config limit
     maxDownloadRate: values['max-download-rate'] != null

@@ -33,11 +33,21 @@ interface Pending {
   sink: PayloadSink
 }
 
+/**
+ * A provider's non-OK answer. NOT_FOUND and CHANGED (its file changed on disk since it was
+ * hashed: withdrawn) are refusals with code NOT_FOUND: the downloader asks another
+ * provider and never counts them as a lie.
+ */
 export class FetchError extends FileShareError {
   constructor (readonly status: FetchResponse.Status, message: string) {
-    super(status === FetchResponse.Status.NOT_FOUND ? 'NOT_FOUND' : 'PROTOCOL', message)
+    super(status === FetchResponse.Status.NOT_FOUND || status === FetchResponse.Status.CHANGED ? 'NOT_FOUND' : 'PROTOCOL', message)
     this.name = 'FetchError'
   }
+}
+
+/** Whether `err` is a provider's CHANGED answer (its copy changed on disk: a clean refusal, not a lie). */
+export function isChanged (err: unknown): boolean {
+  return err instanceof FetchError && err.status === FetchResponse.Status.CHANGED
 }
 
 /** Whether `err` is a provider's BUSY answer (ask again later, or ask another provider). */

@@ -194,7 +194,8 @@ export namespace FetchResponse {
     NOT_FOUND = 'NOT_FOUND',
     ERROR = 'ERROR',
     BUSY = 'BUSY',
-    BAD_REQUEST = 'BAD_REQUEST'
+    BAD_REQUEST = 'BAD_REQUEST',
+    CHANGED = 'CHANGED'
   }
 
   enum __StatusValues {
@@ -202,7 +203,8 @@ export namespace FetchResponse {
     NOT_FOUND = 1,
     ERROR = 2,
     BUSY = 3,
-    BAD_REQUEST = 4
+    BAD_REQUEST = 4,
+    CHANGED = 5
   }
 
   export namespace Status {
