@@ -2,6 +2,10 @@
  * What this peer shares: content id → manifest and the files that carry it, and relative
  * path → content id. The fetch server answers from here only, so a request can never
  * name a path, only an id the peer chose to share.
+ *
+ * An entry may be partial: a download in progress serves the chunks it has verified from
+ * its part file (`addPartial`, then `gained` per verified chunk, which the fetch server
+ * turns into HAVE frames), until it is complete (`completePartial`) or withdrawn (`remove`).
  */
 import { toString as u8ToString } from 'uint8arrays'
 import type { Manifest } from '../content/content-id.js'
@@ -12,12 +16,20 @@ export interface SharedEntry {
   manifest: Manifest
   /** absolute path on disk → relative path in the share */
   files: Map<string, string>
+  /** a partial copy: one byte per chunk, 1 = verified; null = complete */
+  have: Uint8Array | null
+  /** told of each chunk a partial copy gains (the fetch server's HAVE frames) */
+  onHave: (listener: (index: number) => void) => () => void
+  /** chunk bytes served from this entry */
+  served: number
 }
 
 export interface CatalogFile {
   id: Uint8Array
   path: string
   size: number
+  /** a download in progress (see addPartial) */
+  partial: boolean
 }
 
 export type CatalogChange =
@@ -27,6 +39,7 @@ export type CatalogChange =
 export class Catalog {
   private readonly byId = new Map<string, SharedEntry>()
   private readonly byPath = new Map<string, { key: string, abs: string, size: number }>()
+  private readonly haveListeners = new Map<SharedEntry, Set<(index: number) => void>>()
   private readonly listeners = new Set<(change: CatalogChange) => void>()
 
   /** Adds or replaces the file at relative `path`. */
@@ -37,12 +50,65 @@ export class Catalog {
     if (previous != null) this.detach(path)
     let entry = this.byId.get(key)
     if (entry == null) {
-      entry = { id, manifest, files: new Map() }
+      entry = this.newEntry(id, manifest, null)
       this.byId.set(key, entry)
     }
     entry.files.set(absPath, path)
     this.byPath.set(path, { key, abs: absPath, size: manifest.size })
-    this.emit({ type: 'add', file: { id, path, size: manifest.size } })
+    this.emit({ type: 'add', file: { id, path, size: manifest.size, partial: entry.have != null } })
+  }
+
+  /**
+   * Serves the verified chunks of a download in progress: `have` (one byte per chunk, 1 =
+   * verified and written in `absPath`) is kept by reference, `gained` announces each new
+   * chunk. False (nothing added) when `path` or the id is in the catalog already.
+   */
+  addPartial (path: string, absPath: string, id: Uint8Array, manifest: Manifest, have: Uint8Array): boolean {
+    const key = keyOf(id)
+    if (this.byId.has(key) || this.byPath.has(path)) return false
+    const entry = this.newEntry(id, manifest, have)
+    entry.files.set(absPath, path)
+    this.byId.set(key, entry)
+    this.byPath.set(path, { key, abs: absPath, size: manifest.size })
+    this.emit({ type: 'add', file: { id, path, size: manifest.size, partial: true } })
+    return true
+  }
+
+  /** Chunk `index` of the partial copy of `id` is verified and written: tell who follows it. */
+  gained (id: Uint8Array, index: number): void {
+    const entry = this.byId.get(keyOf(id))
+    if (entry?.have == null) return
+    entry.have[index] = 1
+    for (const listener of this.haveListeners.get(entry) ?? []) listener(index)
+  }
+
+  /** The partial copy at `path` is complete and now lives at `absPath`: served (and registered) as complete. */
+  completePartial (path: string, absPath: string): void {
+    const current = this.byPath.get(path)
+    const entry = current != null ? this.byId.get(current.key) : undefined
+    if (current == null || entry == null) return
+    entry.files.delete(current.abs)
+    entry.files.set(absPath, path)
+    entry.have = null
+    current.abs = absPath
+    this.emit({ type: 'add', file: { id: entry.id, path, size: entry.manifest.size, partial: false } })
+  }
+
+  private newEntry (id: Uint8Array, manifest: Manifest, have: Uint8Array | null): SharedEntry {
+    const listeners = new Set<(index: number) => void>()
+    const entry: SharedEntry = {
+      id,
+      manifest,
+      files: new Map(),
+      have,
+      served: 0,
+      onHave: listener => {
+        listeners.add(listener)
+        return () => { listeners.delete(listener) }
+      }
+    }
+    this.haveListeners.set(entry, listeners)
+    return entry
   }
 
   remove (path: string): boolean {
@@ -58,7 +124,10 @@ export class Catalog {
     const entry = this.byId.get(current.key)
     if (entry != null) {
       entry.files.delete(current.abs)
-      if (entry.files.size === 0) this.byId.delete(current.key)
+      if (entry.files.size === 0) {
+        this.byId.delete(current.key)
+        this.haveListeners.delete(entry)
+      }
     }
     return true
   }
@@ -78,7 +147,8 @@ export class Catalog {
   /** Every shared file, for a full announcement. */
   * files (): Generator<CatalogFile> {
     for (const [path, { key, size }] of this.byPath) {
-      yield { id: this.byId.get(key)!.id, path, size }
+      const entry = this.byId.get(key)!
+      yield { id: entry.id, path, size, partial: entry.have != null }
     }
   }
 

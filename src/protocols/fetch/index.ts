@@ -5,8 +5,21 @@
  *   downloader → provider: FetchRequest frames (varint length + protobuf), pipelined.
  *   provider → downloader: for each request, in order, a FetchResponse frame followed by
  *     exactly `length` raw bytes: the encoded Manifest (MANIFEST), the chunk's bytes
- *     (CHUNK) or an encoded NameMatches (RESOLVE). A non-OK status (NOT_FOUND, BAD_REQUEST,
- *     BUSY, ERROR) carries no payload.
+ *     (CHUNK), a have-bitfield (HAVE) or an encoded NameMatches (RESOLVE). A non-OK status
+ *     (NOT_FOUND, BAD_REQUEST, BUSY, ERROR) carries no payload.
+ * Partial providers (swarming): a downloader serves the chunks it has verified while it
+ *   downloads. The master's lookup marks such providers partial; a downloader asks them
+ *   HAVE once: the answer is a bitfield of ceil(chunks / 8) bytes (bit i = bit 7 - i % 8
+ *   of byte i / 8, spare bits 0), or length 0 when the copy is complete by now. From then
+ *   on the provider sends, between its answers and unasked, frames with status HAVE (no
+ *   payload) listing chunk indexes it verified since (at most MAX_HAVES_PER_FRAME each),
+ *   like BitTorrent's `have`. It answers CHUNK only for chunks it holds (else NOT_FOUND).
+ *   A bitfield of another size or with spare bits set, or a HAVE past the last chunk,
+ *   ends the session (the provider is dropped). A downloader with nothing to ask repeats
+ *   HAVE every HAVE_KEEPALIVE_MS, which resynchronises it and keeps the stream from the
+ *   idle timeout. Compatibility: only providers marked partial are asked HAVE (they run
+ *   this code); older downloaders never ask and never see a HAVE frame, so the protocol
+ *   id stays 1.0.0.
  * The provider serves only ids in its catalog; a downloader verifies the manifest against
  * the id and every chunk against the manifest, so a provider is never trusted. A stream
  * that sends no request for STREAM_IDLE_TIMEOUT_MS is closed; when more than `maxUploads`
@@ -23,10 +36,10 @@ import type { ServerComponents } from '../components.js'
 
 export {
   PROTOCOL_FETCH, MAX_NAME_MATCHES, STREAM_IDLE_TIMEOUT_MS, CHUNK_STALL_TIMEOUT_MS, DEFAULT_MAX_UPLOADS,
-  BUSY_RETRY_MS, BUSY_RETRY_MAX_MS
+  BUSY_RETRY_MS, BUSY_RETRY_MAX_MS, MAX_HAVE_SUBSCRIPTIONS, MAX_HAVES_PER_FRAME, HAVE_KEEPALIVE_MS
 } from './constants.js'
-export type { FetchServerInit, FetchCatalog, ServedContent } from './server.js'
-export { FetchSession, FetchError, isBusy, waitBusy, busyDelay, type PayloadSink } from './client.js'
+export { packBitfield, type FetchServerInit, type FetchCatalog, type ServedContent } from './server.js'
+export { FetchSession, FetchError, isBusy, waitBusy, busyDelay, unpackBitfield, type PayloadSink } from './client.js'
 
 /** A sharing peer's fetch service (stopped with the node). */
 export interface FetchServer extends Startable {

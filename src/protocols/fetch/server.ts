@@ -2,14 +2,15 @@
  * /fileshare/fetch/1.0.0, the provider side (the protocol is described in index.ts).
  * The provider serves only ids in its catalog. A stream that sends no request for the
  * idle timeout is closed; when more than `maxUploads` streams are active the first
- * request gets BUSY.
+ * request gets BUSY. A partial copy (a download in progress) serves only the chunks it
+ * has verified; a HAVE request gets its bitfield, then HAVE frames as it gains chunks.
  */
 import { open, type FileHandle } from 'node:fs/promises'
 import { readSync } from 'node:fs'
 import type { Connection, Logger, Stream, Startable } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { FetchRequest, FetchResponse, Manifest as WireManifest, NameMatches } from './pb/fetch.js'
-import { PROTOCOL_FETCH, STREAM_IDLE_TIMEOUT_MS, DEFAULT_MAX_UPLOADS, MAX_NAME_MATCHES } from './constants.js'
+import { PROTOCOL_FETCH, STREAM_IDLE_TIMEOUT_MS, DEFAULT_MAX_UPLOADS, MAX_NAME_MATCHES, MAX_HAVE_SUBSCRIPTIONS, MAX_HAVES_PER_FRAME } from './constants.js'
 import { MAX_CONTROL_FRAME, MAX_INBOUND_STREAMS, MAX_PATH_LENGTH } from '../constants.js'
 import { encodeFrame } from '../frames.js'
 import { baseName } from '../paths.js'
@@ -25,6 +26,12 @@ export interface ServedContent {
   manifest: Manifest
   /** absolute path on disk → relative path in the share (the first one is read) */
   files: Map<string, string>
+  /** a partial copy: one byte per chunk, 1 = verified and readable; null or absent = complete */
+  have?: Uint8Array | null
+  /** told of each chunk a partial copy gains; returns an unsubscribe function */
+  onHave?: (listener: (index: number) => void) => () => void
+  /** chunk bytes served from this content since it was added */
+  served?: number
 }
 
 /** What the provider serves (peer/catalog.ts): only ids in it, never a path. */
@@ -118,6 +125,7 @@ export class FetchServer implements Startable {
     this.active++
     const lp = lpStream(stream, { maxDataLength: MAX_CONTROL_FRAME })
     const files = new FileCache()
+    const haves = new HaveFeed(stream)
     // one idle controller per stream and a short-lived timer per read (AbortSignal.timeout
     // per request would keep a timer alive for 30 s each: thousands per large file)
     const idle = new AbortController()
@@ -138,7 +146,7 @@ export class FetchServer implements Startable {
           this.reply(stream, Status.BUSY, request.index, 'too many uploads, try another provider')
           break
         }
-        await this.answer(stream, request, files)
+        await this.answer(stream, request, files, haves)
       }
       await stream.close({ signal: AbortSignal.timeout(this.idleTimeoutMs) })
     } catch (err: any) {
@@ -146,11 +154,12 @@ export class FetchServer implements Startable {
       stream.abort(err)
     } finally {
       this.active--
+      haves.close()
       await files.close()
     }
   }
 
-  private async answer (stream: Stream, request: FetchRequest, files: FileCache): Promise<void> {
+  private async answer (stream: Stream, request: FetchRequest, files: FileCache, haves: HaveFeed): Promise<void> {
     const K = FetchRequest.Kind
     if (request.kind === K.RESOLVE) {
       if (request.name.length === 0 || request.name.length > MAX_PATH_LENGTH) {
@@ -171,8 +180,29 @@ export class FetchServer implements Startable {
       await this.replyWithPayload(stream, 0, WireManifest.encode({ ...entry.manifest, name }))
       return
     }
-    if (request.kind !== K.CHUNK || request.index >= chunkCount(entry.manifest.size, entry.manifest.chunkSize)) {
+    const total = chunkCount(entry.manifest.size, entry.manifest.chunkSize)
+    if (request.kind === K.HAVE) {
+      const have = entry.have
+      if (have == null) {
+        // a complete copy: no bitfield (length 0 = every chunk)
+        this.reply(stream, Status.OK, 0, '')
+        return
+      }
+      if (!haves.follow(entry)) {
+        this.reply(stream, Status.BAD_REQUEST, 0, `at most ${MAX_HAVE_SUBSCRIPTIONS} ids per stream`)
+        return
+      }
+      // what was announced before is part of this bitfield
+      haves.flush()
+      await this.replyWithPayload(stream, 0, packBitfield(have, total))
+      return
+    }
+    if (request.kind !== K.CHUNK || request.index >= total) {
       this.reply(stream, Status.BAD_REQUEST, request.index, 'bad request')
+      return
+    }
+    if (entry.have != null && entry.have[request.index] === 0) {
+      this.reply(stream, Status.NOT_FOUND, request.index, 'chunk not held (yet)')
       return
     }
     const length = chunkLength(entry.manifest, request.index)
@@ -191,6 +221,7 @@ export class FetchServer implements Startable {
     stream.send(encodeFrame(FetchResponse.encode({ status: Status.OK, message: '', index: request.index, length })))
     stream.send(data)
     this.bytesServed += length
+    if (entry.served != null) entry.served += length
   }
 
   /** Waits until `bytes` more fit under maxUploadRate (a shared schedule: streams take turns). */
@@ -209,6 +240,62 @@ export class FetchServer implements Startable {
   private async replyWithPayload (stream: Stream, index: number, payload: Uint8Array): Promise<void> {
     stream.send(encodeFrame(FetchResponse.encode({ status: Status.OK, message: '', index, length: payload.length })))
     await sendWithBackpressure(stream, payload)
+  }
+}
+
+/** Bit i of the bitfield is bit 7 - (i % 8) of byte i / 8 (as BitTorrent's); spare bits are 0. */
+export function packBitfield (have: Uint8Array, total: number): Uint8Array {
+  const bits = new Uint8Array(Math.ceil(total / 8))
+  for (let i = 0; i < total; i++) if (have[i] !== 0) bits[i >> 3] |= 0x80 >> (i & 7)
+  return bits
+}
+
+/**
+ * The HAVE frames of one fetch stream: chunks the partial copies it follows gained, sent
+ * in batches between answers (each answer's header and payload are sent synchronously, so
+ * a HAVE frame never lands inside a payload).
+ */
+class HaveFeed {
+  private readonly followed = new Map<ServedContent, () => void>()
+  private pending: number[] = []
+  private scheduled = false
+  private closed = false
+
+  constructor (private readonly stream: Stream) {}
+
+  /** Follows `entry` (once): false when the stream follows too many already. */
+  follow (entry: ServedContent): boolean {
+    if (this.followed.has(entry)) return true
+    if (this.followed.size >= MAX_HAVE_SUBSCRIPTIONS) return false
+    this.followed.set(entry, entry.onHave?.(index => { this.gained(index) }) ?? (() => {}))
+    return true
+  }
+
+  private gained (index: number): void {
+    if (this.closed) return
+    this.pending.push(index)
+    if (this.scheduled) return
+    this.scheduled = true
+    setImmediate(() => { this.flush() })
+  }
+
+  /** Sends what is pending now. */
+  flush (): void {
+    this.scheduled = false
+    if (this.closed || this.pending.length === 0) return
+    if (this.stream.status !== 'open' || this.stream.writeStatus !== 'writable') return
+    const pending = this.pending
+    this.pending = []
+    for (let at = 0; at < pending.length; at += MAX_HAVES_PER_FRAME) {
+      const have = pending.slice(at, at + MAX_HAVES_PER_FRAME)
+      this.stream.send(encodeFrame(FetchResponse.encode({ status: Status.HAVE, message: '', index: 0, length: 0, have })))
+    }
+  }
+
+  close (): void {
+    this.closed = true
+    for (const unsubscribe of this.followed.values()) unsubscribe()
+    this.followed.clear()
   }
 }
 

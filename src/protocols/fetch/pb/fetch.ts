@@ -14,13 +14,15 @@ export namespace FetchRequest {
   export enum Kind {
     MANIFEST = 'MANIFEST',
     CHUNK = 'CHUNK',
-    RESOLVE = 'RESOLVE'
+    RESOLVE = 'RESOLVE',
+    HAVE = 'HAVE'
   }
 
   enum __KindValues {
     MANIFEST = 0,
     CHUNK = 1,
-    RESOLVE = 2
+    RESOLVE = 2,
+    HAVE = 3
   }
 
   export namespace Kind {
@@ -184,6 +186,7 @@ export interface FetchResponse {
   message: string
   index: number
   length: number
+  have: number[]
 }
 
 export namespace FetchResponse {
@@ -192,7 +195,8 @@ export namespace FetchResponse {
     NOT_FOUND = 'NOT_FOUND',
     ERROR = 'ERROR',
     BUSY = 'BUSY',
-    BAD_REQUEST = 'BAD_REQUEST'
+    BAD_REQUEST = 'BAD_REQUEST',
+    HAVE = 'HAVE'
   }
 
   enum __StatusValues {
@@ -200,7 +204,8 @@ export namespace FetchResponse {
     NOT_FOUND = 1,
     ERROR = 2,
     BUSY = 3,
-    BAD_REQUEST = 4
+    BAD_REQUEST = 4,
+    HAVE = 5
   }
 
   export namespace Status {
@@ -238,6 +243,13 @@ export namespace FetchResponse {
           w.uint32(obj.length)
         }
 
+        if (obj.have != null && obj.have.length > 0) {
+          for (const value of obj.have) {
+            w.uint32(40)
+            w.uint32(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -246,7 +258,8 @@ export namespace FetchResponse {
           status: Status.OK,
           message: '',
           index: 0,
-          length: 0
+          length: 0,
+          have: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -271,6 +284,14 @@ export namespace FetchResponse {
               obj.length = reader.uint32()
               break
             }
+            case 5: {
+              if (opts.limits?.have != null && obj.have.length === opts.limits.have) {
+                throw new MaxLengthError('Decode error - repeated field "have" had too many elements')
+              }
+
+              obj.have.push(reader.uint32())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -280,6 +301,10 @@ export namespace FetchResponse {
 
         return obj
       }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          have: 0
+        }
+
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -314,6 +339,21 @@ export namespace FetchResponse {
               }
               break
             }
+            case 5: {
+              if (opts.limits?.have != null && obj.have === opts.limits.have) {
+                throw new MaxLengthError('Streaming decode error - repeated field "have" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.have[]`,
+                index: obj.have,
+                value: reader.uint32()
+              }
+
+              obj.have++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -346,6 +386,12 @@ export namespace FetchResponse {
     value: number
   }
 
+  export interface FetchResponseHaveFieldEvent {
+    field: '$.have[]'
+    index: number
+    value: number
+  }
+
   export function encode (obj: Partial<FetchResponse>): Uint8Array {
     return encodeMessage(obj, FetchResponse.codec())
   }
@@ -354,7 +400,7 @@ export namespace FetchResponse {
     return decodeMessage(buf, FetchResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<FetchResponse>): Generator<FetchResponseStatusFieldEvent | FetchResponseMessageFieldEvent | FetchResponseIndexFieldEvent | FetchResponseLengthFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<FetchResponse>): Generator<FetchResponseStatusFieldEvent | FetchResponseMessageFieldEvent | FetchResponseIndexFieldEvent | FetchResponseLengthFieldEvent | FetchResponseHaveFieldEvent> {
     return streamMessage(buf, FetchResponse.codec(), opts)
   }
 }

@@ -7,6 +7,7 @@ export interface SharedFile {
   id: Uint8Array
   path: string
   size: number
+  partial: boolean
 }
 
 export namespace SharedFile {
@@ -34,6 +35,11 @@ export namespace SharedFile {
           w.uint64Number(obj.size)
         }
 
+        if ((obj.partial != null && obj.partial !== false)) {
+          w.uint32(32)
+          w.bool(obj.partial)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -41,7 +47,8 @@ export namespace SharedFile {
         const obj: any = {
           id: uint8ArrayAlloc(0),
           path: '',
-          size: 0
+          size: 0,
+          partial: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -60,6 +67,10 @@ export namespace SharedFile {
             }
             case 3: {
               obj.size = reader.uint64Number()
+              break
+            }
+            case 4: {
+              obj.partial = reader.bool()
               break
             }
             default: {
@@ -98,6 +109,13 @@ export namespace SharedFile {
               }
               break
             }
+            case 4: {
+              yield {
+                field: `${prefix}.partial`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -125,6 +143,11 @@ export namespace SharedFile {
     value: number
   }
 
+  export interface SharedFilePartialFieldEvent {
+    field: '$.partial'
+    value: boolean
+  }
+
   export function encode (obj: Partial<SharedFile>): Uint8Array {
     return encodeMessage(obj, SharedFile.codec())
   }
@@ -133,7 +156,7 @@ export namespace SharedFile {
     return decodeMessage(buf, SharedFile.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SharedFile>): Generator<SharedFileIdFieldEvent | SharedFilePathFieldEvent | SharedFileSizeFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SharedFile>): Generator<SharedFileIdFieldEvent | SharedFilePathFieldEvent | SharedFileSizeFieldEvent | SharedFilePartialFieldEvent> {
     return streamMessage(buf, SharedFile.codec(), opts)
   }
 }
@@ -324,6 +347,12 @@ export namespace RegisterRequest {
     index: number
   }
 
+  export interface RegisterRequestFilesPartialFieldEvent {
+    field: '$.files[].partial'
+    value: boolean
+    index: number
+  }
+
   export interface RegisterRequestPathsFieldEvent {
     field: '$.paths[]'
     index: number
@@ -338,7 +367,7 @@ export namespace RegisterRequest {
     return decodeMessage(buf, RegisterRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RegisterRequest>): Generator<RegisterRequestOpFieldEvent | RegisterRequestFilesIdFieldEvent | RegisterRequestFilesPathFieldEvent | RegisterRequestFilesSizeFieldEvent | RegisterRequestPathsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RegisterRequest>): Generator<RegisterRequestOpFieldEvent | RegisterRequestFilesIdFieldEvent | RegisterRequestFilesPathFieldEvent | RegisterRequestFilesSizeFieldEvent | RegisterRequestFilesPartialFieldEvent | RegisterRequestPathsFieldEvent> {
     return streamMessage(buf, RegisterRequest.codec(), opts)
   }
 }
