@@ -41,6 +41,8 @@ export interface PeerConfig {
   streamIdleTimeoutMs?: number
   /** 'auto' | 'public' | 'relayed': see README "Reachability / NAT" */
   reachability?: ReachabilityMode
+  /** a get serves its verified chunks to other downloaders while it runs (default true; --no-upload) */
+  upload?: boolean
 }
 
 /** The package's config/ folder (dist/config.js → ../config; the test build sits one level deeper). */

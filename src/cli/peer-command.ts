@@ -14,7 +14,7 @@ import { REACHABILITY_SETTLE_MS } from '../peer/tuning.js'
 export const PEER_USAGE = `usage:
   node dist/peer.js --share DIR [--master MA] [--listen MA]... [--announce MA]... [--max-uploads N] [--data DIR] [--config FILE] [--json]
   node dist/peer.js search WORDS... [--master MA] [--limit N] [--data DIR] [--config FILE] [--json]
-  node dist/peer.js get ID|NAME [--master MA] [--from PEER_MA] [--out DIR] [--listen MA]... [--seed [--announce MA]... [--max-uploads N]] [--data DIR] [--config FILE] [--json]`
+  node dist/peer.js get ID|NAME [--master MA] [--from PEER_MA] [--out DIR] [--listen MA]... [--announce MA]... [--max-uploads N] [--seed] [--no-upload] [--data DIR] [--config FILE] [--json]`
 
 const COMMON: Options = {
   master: { type: 'string' },
@@ -35,6 +35,7 @@ const GET: Options = {
   from: { type: 'string' },
   out: { type: 'string' },
   seed: { type: 'boolean' },
+  'no-upload': { type: 'boolean' },
   listen: { type: 'string', multiple: true },
   announce: { type: 'string', multiple: true },
   'max-uploads': { type: 'string' }
@@ -101,8 +102,8 @@ async function search (argv: string[], out: Output): Promise<number> {
     const results = await peer.search(query, { limit })
     if (results.length === 0) throw new FileShareError('NOT_FOUND', `no shared file matches ${JSON.stringify(query)}`)
     for (const r of results) {
-      out.event('result', { id: r.id, name: r.name, path: r.path, size: r.size, providers: r.providers },
-        `${r.id}  ${formatBytes(r.size).padStart(10)}  ${String(r.providers).padStart(3)} provider(s)  ${printable(r.path)}`)
+      out.event('result', { id: r.id, name: r.name, path: r.path, size: r.size, providers: r.providers, seeders: r.seeders },
+        `${r.id}  ${formatBytes(r.size).padStart(10)}  ${String(r.providers).padStart(3)} provider(s)${r.providers > r.seeders ? ` (${r.providers - r.seeders} partial)` : ''}  ${printable(r.path)}`)
     }
     return 0
   })
@@ -114,26 +115,29 @@ async function get (argv: string[], out: Output): Promise<number> {
   if (positionals.length !== 1) throw new UsageError(`get takes one ID or NAME\n${PEER_USAGE}`)
   const target = positionals[0]
   const seed = values.seed === true
-  if (!seed && (values.announce != null || values['max-uploads'] != null)) {
-    throw new UsageError(`--announce and --max-uploads go with --seed\n${PEER_USAGE}`)
+  // a get serves while it downloads unless --no-upload (or config "upload": false)
+  const upload = values['no-upload'] === true ? false : undefined
+  if (!seed && upload === false && (values.announce != null || values['max-uploads'] != null)) {
+    throw new UsageError(`--announce and --max-uploads serve: not with --no-upload (unless --seed)\n${PEER_USAGE}`)
   }
-  const serving = seed ? { announce: values.announce, maxUploads: positiveInt(values, 'max-uploads') } : {}
+  const serving = { announce: values.announce, maxUploads: positiveInt(values, 'max-uploads') }
   const controller = new AbortController()
   const shutdown = onShutdownSignal(controller)
   // get listens (config addresses unless --listen): a provider behind a NAT can then dial us
   // back so data flows direct instead of relayed, and a seeding get is reachable
   const listen = values.listen ?? loadConfig<PeerConfig>('peer', values.config).listen
-  return await withClient({ ...values, ...serving, listen }, out, async peer => {
+  return await withClient({ ...values, ...serving, listen, upload }, out, async peer => {
     const bar = ProgressBar.enabled(out.json) ? new ProgressBar(printable(target)) : null
     try {
       const result = await peer.get(target, {
         out: values.out,
         from: values.from,
         seed,
+        upload,
         signal: controller.signal,
         onEvent: event => {
           if (event.event === 'progress') {
-            out.event('progress', { id: event.id, bytes: event.bytes, total: event.total, providers: event.providers })
+            out.event('progress', { id: event.id, bytes: event.bytes, total: event.total, providers: event.providers, partialBytes: event.partialBytes, uploadedBytes: event.uploadedBytes ?? 0 })
             bar?.update(event.bytes, event.total, event.providers.length)
           } else if (event.event === 'checking') {
             out.event('checking', { id: event.id, chunks: event.chunks })
@@ -148,8 +152,9 @@ async function get (argv: string[], out: Output): Promise<number> {
         }
       })
       bar?.stop()
-      out.event('done', { id: result.id, path: result.path, bytes: result.bytes, seconds: result.seconds, providers: result.providers },
-        `${printable(result.path)}: ${formatBytes(result.bytes)} verified in ${result.seconds.toFixed(2)} s from ${result.providers.length} provider(s)`)
+      out.event('done', { id: result.id, path: result.path, bytes: result.bytes, seconds: result.seconds, providers: result.providers, partialBytes: result.partialBytes, uploadedBytes: result.uploadedBytes ?? 0 },
+        `${printable(result.path)}: ${formatBytes(result.bytes)} verified in ${result.seconds.toFixed(2)} s from ${result.providers.length} provider(s)` +
+        (result.partialBytes > 0 || (result.uploadedBytes ?? 0) > 0 ? ` (${formatBytes(result.partialBytes)} from other downloaders, ${formatBytes(result.uploadedBytes ?? 0)} uploaded)` : ''))
       if (seed) {
         out.event('seeding', { id: result.id, path: result.path, peerId: peer.peerId, addrs: peer.addrs() },
           `seeding ${printable(result.path)} as ${peer.peerId} until interrupted (Ctrl-C)`)
@@ -173,7 +178,8 @@ async function withClient (values: Record<string, any>, out: Output, run: (peer:
     listen: values.listen,
     announce: values.announce,
     maxUploads: values.maxUploads,
-    // only a seeding get serves and registers: the warnings of those parts
+    upload: values.upload,
+    // a get that serves (while downloading, or seeding) registers: the warnings of those parts
     onWarning: message => { out.warn(message) }
   })
   try {

@@ -20,7 +20,7 @@ import { fetchServer } from '../protocols/fetch/index.js'
 import { FetchSession, isBusy, waitBusy } from '../protocols/fetch/client.js'
 import { MasterClient, type SearchResult } from './master-client.js'
 import { Registration } from './registration.js'
-import { download, type DownloadEvent, type DownloadResult, type ProviderRef } from './download/download.js'
+import { download, type DownloadEvent, type DownloadResult, type ProviderRef, type PartialCopy } from './download/download.js'
 import { openFetchStream } from './download/dial.js'
 import { ReachabilityManager, DirectUpgrader, type ReachabilityMode, type ReachabilityState } from './reachability.js'
 
@@ -39,6 +39,11 @@ export interface PeerOptions {
   maxUploads?: number
   /** chunk bytes per second this peer uploads in total (default: unlimited) */
   maxUploadRate?: number
+  /**
+   * a get serves the chunks it has verified to other downloaders while it runs, and
+   * registers as a partial provider (default: config `upload`, true)
+   */
+  upload?: boolean
   requestsInFlight?: number
   /** follow the shared folder with fs.watch (default: config, true) */
   watch?: boolean
@@ -64,6 +69,8 @@ export interface GetOptions {
   onChunk?: (index: number, peer: string) => void
   /** keep serving the file once it is complete (registered with the master) until stop() */
   seed?: boolean
+  /** serve verified chunks to other downloaders while downloading (default: the peer's `upload`) */
+  upload?: boolean
   /** how often to ask the master for new providers during the download (ms) */
   providerRefreshMs?: number
   signal?: AbortSignal
@@ -213,25 +220,55 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
       const wanted = id
       refreshProviders = async () => (await m.providers(wanted)).providers
     }
-    const result = await download({
-      node,
-      id,
-      name,
-      outDir: out,
-      providers,
-      refreshProviders,
-      refreshIntervalMs: getOptions.providerRefreshMs,
-      requestsInFlight: options.requestsInFlight ?? config.requestsInFlight,
-      onEvent: getOptions.onEvent,
-      onChunk: getOptions.onChunk,
-      signal: getOptions.signal
-    })
+    // swarming: serve what is verified while downloading, as a partial provider
+    const upload = getOptions.upload ?? options.upload ?? config.upload ?? true
+    let partialPath: string | null = null
+    const partial: PartialCopy | undefined = upload
+      ? {
+          start: ({ manifest, name: partName, partPath, have }) => {
+            if (!catalog.addPartial(partName, partPath, id, manifest, have)) return
+            partialPath = partName
+            log('serving the verified chunks of %s while downloading', formatContentId(id))
+            startServing().catch(err => { options.onWarning?.(`serving while downloading failed: ${err?.message ?? err}`) })
+          },
+          gained: index => { catalog.gained(id, index) }
+        }
+      : undefined
+    const uploaded = (): number => partialPath != null ? (catalog.get(id)?.served ?? 0) : 0
+    const onEvent = getOptions.onEvent
+    let result: DownloadResult
+    try {
+      result = await download({
+        node,
+        id,
+        name,
+        outDir: out,
+        providers,
+        refreshProviders,
+        refreshIntervalMs: getOptions.providerRefreshMs,
+        requestsInFlight: options.requestsInFlight ?? config.requestsInFlight,
+        onEvent: onEvent != null ? e => { onEvent(e.event === 'progress' ? { ...e, uploadedBytes: uploaded() } : e) } : undefined,
+        onChunk: getOptions.onChunk,
+        partial,
+        signal: getOptions.signal
+      })
+    } catch (err) {
+      if (partialPath != null) catalog.remove(partialPath)
+      throw err
+    }
+    result.uploadedBytes = uploaded()
     const own = shareHolding(result.path)
     if (own != null) {
       // downloaded into our own share: serve it like any shared file
+      if (partialPath != null) catalog.remove(partialPath)
       await own.adopt(result.path, result.manifest).catch(err => { options.onWarning?.(`sharing the download failed: ${err?.message ?? err}`) })
     } else if (getOptions.seed === true) {
-      await seed(result)
+      // a partial copy becomes a complete one in place (followers keep their streams)
+      if (partialPath != null) catalog.completePartial(partialPath, resolve(result.path))
+      else await seed(result)
+    } else if (partialPath != null) {
+      // done: no longer a provider (unless --seed)
+      catalog.remove(partialPath)
     }
     return result
   }

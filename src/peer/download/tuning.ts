@@ -42,3 +42,9 @@ export const RATE_WINDOW_MS = 2_000
 export const RATE_MIN_SPAN_MS = 250
 /** A direct dial to a provider gets this long before the relayed address is tried. */
 export const DIRECT_DIAL_TIMEOUT_MS = 4_000
+/**
+ * Swarming: when no provider left holds a chunk still missing (partial providers only, none
+ * has it, nothing in flight), the download waits this long for a HAVE or a new provider,
+ * then fails with NO_PROVIDER (as long as a provider that delivers nothing: CHUNK_STALL_TIMEOUT_MS).
+ */
+export const MISSING_CHUNKS_TIMEOUT_MS = 20_000
