@@ -76,7 +76,7 @@ export class LookupClient {
 }
 
 function toSearchResult (h: SearchHit): SearchResult {
-  return { id: formatContentId(h.id), name: h.name, path: h.path, size: h.size, providers: h.providers, seeders: h.seeders }
+  return { id: formatContentId(h.id), name: h.name, path: h.path, size: h.size, providers: h.providers, seeders: h.seeders ?? h.providers }
 }
 
 function toPeerAddrs (info: PeerInfo): PeerAddrs {

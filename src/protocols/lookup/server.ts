@@ -24,8 +24,8 @@ export interface IndexedFile {
   path: string
   size: number
   providers: number
-  /** of `providers`, those with a complete copy */
-  seeders: number
+  /** of `providers`, those with a complete copy (default: all) */
+  seeders?: number
 }
 
 /** What the master's index answers (master/index-store.ts). */
@@ -161,5 +161,5 @@ function response (status: LookupResponse.Status, message = ''): LookupResponse 
 }
 
 function toWireHit (hit: IndexedFile): WireHit {
-  return { id: hit.id, name: hit.name, path: hit.path, size: hit.size, providers: hit.providers, seeders: hit.seeders }
+  return { id: hit.id, name: hit.name, path: hit.path, size: hit.size, providers: hit.providers, seeders: hit.seeders ?? hit.providers }
 }

@@ -207,7 +207,7 @@ export namespace LookupRequest {
 export interface PeerInfo {
   peer: Uint8Array
   addrs: Uint8Array[]
-  partial: boolean
+  partial?: boolean
 }
 
 export namespace PeerInfo {
@@ -232,7 +232,7 @@ export namespace PeerInfo {
           }
         }
 
-        if ((obj.partial != null && obj.partial !== false)) {
+        if (obj.partial != null) {
           w.uint32(24)
           w.bool(obj.partial)
         }
@@ -243,8 +243,7 @@ export namespace PeerInfo {
       }, (reader, length, opts = {}) => {
         const obj: any = {
           peer: uint8ArrayAlloc(0),
-          addrs: [],
-          partial: false
+          addrs: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -364,7 +363,7 @@ export interface SearchHit {
   path: string
   size: number
   providers: number
-  seeders: number
+  seeders?: number
 }
 
 export namespace SearchHit {
@@ -402,7 +401,7 @@ export namespace SearchHit {
           w.uint32(obj.providers)
         }
 
-        if ((obj.seeders != null && obj.seeders !== 0)) {
+        if (obj.seeders != null) {
           w.uint32(48)
           w.uint32(obj.seeders)
         }
@@ -416,8 +415,7 @@ export namespace SearchHit {
           name: '',
           path: '',
           size: 0,
-          providers: 0,
-          seeders: 0
+          providers: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length

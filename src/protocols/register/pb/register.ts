@@ -7,7 +7,7 @@ export interface SharedFile {
   id: Uint8Array
   path: string
   size: number
-  partial: boolean
+  partial?: boolean
 }
 
 export namespace SharedFile {
@@ -35,7 +35,7 @@ export namespace SharedFile {
           w.uint64Number(obj.size)
         }
 
-        if ((obj.partial != null && obj.partial !== false)) {
+        if (obj.partial != null) {
           w.uint32(32)
           w.bool(obj.partial)
         }
@@ -47,8 +47,7 @@ export namespace SharedFile {
         const obj: any = {
           id: uint8ArrayAlloc(0),
           path: '',
-          size: 0,
-          partial: false
+          size: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
