@@ -6,8 +6,9 @@
 #
 #   flash-crowd-lt.py make FILE TORRENT            write a .torrent for FILE
 #   flash-crowd-lt.py seed TORRENT DIR IP          seed DIR/<name> until stdin closes
-#   flash-crowd-lt.py get TORRENT DIR IP PEER...   download into DIR from PEERs (ip:port),
-#                                                  print a JSON "done" line, seed until stdin closes
+#   flash-crowd-lt.py get TORRENT DIR IP PEER...   print "ready", wait for a "go" line on stdin, then
+#                                                  download into DIR from PEERs (ip:port), print a
+#                                                  JSON "done" line, seed until stdin closes
 # Every node listens on IP:6881. Output: JSON lines on stdout.
 import json
 import sys
@@ -33,14 +34,18 @@ def session(ip):
     })
 
 
-def stdin_closed():
+def stdin_events():
+    go = threading.Event()
     done = threading.Event()
 
     def wait():
-        sys.stdin.read()
+        for line in sys.stdin:
+            if line.strip() == 'go':
+                go.set()
+        go.set()
         done.set()
     threading.Thread(target=wait, daemon=True).start()
-    return done
+    return go, done
 
 
 def main():
@@ -54,19 +59,21 @@ def main():
             f.write(lt.bencode(t.generate()))
         return
     torrent, save, ip = sys.argv[2], sys.argv[3], sys.argv[4]
-    stop = stdin_closed()
+    go, stop = stdin_events()
     ses = session(ip)
     params = lt.add_torrent_params()
     params.ti = lt.torrent_info(torrent)
     params.save_path = save
     if cmd == 'seed':
         params.flags |= lt.torrent_flags.seed_mode
-    h = ses.add_torrent(params)
-    start = time.time()
-    if cmd == 'seed':
+        ses.add_torrent(params)
         print(json.dumps({'event': 'ready'}), flush=True)
         stop.wait()
         return
+    print(json.dumps({'event': 'ready'}), flush=True)
+    go.wait()
+    start = time.time()
+    h = ses.add_torrent(params)
     for peer in sys.argv[5:]:
         host, port = peer.rsplit(':', 1)
         h.connect_peer((host, int(port)))

@@ -11,8 +11,11 @@
 //   fc-m   10.78.0.2    FileShare master (unshaped: it carries no file data)
 //   fc-s   10.78.0.10   the seeder              egress: tbf RATE
 //   fc-dK  10.78.0.1K   downloader K (1 … N)    egress: tbf RATE
-// FileShare: `peer.js --share` seeds; the N downloaders run `peer.js get ID --seed` (they
-// serve while downloading, and go on serving once done, as `get --seed` does).
+// FileShare: `peer.js --share` seeds; each downloader is scripts/bench/flash-crowd-node.mjs,
+// the library's get with --seed semantics (it serves while downloading, and goes on serving
+// once done). Both halves start every downloader process first and then tell them all "go"
+// at once: the clock measures the swarm, not the start-up of N processes on a loaded machine
+// (a Node process needs ≈ 0.8 CPU-s to load; python3 with libtorrent ≈ 0.1 s).
 // libtorrent: scripts/bench/flash-crowd-lt.py, TCP only, no DHT/LSD/UPnP, every downloader
 // connected to the seeder and to each other directly.
 // Prints, per run: the time from the start of the crowd until the last download is done,
@@ -48,6 +51,7 @@ const root = new URL('../..', import.meta.url).pathname
 const PEER = join(root, 'dist/peer.js')
 const MASTER = join(root, 'dist/master.js')
 const LT = join(root, 'scripts/bench/flash-crowd-lt.py')
+const NODE = join(root, 'scripts/bench/flash-crowd-node.mjs')
 const PYTHON = '/usr/bin/python3'
 const DL = Array.from({ length: N }, (_, i) => `fc-d${i + 1}`)
 const NS = ['fc-sw', 'fc-m', 'fc-s', ...DL]
@@ -113,14 +117,27 @@ function startAndWait (ns, cmd, args, name) {
   })
 }
 
-/** Starts every downloader at once; resolves with their done events and the wall time until the last. */
+/**
+ * Starts every downloader process, waits until all are ready, then says "go" to all at
+ * once; resolves with their done events and the wall time from "go" until the last.
+ */
 function crowd (spawnOne) {
   return new Promise((resolve, reject) => {
-    const started = Date.now()
+    let started = 0
+    const ready = new Set()
     const done = new Map()
-    const timer = setTimeout(() => reject(new Error(`crowd not done after ${DEADLINE_MS / 1000} s: ${done.size}/${N} finished`)), DEADLINE_MS)
+    const children = []
+    const timer = setTimeout(() => reject(new Error(`crowd not done after ${DEADLINE_MS / 1000} s: ${ready.size}/${N} ready, ${done.size}/${N} finished`)), DEADLINE_MS * 2)
     for (const ns of DL) {
       const child = spawnOne(ns, e => {
+        if (e.event === 'ready') {
+          ready.add(ns)
+          if (ready.size === N) {
+            started = Date.now()
+            for (const c of children) c.stdin.write('go\n')
+          }
+        }
+        if (e.event === 'error') console.error(`  ${ns}: ${e.message}`)
         if (e.event !== 'done' || done.has(ns)) return
         done.set(ns, { ...e, wall: (Date.now() - started) / 1000 })
         if (done.size === N) {
@@ -128,6 +145,7 @@ function crowd (spawnOne) {
           resolve({ seconds: (Date.now() - started) / 1000, done: [...done.values()] })
         }
       })
+      children.push(child)
       child.on('exit', code => {
         if (!done.has(ns)) {
           clearTimeout(timer)
@@ -146,10 +164,10 @@ async function fileshareRound (tmp, file, r) {
   copyFileSync(file, join(share, 'crowd.bin'))
   await startAndWait('fc-s', process.execPath, [PEER, '--share', share, '--master', masterAddr, '--listen', `/ip4/${IP['fc-s']}/tcp/4002`, '--data', join(tmp, `fs-seeder-${r}`), '--json'], 'ready')
   await new Promise(resolve => setTimeout(resolve, 1000)) // the seeder's registration
-  const result = await crowd((ns, onLine) => run(ns, process.execPath, [PEER, 'get', 'crowd.bin', '--seed', '--master', masterAddr,
-    '--listen', `/ip4/${IP[ns]}/tcp/4003`, '--out', join(tmp, `fs-out-${r}-${ns}`), '--json'], onLine))
+  const id = sh(process.execPath, '--input-type=module', '-e', `import { hashFile, formatContentId } from '${join(root, 'dist/index.js')}'; console.log(formatContentId((await hashFile('${file}')).id)); process.exit(0)`).trim()
+  const result = await crowd((ns, onLine) => run(ns, process.execPath, [NODE, masterAddr, `/ip4/${IP[ns]}/tcp/4003`, join(tmp, `fs-out-${r}-${ns}`), id], onLine))
   killAll()
-  if (values.verbose) for (const e of result.done) console.log(`  done at ${e.wall.toFixed(1)} s, get's own ${e.seconds.toFixed(1)} s, ${((e.partialBytes ?? 0) / 1048576).toFixed(0)} MiB from downloaders, ${((e.uploadedBytes ?? 0) / 1048576).toFixed(0)} MiB uploaded`)
+  if (values.verbose) for (const e of result.done) console.log(`  done at ${e.wall.toFixed(1)} s, get's own ${e.seconds.toFixed(1)} s, ${((e.partialBytes ?? 0) / 1048576).toFixed(0)} MiB from downloaders (first at ${e.firstPartial ?? '-'} s), ${((e.uploadedBytes ?? 0) / 1048576).toFixed(0)} MiB uploaded while downloading, first chunk at ${e.firstChunk} s, ${e.cpuSeconds?.toFixed(1)} CPU-s`)
   const bytes = result.done.reduce((n, e) => n + e.bytes, 0)
   const fromPeers = result.done.reduce((n, e) => n + (e.partialBytes ?? 0), 0)
   return { seconds: result.seconds, fromPeers: fromPeers / bytes, slowestGet: Math.max(...result.done.map(e => e.seconds)) }

@@ -11,6 +11,9 @@ import { toString as u8ToString } from 'uint8arrays'
 import type { Manifest } from '../content/content-id.js'
 import { baseName } from '../protocols/paths.js'
 
+/** Followers remembered per partial copy (the download asks them as providers; bounded against strangers). */
+const MAX_FOLLOWERS_KEPT = 256
+
 export interface SharedEntry {
   id: Uint8Array
   manifest: Manifest
@@ -18,8 +21,10 @@ export interface SharedEntry {
   files: Map<string, string>
   /** a partial copy: one byte per chunk, 1 = verified; null = complete */
   have: Uint8Array | null
-  /** told of each chunk a partial copy gains (the fetch server's HAVE frames) */
-  onHave: (listener: (index: number) => void) => () => void
+  /** told of each chunk a partial copy gains (the fetch server's HAVE frames); `follower` is the asking PeerId */
+  onHave: (listener: (index: number) => void, follower: string) => () => void
+  /** peers that asked this partial copy HAVE: downloaders of the same content (most serve too) */
+  readonly followers: Set<string>
   /** chunk bytes served from this entry */
   served: number
 }
@@ -96,14 +101,17 @@ export class Catalog {
 
   private newEntry (id: Uint8Array, manifest: Manifest, have: Uint8Array | null): SharedEntry {
     const listeners = new Set<(index: number) => void>()
+    const followers = new Set<string>()
     const entry: SharedEntry = {
       id,
       manifest,
       files: new Map(),
       have,
       served: 0,
-      onHave: listener => {
+      followers,
+      onHave: (listener, follower) => {
         listeners.add(listener)
+        if (followers.size < MAX_FOLLOWERS_KEPT) followers.add(follower)
         return () => { listeners.delete(listener) }
       }
     }

@@ -25,6 +25,8 @@ import { openFetchStream } from './download/dial.js'
 import { ReachabilityManager, DirectUpgrader, type ReachabilityMode, type ReachabilityState } from './reachability.js'
 
 const log = logger('fileshare:peer')
+/** A partial provider with a higher PeerId is dialled only if it has not asked us HAVE within this time (see get). */
+const PAIR_DIAL_GRACE_MS = 5_000
 
 export interface PeerOptions {
   /** folder to share (omit for a peer that only searches and downloads) */
@@ -222,6 +224,34 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
     }
     // swarming: serve what is verified while downloading, as a partial provider
     const upload = getOptions.upload ?? options.upload ?? config.upload ?? true
+    // downloaders that asked us HAVE are downloading the same content: ask them too (they
+    // learned of us first; the master's list reaches us later). Those that do not serve
+    // answer NOT_FOUND and are dropped.
+    const wantedId = id
+    const followers = (known: ProviderRef[]): ProviderRef[] => {
+      const entry = catalog.get(wantedId)
+      if (entry == null || entry.followers.size === 0) return known
+      const listed = new Set(known.map(p => p.peer.toString()))
+      const extra = [...entry.followers].filter(f => !listed.has(f) && f !== node.peerId.toString())
+      return [...known, ...extra.map(f => ({ peer: peerIdFromString(f), addrs: [], partial: true }))]
+    }
+    // two downloaders that find each other in the master's list would dial each other at
+    // once (two handshakes, on a loaded machine each one slow): only the one with the lower
+    // PeerId dials; the other learns of it when it asks HAVE (followers), or dials it after
+    // PAIR_DIAL_GRACE_MS if that never happens (say, it cannot reach us)
+    const self = node.peerId.toString()
+    const firstSeen = new Map<string, number>()
+    const dialFirst = (list: ProviderRef[]): ProviderRef[] => list.filter(p => {
+      const peer = p.peer.toString()
+      if (p.partial !== true || !upload || peer < self) return true
+      const seen = firstSeen.get(peer) ?? Date.now()
+      firstSeen.set(peer, seen)
+      return Date.now() - seen > PAIR_DIAL_GRACE_MS
+    })
+    const refreshFromMaster = refreshProviders
+    refreshProviders = refreshFromMaster != null
+      ? async () => followers(dialFirst(await refreshFromMaster()))
+      : (upload ? async () => followers([]) : undefined)
     let partialPath: string | null = null
     const partial: PartialCopy | undefined = upload
       ? {
@@ -243,7 +273,8 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
         id,
         name,
         outDir: out,
-        providers,
+        // (never so few that nothing is left to ask)
+        providers: dialFirst(providers).length > 0 ? dialFirst(providers) : providers,
         refreshProviders,
         refreshIntervalMs: getOptions.providerRefreshMs,
         requestsInFlight: options.requestsInFlight ?? config.requestsInFlight,

@@ -29,6 +29,12 @@
  *    holds a missing chunk, the download waits MISSING_CHUNKS_TIMEOUT_MS for a HAVE or a
  *    new provider, then fails. With `partial`, this download's own verified chunks are
  *    announced to its caller, which serves them (peer.ts).
+ * 6b. Sharing the seeders' work: the swarm this download knows (itself and its partial
+ *    providers) splits the chunks by rendezvous hashing (each chunk goes to the member
+ *    whose hash of (PeerId, chunk) is lowest); the scheduler asks complete providers for
+ *    this download's share first, so a seeder sends each chunk to about one downloader
+ *    and the downloaders trade the rest. Every member computes the same split from what
+ *    it knows; where views differ, the cost is a duplicate, never a missing chunk.
  * 7. When every chunk is verified the part file is linked to its final name. On failure
  *    or interruption the part file and its resume state stay when they hold verified
  *    chunks (hidden names, never the final one); otherwise they are deleted.
@@ -49,7 +55,7 @@ import { RateEstimator, maxDepthFor } from './rate.js'
 import { Progress, type ProviderStats } from './progress.js'
 import { ProviderPool, type ProviderLink } from './provider-pool.js'
 import type { ProviderRef, DownloadOptions, DownloadResult } from './types.js'
-import { PROGRESS_INTERVAL_MS, PROVIDER_REFRESH_MS, MISSING_CHUNKS_TIMEOUT_MS } from './tuning.js'
+import { PROGRESS_INTERVAL_MS, PROVIDER_REFRESH_MS, PROVIDER_REFRESH_EARLY_MS, PROVIDER_REFRESH_EARLY_SPAN_MS, MISSING_CHUNKS_TIMEOUT_MS } from './tuning.js'
 
 export type { ProviderRef, DownloadOptions, DownloadResult, PartialCopy } from './types.js'
 export type { ProviderStats, DownloadEvent } from './progress.js'
@@ -131,6 +137,7 @@ class Download {
     const name = options.name ?? (first.name !== '' ? first.name : this.idText)
     let progressTimer: NodeJS.Timeout | undefined
     let refreshTimer: NodeJS.Timeout | undefined
+    let earlyRefreshTimer: NodeJS.Timeout | undefined
     const onAbort = (): void => { this.finish.reject(new FileShareError('ABORTED', 'download aborted')) }
     try {
       this.file = new ResumablePart(options.outDir, safeFileName(name), this.idText, manifest)
@@ -162,7 +169,16 @@ class Download {
       pool.connectAll(providers, first.provider)
       const refresh = options.refreshProviders
       if (refresh != null) {
-        refreshTimer = setInterval(() => { void pool.refresh(refresh) }, options.refreshIntervalMs ?? PROVIDER_REFRESH_MS)
+        const interval = options.refreshIntervalMs ?? PROVIDER_REFRESH_MS
+        refreshTimer = setInterval(() => { void pool.refresh(refresh) }, interval)
+        // sooner at first: other downloaders of a flash crowd become partial providers early
+        if (interval > PROVIDER_REFRESH_EARLY_MS) {
+          const until = Date.now() + PROVIDER_REFRESH_EARLY_SPAN_MS
+          earlyRefreshTimer = setInterval(() => {
+            if (Date.now() > until) clearInterval(earlyRefreshTimer)
+            else void pool.refresh(refresh)
+          }, PROVIDER_REFRESH_EARLY_MS)
+        }
       }
       await completed
       // the writer thread must be gone before the descriptor it writes through is closed
@@ -188,6 +204,7 @@ class Download {
     } finally {
       clearInterval(progressTimer)
       clearInterval(refreshTimer)
+      clearInterval(earlyRefreshTimer)
       options.signal?.removeEventListener('abort', onAbort)
       // retries, and sessions dialled at the start that no worker took (the download ended first)
       pool.stop()
@@ -209,6 +226,7 @@ class Download {
     // exists (in the same read as the bitfield) are kept for it
     const peer = provider.peer.toString()
     this.joining.add(peer)
+    const asked = Date.now()
     const early: number[] = []
     session.have(this.options.id, this.chunks.total, index => {
       const worker = this.workers.get(peer)
@@ -221,6 +239,7 @@ class Download {
         return
       }
       if (has != null) for (const index of early) has[index] = 1
+      log('partial provider %s holds %d of %d chunks (HAVE answered in %d ms)', peer, has == null ? this.chunks.total : has.reduce((n, b) => n + b, 0), this.chunks.total, Date.now() - asked)
       this.startWorker(provider, session, has ?? undefined)
     }, (err: any) => {
       this.joining.delete(peer)
@@ -243,7 +262,32 @@ class Download {
     const partial = has != null
     const worker: Worker = { peer, ref: provider, session, path, stats: this.progress.provider(peer, path, partial), slot, speed, writing: 0, partial, lastAsked: Date.now() }
     this.workers.set(peer, worker)
+    if (partial) this.rebalance()
     this.fill(worker)
+  }
+
+  /** Recomputes this download's share of the chunks among the swarm it knows (6b). */
+  private rebalance (): void {
+    const members = [this.options.node.peerId.toString(), ...[...this.workers.values()].filter(w => w.partial).map(w => w.peer)]
+    if (members.length < 2) {
+      this.chunks.prefer(null)
+      return
+    }
+    const seeds = members.map(seedOf)
+    const mine = new Uint8Array(this.chunks.total)
+    for (let c = 0; c < mine.length; c++) {
+      let best = 0
+      let bestScore = Infinity
+      for (let m = 0; m < seeds.length; m++) {
+        const score = mix32(seeds[m] ^ Math.imul(c + 1, 0x9e3779b1))
+        if (score < bestScore) {
+          best = m
+          bestScore = score
+        }
+      }
+      mine[c] = best === 0 ? 1 : 0
+    }
+    this.chunks.prefer(mine)
   }
 
   /** A partial provider's HAVE: it holds chunk `index` now. */
@@ -410,6 +454,7 @@ class Download {
     if (this.workers.get(worker.peer) !== worker) return
     this.workers.delete(worker.peer)
     this.chunks.removeProvider(worker.slot) // its unfinished chunks go back to the queue
+    if (worker.partial) this.rebalance()
     worker.session.abort(new FileShareError('ABORTED', reason)) // fails its other requests
     if (!(connectionLost && this.pool.redial(worker, reason))) this.pool.drop(worker.peer, reason)
     // the returned chunks go to the providers that are left
@@ -428,4 +473,18 @@ class Download {
   private emitProgress (): void {
     this.progress.emit(this.chunks.verifiedBytes, this.manifest.size, this.chunks.done)
   }
+}
+
+/** A 32-bit seed from a PeerId string (FNV-1a). */
+function seedOf (peer: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < peer.length; i++) h = Math.imul(h ^ peer.charCodeAt(i), 0x01000193)
+  return h >>> 0
+}
+
+/** A 32-bit integer mix (murmur3's finaliser). */
+function mix32 (x: number): number {
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b)
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35)
+  return (x ^ (x >>> 16)) >>> 0
 }

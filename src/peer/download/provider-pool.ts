@@ -147,8 +147,10 @@ export class ProviderPool {
     const peer = provider.peer.toString()
     if (this.host.ended()) return
     this.connecting.add(peer)
+    const started = Date.now()
     try {
       const session = await this.sessionFor(provider)
+      log('session to %s open after %d ms (%s)', peer, Date.now() - started, this.pathOf(session))
       if (this.host.ended()) {
         await session.close()
         return

@@ -14,6 +14,9 @@
  *    together from one seeder each take different chunks, so they have something to
  *    trade. When every provider is complete, every chunk is equally rare: a random pick
  *    in O(1); with partial providers a scan of the queue, O(queued chunks) per pick.
+ *    `prefer` marks the chunks this downloader should ask complete providers for first
+ *    among equally rare ones (its share of the swarm, download.ts): then the seeder sends
+ *    each chunk to about one downloader and the downloaders trade the rest.
  * 3. Endgame: when the queue holds nothing for the asker, it may get a second copy of a
  *    chunk in flight elsewhere (at most ENDGAME_MAX_COPIES copies of a chunk; second
  *    copies hold their chunk in memory, at most ENDGAME_BUFFER_BYTES in all): the one whose
@@ -96,6 +99,8 @@ export class ChunkScheduler {
   /** chunks put back after a failure: handed out before the queue */
   private readonly retry: number[] = []
   private readonly random: (() => number) | null
+  /** one byte per chunk, 1 = ask complete providers for it first (among equally rare); null = no preference */
+  private preferred: Uint8Array | null = null
   private readonly flights = new Map<number, Flight>()
   private bufferedBytesValue = 0
   private readonly endgameBufferBytes: number
@@ -205,6 +210,11 @@ export class ChunkScheduler {
     if (this.verified[index] === 0 && !this.flights.has(index) && !this.retry.includes(index)) this.retry.unshift(index)
   }
 
+  /** Chunks to ask complete providers for first among equally rare ones (see 2. above); null = none. */
+  prefer (preferred: Uint8Array | null): void {
+    this.preferred = preferred
+  }
+
   /** Registered providers that have chunk `index` (complete ones included). */
   holders (index: number): number {
     return this.complete + (this.availability?.[index] ?? 0)
@@ -249,7 +259,8 @@ export class ChunkScheduler {
    */
   private take (list: number[], p: Provider, rarest: boolean): number | undefined {
     const random = list === this.retry ? null : this.random
-    if (!rarest && random == null && p.has == null) {
+    const preferred = p.has == null ? this.preferred : null
+    if (!rarest && random == null && p.has == null && preferred == null) {
       // in order (the queue starts sorted): the first valid entry
       while (list.length > 0) {
         const index = list.shift()!
@@ -257,7 +268,7 @@ export class ChunkScheduler {
       }
       return undefined
     }
-    if (!rarest && random != null && p.has == null) {
+    if (!rarest && random != null && p.has == null && preferred == null) {
       // every chunk is as rare as any other: a random valid entry, O(1) amortized
       while (list.length > 0) {
         const at = Math.floor(random() * list.length)
@@ -279,7 +290,8 @@ export class ChunkScheduler {
       if (this.verified[index] !== 0 || this.flights.has(index)) continue // drop stale entries
       list[write++] = index
       if (p.has != null && p.has[index] === 0) continue
-      const held = rarest && availability != null ? this.complete + availability[index] : 0
+      // rarest first; among equals, a preferred chunk before the others
+      const held = (rarest && availability != null ? this.complete + availability[index] : 0) * 2 + (preferred != null && preferred[index] === 0 ? 1 : 0)
       if (held < bestHeld) {
         best = write - 1
         bestIndex = index

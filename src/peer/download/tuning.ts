@@ -23,6 +23,13 @@ export const ENDGAME_MAX_COPIES = 2
 export const ENDGAME_STALE_MS = 1_000
 /** While downloading through a master, ask it for providers this often. */
 export const PROVIDER_REFRESH_MS = 3_000
+/**
+ * … but every PROVIDER_REFRESH_EARLY_MS during the first PROVIDER_REFRESH_EARLY_SPAN_MS: in
+ * a flash crowd the other downloaders become partial providers within a second or two,
+ * and each second they are not known the seeder sends chunks twice (flash-crowd bench).
+ */
+export const PROVIDER_REFRESH_EARLY_MS = 1_000
+export const PROVIDER_REFRESH_EARLY_SPAN_MS = 10_000
 /** A provider dropped for a network failure or BUSY may be tried again after this long (liars never). */
 export const PROVIDER_RETRY_MS = 10_000
 /** A provider whose connection dropped (a relay limit, a restart) is re-dialled at most this many times in a row without a verified chunk in between. */

@@ -28,8 +28,8 @@ export interface ServedContent {
   files: Map<string, string>
   /** a partial copy: one byte per chunk, 1 = verified and readable; null or absent = complete */
   have?: Uint8Array | null
-  /** told of each chunk a partial copy gains; returns an unsubscribe function */
-  onHave?: (listener: (index: number) => void) => () => void
+  /** told of each chunk a partial copy gains; `follower` is the PeerId asking; returns an unsubscribe function */
+  onHave?: (listener: (index: number) => void, follower: string) => () => void
   /** chunk bytes served from this content since it was added */
   served?: number
 }
@@ -125,7 +125,7 @@ export class FetchServer implements Startable {
     this.active++
     const lp = lpStream(stream, { maxDataLength: MAX_CONTROL_FRAME })
     const files = new FileCache()
-    const haves = new HaveFeed(stream)
+    const haves = new HaveFeed(stream, connection.remotePeer.toString())
     // one idle controller per stream and a short-lived timer per read (AbortSignal.timeout
     // per request would keep a timer alive for 30 s each: thousands per large file)
     const idle = new AbortController()
@@ -261,13 +261,13 @@ class HaveFeed {
   private scheduled = false
   private closed = false
 
-  constructor (private readonly stream: Stream) {}
+  constructor (private readonly stream: Stream, private readonly remote: string) {}
 
   /** Follows `entry` (once): false when the stream follows too many already. */
   follow (entry: ServedContent): boolean {
     if (this.followed.has(entry)) return true
     if (this.followed.size >= MAX_HAVE_SUBSCRIPTIONS) return false
-    this.followed.set(entry, entry.onHave?.(index => { this.gained(index) }) ?? (() => {}))
+    this.followed.set(entry, entry.onHave?.(index => { this.gained(index) }, this.remote) ?? (() => {}))
     return true
   }
 
