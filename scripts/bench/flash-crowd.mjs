@@ -37,12 +37,15 @@ const { values } = parseArgs({
     downloaders: { type: 'string', default: '8' },
     rounds: { type: 'string', default: '1' },
     only: { type: 'string' },
-    verbose: { type: 'boolean' }
+    verbose: { type: 'boolean' },
+    latency: { type: 'string', default: '50ms' }
   }
 })
 const SIZE = Number(values.size) * 1024 * 1024
 const MBIT = Number(values.rate)
 const RATE = `${MBIT}mbit`
+/** tbf queue: packets that would wait longer are dropped */
+const LATENCY = values.latency
 const N = Number(values.downloaders)
 const ROUNDS = Number(values.rounds)
 const IDEAL = SIZE / (MBIT * 1e6 / 8) // seconds for one copy at the seeder's rate
@@ -93,7 +96,7 @@ function up () {
     inNs(ns, 'ip', 'addr', 'add', `${addr}/24`, 'dev', 'eth0')
     inNs(ns, 'ip', 'link', 'set', 'eth0', 'up')
     inNs(ns, 'ip', 'link', 'set', 'lo', 'up')
-    if (ns !== 'fc-m') inNs(ns, 'tc', 'qdisc', 'add', 'dev', 'eth0', 'root', 'tbf', 'rate', RATE, 'burst', '64kb', 'latency', '50ms')
+    if (ns !== 'fc-m') inNs(ns, 'tc', 'qdisc', 'add', 'dev', 'eth0', 'root', 'tbf', 'rate', RATE, 'burst', '64kb', 'latency', LATENCY)
   }
 }
 
@@ -138,6 +141,7 @@ function crowd (spawnOne) {
           }
         }
         if (e.event === 'error') console.error(`  ${ns}: ${e.message}`)
+        if (e.event === 'provider-dropped' && values.verbose) console.log(`  ${ns}: dropped ${e.peer.slice(-6)}: ${e.reason}`)
         if (e.event !== 'done' || done.has(ns)) return
         done.set(ns, { ...e, wall: (Date.now() - started) / 1000 })
         if (done.size === N) {

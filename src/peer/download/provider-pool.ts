@@ -22,7 +22,7 @@ import type { FileShareNode } from '../../node/create-node.js'
 import { connectionPath, type PathKind } from '../../node/addresses.js'
 import { FetchSession, busyDelay } from '../../protocols/fetch/client.js'
 import { openFetchStream, closeIdleRelayed } from './dial.js'
-import { PROVIDER_REDIALS, PROVIDER_RETRY_MS, BUSY_MAX_RETRIES } from './tuning.js'
+import { PROVIDER_REDIALS, PROVIDER_RETRY_MS, PARTIAL_PROVIDER_RETRY_MS, BUSY_MAX_RETRIES } from './tuning.js'
 import type { ProviderRef } from './types.js'
 
 export type { ProviderRef } from './types.js'
@@ -207,7 +207,9 @@ export class ProviderPool {
         const peer = p.peer.toString()
         if (this.host.ended() || this.isSelf(p) || this.host.working(peer) || this.connecting.has(peer) || this.liars.has(peer)) continue
         const dropped = this.dropped.get(peer)
-        if (dropped != null && Date.now() - dropped.at < PROVIDER_RETRY_MS) continue
+        // other downloaders (partial) come back sooner: in a crowd their dials fail more often
+        // (their uplinks are full) and every one of them is worth having
+        if (dropped != null && Date.now() - dropped.at < (p.partial === true ? PARTIAL_PROVIDER_RETRY_MS : PROVIDER_RETRY_MS)) continue
         log('provider %s joins the download', peer)
         void this.connect(p)
       }

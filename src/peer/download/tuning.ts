@@ -32,6 +32,8 @@ export const PROVIDER_REFRESH_EARLY_MS = 1_000
 export const PROVIDER_REFRESH_EARLY_SPAN_MS = 10_000
 /** A provider dropped for a network failure or BUSY may be tried again after this long (liars never). */
 export const PROVIDER_RETRY_MS = 10_000
+/** … a partial provider (another downloader) after this long. */
+export const PARTIAL_PROVIDER_RETRY_MS = 2_000
 /** A provider whose connection dropped (a relay limit, a restart) is re-dialled at most this many times in a row without a verified chunk in between. */
 export const PROVIDER_REDIALS = 3
 /** A provider that keeps answering BUSY is asked at most this many times per download (≈ 45 s in all; delays: BUSY_RETRY_MS in protocols/fetch) before it counts as gone. */
