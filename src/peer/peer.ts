@@ -13,6 +13,7 @@ import { loadConfig, type PeerConfig } from '../config.js'
 import { FileShareError, toFileShareError } from '../errors.js'
 import { isContentId, parseContentId, formatContentId } from '../content/content-id.js'
 import { BUSY_MAX_RETRIES } from './download/tuning.js'
+import { CHUNK_SIZE } from '../content/constants.js'
 import { Catalog } from './catalog.js'
 import { startLiveShare, type LiveShare } from './share/live-share.js'
 import type { ScanStats } from './share/scanner.js'
@@ -27,6 +28,8 @@ import { ReachabilityManager, DirectUpgrader, type ReachabilityMode, type Reacha
 const log = logger('fileshare:peer')
 /** A partial provider with a higher PeerId is dialled only if it has not asked us HAVE within this time (see get). */
 const PAIR_DIAL_GRACE_MS = 5_000
+/** Upload credit (bytes a peer sent us) halves this often: recent giving counts. */
+const CREDIT_HALF_LIFE_MS = 20_000
 
 export interface PeerOptions {
   /** folder to share (omit for a peer that only searches and downloads) */
@@ -124,6 +127,14 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
   }
 
   const catalog = new Catalog()
+  // tit-for-tat: chunk bytes verified from each peer lately (halved every CREDIT_HALF_LIFE_MS);
+  // the fetch server gives peers that upload to us slots first
+  const credits = new Map<string, { bytes: number, at: number }>()
+  const credit = (peer: string): number => {
+    const c = credits.get(peer)
+    return c == null ? 0 : c.bytes * 0.5 ** ((Date.now() - c.at) / CREDIT_HALF_LIFE_MS)
+  }
+  const earn = (peer: string, bytes: number): void => { credits.set(peer, { bytes: credit(peer) + bytes, at: Date.now() }) }
   const node = await createNode({
     privateKey,
     listen: shareDir != null ? (options.listen ?? config.listen) : (options.listen ?? []),
@@ -136,6 +147,7 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
         catalog,
         maxUploads: options.maxUploads ?? config.maxUploads,
         maxUploadRate: options.maxUploadRate,
+        credit,
         idleTimeoutMs: options.streamIdleTimeoutMs ?? config.streamIdleTimeoutMs,
         serving: false
       })
@@ -236,14 +248,16 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
       return [...known, ...extra.map(f => ({ peer: peerIdFromString(f), addrs: [], partial: true }))]
     }
     // two downloaders that find each other in the master's list would dial each other at
-    // once (two handshakes, on a loaded machine each one slow): only the one with the lower
-    // PeerId dials; the other learns of it when it asks HAVE (followers), or dials it after
-    // PAIR_DIAL_GRACE_MS if that never happens (say, it cannot reach us)
+    // once (two handshakes, on a loaded machine each one slow): once we are listed as a
+    // partial provider too, only the one with the lower PeerId dials; the other learns of
+    // it when it asks HAVE (followers), or dials it after PAIR_DIAL_GRACE_MS if that never
+    // happens (say, it cannot reach us). A downloader with nothing yet dials everyone.
+    let partialPath: string | null = null
     const self = node.peerId.toString()
     const firstSeen = new Map<string, number>()
     const dialFirst = (list: ProviderRef[]): ProviderRef[] => list.filter(p => {
       const peer = p.peer.toString()
-      if (p.partial !== true || !upload || peer < self) return true
+      if (p.partial !== true || partialPath == null || peer < self) return true
       const seen = firstSeen.get(peer) ?? Date.now()
       firstSeen.set(peer, seen)
       return Date.now() - seen > PAIR_DIAL_GRACE_MS
@@ -252,7 +266,6 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
     refreshProviders = refreshFromMaster != null
       ? async () => followers(dialFirst(await refreshFromMaster()))
       : (upload ? async () => followers([]) : undefined)
-    let partialPath: string | null = null
     const partial: PartialCopy | undefined = upload
       ? {
           start: ({ manifest, name: partName, partPath, have }) => {
@@ -279,7 +292,10 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
         refreshIntervalMs: getOptions.providerRefreshMs,
         requestsInFlight: options.requestsInFlight ?? config.requestsInFlight,
         onEvent: onEvent != null ? e => { onEvent(e.event === 'progress' ? { ...e, uploadedBytes: uploaded() } : e) } : undefined,
-        onChunk: getOptions.onChunk,
+        onChunk: (index, peer) => {
+          earn(peer, CHUNK_SIZE) // (the last chunk may be shorter: credit is a ranking, not an account)
+          getOptions.onChunk?.(index, peer)
+        },
         partial,
         signal: getOptions.signal
       })
