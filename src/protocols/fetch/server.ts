@@ -15,7 +15,7 @@ import { MAX_CONTROL_FRAME, MAX_INBOUND_STREAMS, MAX_PATH_LENGTH } from '../cons
 import { encodeFrame } from '../frames.js'
 import { baseName } from '../paths.js'
 import { sendWithBackpressure, waitForDrain } from '../stream-io.js'
-import { UploadSlots } from './slots.js'
+import { Choker } from './choker.js'
 import type { ServerComponents } from '../components.js'
 import { chunkCount, chunkLength, ID_BYTES } from '../../content/content-id.js'
 import type { Manifest } from '../../content/content-id.js'
@@ -64,7 +64,7 @@ export interface FetchServerInit {
   maxUploadRate?: number
   /**
    * chunk bytes this peer verified lately from `peer` (our downloads): at capacity, peers
-   * that upload to us get slots first (tit-for-tat, slots.ts)
+   * that upload to us get slots first (tit-for-tat, choker.ts)
    *
    * @default no credit for anyone (free slots first come, first served; one optimistic rotation)
    */
@@ -86,7 +86,7 @@ export class FetchServer implements Startable {
   private readonly idleTimeoutMs: number
   private readonly maxUploadRate: number
   private nextSendAt = 0
-  private readonly slots: UploadSlots
+  private readonly choker: Choker
   private started = false
   private handling = false
   /** bytes of chunk payload sent since start (for tests and stats) */
@@ -97,7 +97,7 @@ export class FetchServer implements Startable {
     this.maxUploads = init.maxUploads ?? DEFAULT_MAX_UPLOADS
     this.idleTimeoutMs = init.idleTimeoutMs ?? STREAM_IDLE_TIMEOUT_MS
     this.maxUploadRate = init.maxUploadRate ?? 0
-    this.slots = new UploadSlots(this.maxUploads, init.credit ?? (() => 0))
+    this.choker = new Choker(this.maxUploads, init.credit ?? (() => 0))
   }
 
   readonly [Symbol.toStringTag] = 'fileshare/fetch-server'
@@ -131,7 +131,7 @@ export class FetchServer implements Startable {
   }
 
   private async serveStream (stream: Stream, connection: Connection): Promise<void> {
-    const slot = this.slots.admit(connection.remotePeer.toString(), Date.now())
+    const slot = this.choker.admit(connection.remotePeer.toString(), Date.now())
     this.active++
     const lp = lpStream(stream, { maxDataLength: MAX_CONTROL_FRAME })
     const files = new FileCache()
@@ -153,7 +153,7 @@ export class FetchServer implements Startable {
           clearTimeout(timer)
         }
         if (slot == null || slot.choked) {
-          // no slot, or a peer that uploads to us took ours (tit-for-tat, slots.ts)
+          // no slot, or a peer that uploads to us took ours (tit-for-tat, choker.ts)
           this.reply(stream, Status.BUSY, request.index, 'too many uploads, try another provider')
           break
         }
@@ -165,7 +165,7 @@ export class FetchServer implements Startable {
       stream.abort(err)
     } finally {
       this.active--
-      if (slot != null) this.slots.release(slot)
+      if (slot != null) this.choker.release(slot)
       haves.close()
       await files.close()
     }

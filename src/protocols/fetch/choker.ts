@@ -11,13 +11,13 @@
  * - One slot is optimistic: a newcomer with nothing to give (no credit) takes it when the
  *   peer holding it has held it for OPTIMISTIC_SLOT_MS, so a downloader that just arrived
  *   gets started and can begin to give back. Everyone else at capacity gets BUSY.
- * No I/O and no timers (the caller passes `now`): slots.test.ts drives it alone.
+ * No I/O and no timers (the caller passes `now`): choker.test.ts drives it alone.
  */
 
 /** How long the optimistic slot stays with one peer before a newcomer may take it (BitTorrent: 30 s). */
 export const OPTIMISTIC_SLOT_MS = 30_000
 
-export interface UploadSlot {
+export interface ChokerSlot {
   readonly peer: string
   readonly since: number
   /** another peer took this slot: answer the next request BUSY and end the stream */
@@ -26,8 +26,8 @@ export interface UploadSlot {
   readonly optimistic: boolean
 }
 
-export class UploadSlots {
-  private readonly held = new Set<UploadSlot>()
+export class Choker {
+  private readonly held = new Set<ChokerSlot>()
 
   constructor (private readonly maxUploads: number, private readonly credit: (peer: string) => number, private readonly optimisticMs = OPTIMISTIC_SLOT_MS) {}
 
@@ -36,13 +36,13 @@ export class UploadSlots {
   }
 
   /** A slot for a new stream from `peer`, or null: answer it BUSY. */
-  admit (peer: string, now: number): UploadSlot | null {
+  admit (peer: string, now: number): ChokerSlot | null {
     if (this.held.size < this.maxUploads) return this.take(peer, now, false)
     const mine = this.credit(peer)
     const open = [...this.held].filter(s => !s.choked)
     if (mine > 0) {
       // tit-for-tat: the served peer that gives us least, unless it gives as much
-      let victim: UploadSlot | null = null
+      let victim: ChokerSlot | null = null
       let least = Infinity
       for (const s of open) {
         if (s.optimistic && now - s.since < this.optimisticMs) continue
@@ -61,24 +61,24 @@ export class UploadSlots {
   }
 
   /** The stream of `slot` ended. */
-  release (slot: UploadSlot): void {
+  release (slot: ChokerSlot): void {
     this.held.delete(slot)
   }
 
-  private replace (old: UploadSlot, peer: string, now: number, optimistic: boolean): UploadSlot {
+  private replace (old: ChokerSlot, peer: string, now: number, optimistic: boolean): ChokerSlot {
     old.choked = true
     this.held.delete(old)
     return this.take(peer, now, optimistic)
   }
 
-  private take (peer: string, now: number, optimistic: boolean): UploadSlot {
-    const slot: UploadSlot = { peer, since: now, choked: false, optimistic }
+  private take (peer: string, now: number, optimistic: boolean): ChokerSlot {
+    const slot: ChokerSlot = { peer, since: now, choked: false, optimistic }
     this.held.add(slot)
     return slot
   }
 }
 
 /** With no optimistic slot marked, the longest-held slot of a peer without credit stands in for it. */
-function oldestWithoutCredit (open: UploadSlot[], credit: (peer: string) => number): UploadSlot | undefined {
+function oldestWithoutCredit (open: ChokerSlot[], credit: (peer: string) => number): ChokerSlot | undefined {
   return open.filter(s => credit(s.peer) === 0).sort((a, b) => a.since - b.since)[0]
 }
