@@ -246,7 +246,14 @@ export class FileSharePeer implements Peer {
   }
 
   /** Starts the fetch server, the registration with the master and reachability (once). */
-  private async startServing (): Promise<void> {
+  /**
+   * Starts the fetch server and the registration with the master (once), and reachability
+   * (dial-back, relay reservation) unless `partialOnly`: a get serving its partial copy
+   * skips that (a crowd of downloaders would each cost the master a dial-back; a NATed
+   * downloader still serves the downloaders it dialled, over their connections).
+   */
+  private async startServing (partialOnly = false): Promise<void> {
+    if (!partialOnly) this.startReachability()
     if (this.serving) return
     this.serving = true
     const { options } = this
@@ -267,9 +274,13 @@ export class FileSharePeer implements Peer {
         }
       })
       this.registration.start()
-      this.reachabilityManager = new ReachabilityManager(node, this._master, options.reachability ?? PEER_DEFAULTS.reachability, options.onWarning)
-      this.reachabilityManager.start()
     }
+  }
+
+  private startReachability (): void {
+    if (this.reachabilityManager != null || this._master == null) return
+    this.reachabilityManager = new ReachabilityManager(this.node, this._master, this.options.reachability ?? PEER_DEFAULTS.reachability, this.options.onWarning)
+    this.reachabilityManager.start()
   }
 
   addrs (): string[] {
@@ -322,7 +333,7 @@ export class FileSharePeer implements Peer {
       catalog: this.catalog,
       self: this.peerId,
       upload: getOptions.upload ?? this.options.upload ?? PEER_DEFAULTS.upload,
-      startServing: async () => { await this.startServing() },
+      startServing: async () => { await this.startServing(true) },
       earn: (peer, bytes) => { this.earn(peer, bytes) },
       onWarning: this.options.onWarning
     })
@@ -339,7 +350,8 @@ export class FileSharePeer implements Peer {
       await own.adopt(result.path, result.manifest).catch(err => { this.options.onWarning?.(`sharing the download failed: ${err?.message ?? err}`) })
     } else if (getOptions.seed === true) {
       // a partial copy becomes the complete one in place, else the file is published now
-      if (!swarm.complete(resolve(result.path))) await this.seed(result)
+      if (swarm.complete(resolve(result.path))) await this.startServing()
+      else await this.seed(result)
     } else {
       // done: no longer a provider (unless seeding)
       swarm.withdraw()
