@@ -55,7 +55,7 @@ import { RateEstimator, maxDepthFor } from './rate.js'
 import { Progress, type ProviderStats } from './progress.js'
 import { ProviderPool, type ProviderLink } from './provider-pool.js'
 import type { ProviderRef, DownloadOptions, DownloadResult } from './types.js'
-import { PROGRESS_INTERVAL_MS, PROVIDER_REFRESH_MS, PROVIDER_REFRESH_EARLY_MS, PROVIDER_REFRESH_EARLY_SPAN_MS, MISSING_CHUNKS_TIMEOUT_MS } from './tuning.js'
+import { MAX_PARTIAL_PROVIDERS, PROGRESS_INTERVAL_MS, PROVIDER_REFRESH_MS, PROVIDER_REFRESH_EARLY_MS, PROVIDER_REFRESH_EARLY_SPAN_MS, MISSING_CHUNKS_TIMEOUT_MS } from './tuning.js'
 
 export type { ProviderRef, DownloadOptions, DownloadResult, PartialCopy } from './types.js'
 export type { ProviderStats, DownloadEvent } from './progress.js'
@@ -111,6 +111,7 @@ class Download {
       ended: () => this.done,
       current: link => this.workers.get(link.peer) === link,
       working: peer => this.workers.has(peer) || this.joining.has(peer),
+      wantsPartial: () => this.joining.size + [...this.workers.values()].filter(w => w.partial).length + this.pool.connectingCount < MAX_PARTIAL_PROVIDERS,
       start: (provider, session) => { this.addWorker(provider, session) },
       checkStalled: () => { this.checkStalled() },
       dropped: (peer, reason) => { this.progress.dropped(peer, reason) }

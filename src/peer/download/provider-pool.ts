@@ -48,6 +48,8 @@ export interface PoolHost {
   current: (link: ProviderLink) => boolean
   /** `peer` has a worker now */
   working: (peer: string) => boolean
+  /** room for one more partial provider (MAX_PARTIAL_PROVIDERS) */
+  wantsPartial: () => boolean
   /** a session to `provider` opened: put it to work */
   start: (provider: ProviderRef, session: FetchSession) => void
   /** a dial or a retry ended: the download may have no provider left */
@@ -74,6 +76,11 @@ export class ProviderPool {
   private refreshing = false
 
   constructor (private readonly node: FileShareNode, private readonly host: PoolHost, private readonly signal?: AbortSignal) {}
+
+  /** Dials under way (any provider). */
+  get connectingCount (): number {
+    return this.connecting.size
+  }
 
   /** Dials and retries under way: the download is not stalled while there are any. */
   get pending (): boolean {
@@ -137,6 +144,7 @@ export class ProviderPool {
   connectAll (providers: ProviderRef[], first: ProviderRef): void {
     for (const p of providers) {
       if (p === first) continue
+      if (p.partial === true && !this.host.wantsPartial()) continue
       const peer = p.peer.toString()
       if (!this.dropped.has(peer)) void this.connect(p)
       else if (this.busyCount.has(peer)) this.retryBusy(p)
@@ -206,6 +214,7 @@ export class ProviderPool {
       for (const p of providers) {
         const peer = p.peer.toString()
         if (this.host.ended() || this.isSelf(p) || this.host.working(peer) || this.connecting.has(peer) || this.liars.has(peer)) continue
+        if (p.partial === true && !this.host.wantsPartial()) continue
         const dropped = this.dropped.get(peer)
         // other downloaders (partial) come back sooner: in a crowd their dials fail more often
         // (their uplinks are full) and every one of them is worth having

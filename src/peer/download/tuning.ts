@@ -32,6 +32,12 @@ export const PROVIDER_REFRESH_EARLY_MS = 1_000
 export const PROVIDER_REFRESH_EARLY_SPAN_MS = 10_000
 /** A provider dropped for a network failure or BUSY may be tried again after this long (liars never). */
 export const PROVIDER_RETRY_MS = 10_000
+/**
+ * Partial providers (other downloaders) one download works with at once (BitTorrent keeps
+ * a few dozen peers per torrent; each one here is a connection, a HAVE feed and a share of
+ * the rendezvous split): enough to trade, bounded for a large crowd.
+ */
+export const MAX_PARTIAL_PROVIDERS = 12
 /** … a partial provider (another downloader) after this long. */
 export const PARTIAL_PROVIDER_RETRY_MS = 2_000
 /** A provider whose connection dropped (a relay limit, a restart) is re-dialled at most this many times in a row without a verified chunk in between. */
