@@ -195,8 +195,9 @@ describe('swarm download (in-process nodes on 127.0.0.1)', () => {
     await writeRandomFile(src, 16 * MiB)
     const { id } = await hashFile(src)
     const idText = formatContentId(id)
-    // alone, the first provider would need 8 s: ample time for the newcomer to register and join
-    await sharer({ 'late.bin': src }, { maxUploadRate: 2 * MiB })
+    // alone, the first provider would need 16 s: ample time for the newcomer to register and
+    // join even on a loaded machine (the download ends soon after it joins)
+    await sharer({ 'late.bin': src }, { maxUploadRate: 1 * MiB })
     let late: Promise<Peer> | undefined
     const out = join(dir.path, 'out-late')
     const result = await client.get(idText, {
@@ -219,31 +220,34 @@ describe('swarm download (in-process nodes on 127.0.0.1)', () => {
     const out = join(dir.path, 'out-resume')
     const controller = new AbortController()
     let chunks = 0
-    const got: number[] = []
     await assert.rejects(client.get(idText, {
       out,
       signal: controller.signal,
-      onChunk: index => { got.push(index); if (++chunks === 6) controller.abort() }
+      onChunk: () => { if (++chunks === 6) controller.abort() }
     }), { code: 'ABORTED' })
     const left = (await readdir(out)).sort()
     assert.equal(left.length, 2, `part file and its state stay: ${left.join(', ')}`)
     assert.ok(left.every(n => n.startsWith('.resume.bin.') && n.endsWith('.part')))
 
-    // damage both: the state becomes garbage, the first verified chunk (chunks come in random order) gets other bytes
+    // damage both: the state becomes garbage, chunk 0 of the part file gets other bytes
     const statePath = join(out, left.find(n => n.endsWith('.state.part'))!)
     await writeFile(statePath, '{"version":1,"garbage":')
     const fh = await open(join(out, left.find(n => !n.endsWith('.state.part'))!), 'r+')
-    await fh.write(Buffer.alloc(4096, 0xab), 0, 4096, got[0] * MiB)
+    await fh.write(Buffer.alloc(4096, 0xab), 0, 4096, 0)
     await fh.close()
 
     const events: DownloadEvent[] = []
-    const result = await client.get(idText, { out, onEvent: e => events.push(e) })
+    const fetched: number[] = []
+    const result = await client.get(idText, { out, onEvent: e => events.push(e), onChunk: index => fetched.push(index) })
     assert.ok(await sameFile(result.path, src))
     const first = events.find(e => e.event === 'progress')
     assert.ok(first != null && first.event === 'progress')
     assert.ok(first.bytes > 0 && first.bytes < result.bytes, `first progress counts the kept bytes: ${first.bytes}`)
     assert.equal(first.bytes, result.resumedBytes)
-    assert.ok(result.resumedBytes <= chunks * MiB - MiB + 7, `the damaged chunk ${got[0]} was not kept`)
+    // fetched again, not kept (a bound on resumedBytes from the count of onChunk calls before
+    // the abort did not hold: chunks already handed to the writer thread land in the part
+    // file after the abort, verify on the re-hash and are rightly kept)
+    assert.ok(fetched.includes(0), `the damaged chunk 0 was fetched again: ${fetched.join()}`)
     assert.ok(events.some(e => e.event === 'resumed'))
     assert.deepEqual(await readdir(out), ['resume.bin'], 'part and state files are gone after success')
   })
@@ -309,9 +313,19 @@ describe('swarm download (in-process nodes on 127.0.0.1)', () => {
     const { id } = await hashFile(src)
     const idText = formatContentId(id)
     const seeder = await sharer({ 'popular.bin': src })
-    // the seeder alone serves them (no swarming: swarm-partial.test.ts covers that)
-    const downloaders = await Promise.all(Array.from({ length: 20 }, async () => await startPeer(master, { upload: false })))
-    peers.push(...downloaders)
+    // each downloader connects to the master and the seeder first, one after the other: 20
+    // noise handshakes at once in this one process (every node of the test runs in it) can
+    // outlast libp2p's 6 s per-address dial timeout on a loaded machine. The downloads
+    // themselves still run concurrently, over these connections.
+    const downloaders: Peer[] = []
+    for (let i = 0; i < 20; i++) {
+      // the seeder alone serves them (no swarming: swarm-partial.test.ts covers that)
+      const d = await startPeer(master, { upload: false })
+      peers.push(d)
+      await d.node.dial(multiaddr(master.addrs()[0]))
+      await d.node.dial(multiaddr(seeder.addrs()[0]))
+      downloaders.push(d)
+    }
     const results = await Promise.all(downloaders.map(async (d, i) => await d.get(idText, { out: join(dir.path, `out-popular-${i}`) })))
     for (const r of results) {
       assert.ok(await sameFile(r.path, src))
