@@ -104,6 +104,10 @@ class Download {
   private readonly joining = new Set<string>()
   /** since when no provider holds a chunk still missing */
   private starvedSince = 0
+  /** since when no provider is left (in a swarm, see checkStalled) */
+  private noProviderSince = 0
+  /** a partial provider joined: this download is part of a swarm */
+  private sawPartial = false
   /** the caller serves our verified chunks (options.partial) since */
   private serving = false
   private partName = ''
@@ -173,6 +177,7 @@ class Download {
         if (this.chunks.queued === 0) for (const w of [...this.workers.values()]) this.fill(w)
         this.keepPartialsAlive()
         this.checkStarved()
+        if (this.noProviderSince !== 0) this.checkStalled()
       }, PROGRESS_INTERVAL_MS)
       if (this.resumedBytes > 0) this.progress.resumed(this.resumedBytes, this.chunks.verifiedCount)
       this.emitProgress()
@@ -237,6 +242,7 @@ class Download {
     // a partial provider: its bitfield first; HAVE frames that arrive before the worker
     // exists (in the same read as the bitfield) are kept for it
     const peer = provider.peer.toString()
+    this.sawPartial = true
     this.joining.add(peer)
     const asked = Date.now()
     const early: number[] = []
@@ -478,10 +484,23 @@ class Download {
     this.checkStalled()
   }
 
-  /** Fails the download when no provider is left to fetch the missing chunks. */
+  /**
+   * Fails the download when no provider is left to fetch the missing chunks. In a swarm
+   * (partial providers were seen, a master lists providers again) it waits up to
+   * MISSING_CHUNKS_TIMEOUT_MS first: on crowded uplinks dials to other downloaders fail
+   * and succeed again, and the refresh brings them back.
+   */
   private checkStalled (): void {
-    if (this.done || this.workers.size > 0 || this.joining.size > 0 || this.pool.pending || this.writing > 0) return
+    if (this.done || this.workers.size > 0 || this.joining.size > 0 || this.pool.pending || this.writing > 0) {
+      this.noProviderSince = 0
+      return
+    }
     if (this.chunks.done) return
+    if (this.sawPartial && this.options.refreshProviders != null && this.pool.liars.size === 0) {
+      const now = Date.now()
+      if (this.noProviderSince === 0) this.noProviderSince = now
+      if (now - this.noProviderSince < MISSING_CHUNKS_TIMEOUT_MS) return
+    }
     this.finish.reject(new FileShareError(this.pool.liars.size > 0 ? 'VERIFICATION_FAILED' : 'NO_PROVIDER',
       `no provider left for ${this.idText} with ${this.chunks.total - this.chunks.verifiedCount} chunks missing (${this.pool.reasons()})`))
   }
