@@ -1,7 +1,9 @@
 /**
  * What this peer shares: content id → manifest and the files that carry it, and relative
  * path → content id. The fetch server answers from here only, so a request can never
- * name a path, only an id the peer chose to share.
+ * name a path, only an id the peer chose to share. Each file carries what was hashed
+ * (its source: the path to open and the file's identity), which the fetch server checks
+ * before it serves a byte.
  *
  * An entry may be partial: a download in progress serves the chunks it has verified from
  * its part file (`addPartial`, then `gained` per verified chunk, which the fetch server
@@ -9,7 +11,10 @@
  */
 import { toString as u8ToString } from 'uint8arrays'
 import type { Manifest } from '../content/content-id.js'
+import type { ServedSource } from '../protocols/fetch/server.js'
 import { baseName } from '../protocols/paths.js'
+
+export type { ServedSource } from '../protocols/fetch/server.js'
 
 /** Followers remembered per partial copy (the download asks them as providers; bounded against strangers). */
 const MAX_FOLLOWERS_KEPT = 256
@@ -19,6 +24,8 @@ export interface SharedEntry {
   manifest: Manifest
   /** absolute path on disk → relative path in the share */
   files: Map<string, string>
+  /** absolute path on disk → what was hashed there (path opened, identity) */
+  sources: Map<string, ServedSource>
   /** a partial copy: one byte per chunk, 1 = verified; null = complete */
   have: Uint8Array | null
   /** told of each chunk a partial copy gains (the fetch server's HAVE frames); `follower` is the asking PeerId */
@@ -34,7 +41,7 @@ export interface CatalogFile {
   path: string
   size: number
   /** a download in progress (see addPartial) */
-  partial: boolean
+  partial?: boolean
 }
 
 export type CatalogChange =
@@ -44,14 +51,20 @@ export type CatalogChange =
 export class Catalog {
   private readonly byId = new Map<string, SharedEntry>()
   private readonly byPath = new Map<string, { key: string, abs: string, size: number }>()
-  private readonly haveListeners = new Map<SharedEntry, Set<(index: number) => void>>()
   private readonly listeners = new Set<(change: CatalogChange) => void>()
+  private readonly haveListeners = new Map<SharedEntry, Set<(index: number) => void>>()
+  /** every file, for LIST pages; dropped on every change */
+  private snapshot: CatalogFile[] | null = null
 
-  /** Adds or replaces the file at relative `path`. */
-  add (path: string, absPath: string, id: Uint8Array, manifest: Manifest): void {
+  /** Adds or replaces the file at relative `path`, hashed from `source`. */
+  add (path: string, absPath: string, id: Uint8Array, manifest: Manifest, source: ServedSource): void {
     const key = keyOf(id)
     const previous = this.byPath.get(path)
-    if (previous?.key === key) return
+    if (previous?.key === key && previous.abs === absPath) {
+      // the same content again (touched, copied over): only what to check changes
+      this.byId.get(key)?.sources.set(absPath, source)
+      return
+    }
     if (previous != null) this.detach(path)
     let entry = this.byId.get(key)
     if (entry == null) {
@@ -59,6 +72,7 @@ export class Catalog {
       this.byId.set(key, entry)
     }
     entry.files.set(absPath, path)
+    entry.sources.set(absPath, source)
     this.byPath.set(path, { key, abs: absPath, size: manifest.size })
     this.emit({ type: 'add', file: { id, path, size: manifest.size, partial: entry.have != null } })
   }
@@ -73,6 +87,8 @@ export class Catalog {
     if (this.byId.has(key) || this.byPath.has(path)) return false
     const entry = this.newEntry(id, manifest, have)
     entry.files.set(absPath, path)
+    // the part file is written while served: its identity is not checked (ServedContent.have)
+    entry.sources.set(absPath, { open: absPath, identity: { dev: 0, ino: 0, size: manifest.size, mtimeMs: 0 } as any })
     this.byId.set(key, entry)
     this.byPath.set(path, { key, abs: absPath, size: manifest.size })
     this.emit({ type: 'add', file: { id, path, size: manifest.size, partial: true } })
@@ -87,13 +103,15 @@ export class Catalog {
     for (const listener of this.haveListeners.get(entry) ?? []) listener(index)
   }
 
-  /** The partial copy at `path` is complete and now lives at `absPath`: served (and registered) as complete. */
-  completePartial (path: string, absPath: string): void {
+  /** The partial copy at `path` is complete and now lives at `absPath`: served (and registered) as complete, hashed as `source`. */
+  completePartial (path: string, absPath: string, source: ServedSource): void {
     const current = this.byPath.get(path)
     const entry = current != null ? this.byId.get(current.key) : undefined
     if (current == null || entry == null) return
     entry.files.delete(current.abs)
+    entry.sources.delete(current.abs)
     entry.files.set(absPath, path)
+    entry.sources.set(absPath, source)
     entry.have = null
     current.abs = absPath
     this.emit({ type: 'add', file: { id: entry.id, path, size: entry.manifest.size, partial: false } })
@@ -106,6 +124,7 @@ export class Catalog {
       id,
       manifest,
       files: new Map(),
+      sources: new Map(),
       have,
       served: 0,
       followers,
@@ -132,6 +151,7 @@ export class Catalog {
     const entry = this.byId.get(current.key)
     if (entry != null) {
       entry.files.delete(current.abs)
+      entry.sources.delete(current.abs)
       if (entry.files.size === 0) {
         this.byId.delete(current.key)
         this.haveListeners.delete(entry)
@@ -142,6 +162,11 @@ export class Catalog {
 
   get (id: Uint8Array): SharedEntry | undefined {
     return this.byId.get(keyOf(id))
+  }
+
+  /** The relative path of the file at absolute `absPath` (undefined when not shared). */
+  pathOf (id: Uint8Array, absPath: string): string | undefined {
+    return this.byId.get(keyOf(id))?.files.get(absPath)
   }
 
   has (path: string): boolean {
@@ -176,12 +201,23 @@ export class Catalog {
     return out
   }
 
+  /**
+   * At most `limit` files from the `offset`-th on (in the order they were added), and how
+   * many there are. A page costs O(limit): the list is taken once per change of the catalog
+   * (a stranger asking for far pages again and again walks no map).
+   */
+  list (offset: number, limit: number): { files: CatalogFile[], total: number } {
+    this.snapshot ??= [...this.files()]
+    return { files: this.snapshot.slice(offset, offset + limit), total: this.snapshot.length }
+  }
+
   onChange (listener: (change: CatalogChange) => void): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
   }
 
   private emit (change: CatalogChange): void {
+    this.snapshot = null
     for (const l of this.listeners) l(change)
   }
 }

@@ -9,7 +9,7 @@
  * rejects with a FileShareError.
  */
 import { resolve, basename } from 'node:path'
-import { stat, access } from 'node:fs/promises'
+import { stat, access, lstat } from 'node:fs/promises'
 import { constants } from 'node:fs'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { logger } from '@libp2p/logger'
@@ -20,6 +20,7 @@ import { assertListening } from '../node/listen-check.js'
 import { PEER_DEFAULTS } from '../defaults.js'
 import { FileShareError, toFileShareError } from '../errors.js'
 import { parseContentId } from '../content/content-id.js'
+import { identityOf } from '../content/file-identity.js'
 import { REACHABILITY_SETTLE_MS } from './tuning.js'
 import { Catalog } from './catalog.js'
 // the share (SQLite hash cache, watcher) loads only for a peer that shares: search and get start faster
@@ -31,13 +32,13 @@ import { Registration } from './registration.js'
 import type { DownloadResult } from './download/download.js'
 import { getFile, type GetOptions } from './get.js'
 import { SwarmMember } from './swarm.js'
+import { listPeer, type ListOptions, type Listing } from './list.js'
 import { ReachabilityManager, DirectUpgrader, type ReachabilityMode, type ReachabilityState } from './reachability.js'
 
 export type { GetOptions } from './get.js'
+export type { ListOptions, Listing, ListedFile } from './list.js'
 
 const log = logger('fileshare:peer')
-/** Upload credit (chunk bytes a peer sent us) halves this often: recent giving counts (tit-for-tat). */
-const CREDIT_HALF_LIFE_MS = 20_000
 
 export interface PeerOptions {
   /**
@@ -69,10 +70,20 @@ export interface PeerOptions {
    */
   data?: string | null
   /**
-   * fetch streams served at once; one more gets BUSY
+   * upload slots in total: fetch streams sending data at once; a request beyond them gets BUSY
    * @default 32
    */
   maxUploads?: number
+  /**
+   * upload slots one PeerId may hold
+   * @default 2
+   */
+  maxUploadsPerPeer?: number
+  /**
+   * upload slots one remote IP (IPv6: one /64) may hold, whatever the keys
+   * @default 8
+   */
+  maxUploadsPerIp?: number
   /**
    * chunk bytes per second this peer uploads in total
    * @default unlimited
@@ -84,6 +95,12 @@ export interface PeerOptions {
    * @default true
    */
   upload?: boolean
+  /**
+   * chunk bytes per second a get requests from all its providers together (a get's own
+   * `maxDownloadRate` overrides it)
+   * @default unlimited
+   */
+  maxDownloadRate?: number
   /**
    * upper bound of chunk requests outstanding per provider during a get
    * @default 16
@@ -105,7 +122,8 @@ export interface PeerOptions {
    */
   settleMs?: number
   /**
-   * an inbound fetch stream idle this long is closed, ms
+   * an inbound fetch stream with no request, or whose reader takes no data, for this long is
+   * closed (losing its upload slot), ms
    * @default 30000
    */
   streamIdleTimeoutMs?: number
@@ -151,7 +169,7 @@ export interface Peer {
   rescan: () => Promise<number>
   /** serves a complete, verified file (a finished download) from this peer and registers it */
   seed: (result: Pick<DownloadResult, 'id' | 'path' | 'manifest'>) => Promise<void>
-  /** uploads being served right now */
+  /** upload slots held right now (streams sending data) */
   activeUploads: () => number
   /** how other peers can reach this one (sharing peers with a master; else 'unknown') */
   reachability: () => ReachabilityState
@@ -161,6 +179,11 @@ export interface Peer {
   reachabilitySettled: (timeoutMs: number) => Promise<ReachabilityState>
   search: (words: string, options?: { limit?: number }) => Promise<SearchResult[]>
   get: (idOrName: string, options?: GetOptions) => Promise<DownloadResult>
+  /**
+   * What one peer shares (asked of that peer, page after page): `peer` is a multiaddr ending
+   * in /p2p/<PeerId>, or a PeerId (`12D3…`, `/p2p/12D3…`) whose addresses the master knows
+   */
+  list: (peer: string, options?: ListOptions) => Promise<Listing>
   stop: () => Promise<void>
 }
 
@@ -189,8 +212,6 @@ export class FileSharePeer implements Peer {
   private share: LiveShare | null = null
   private firstRegistration: Promise<boolean> = Promise.resolve(false)
   private stopped = false
-  /** upload credit per peer (see credit()) */
-  private readonly credits = new Map<string, { bytes: number, at: number }>()
 
   constructor (private readonly options: PeerOptions) {
     this.shareDirs = (options.share == null ? [] : Array.isArray(options.share) ? options.share : [options.share]).map(p => resolve(p))
@@ -225,9 +246,11 @@ export class FileSharePeer implements Peer {
         fetch: fetchServer({
           catalog: this.catalog,
           maxUploads: options.maxUploads ?? PEER_DEFAULTS.maxUploads,
+          maxUploadsPerPeer: options.maxUploadsPerPeer ?? PEER_DEFAULTS.maxUploadsPerPeer,
+          maxUploadsPerIp: options.maxUploadsPerIp ?? PEER_DEFAULTS.maxUploadsPerIp,
           maxUploadRate: options.maxUploadRate,
-          credit: peer => this.credit(peer),
           idleTimeoutMs: options.streamIdleTimeoutMs ?? PEER_DEFAULTS.streamIdleTimeoutMs,
+          onChanged: (id, abs, reason) => { this.withdrawChanged(id, abs, reason) },
           serving: false
         })
       }
@@ -349,14 +372,14 @@ export class FileSharePeer implements Peer {
       self: this.peerId,
       upload: getOptions.upload ?? this.options.upload ?? PEER_DEFAULTS.upload,
       startServing: async () => { await this.startServing(true) },
-      earn: (peer, bytes) => { this.earn(peer, bytes) },
       onWarning: this.options.onWarning
     })
     const result = await getFile({
       node: this.node,
       requireMaster: () => this.requireMaster(),
       requestsInFlight: this.options.requestsInFlight ?? PEER_DEFAULTS.requestsInFlight,
-      swarm
+      swarm,
+      maxDownloadRate: this.options.maxDownloadRate
     }, idOrName, getOptions)
     const own = this.shareHolding(result.path)
     if (own != null) {
@@ -365,7 +388,7 @@ export class FileSharePeer implements Peer {
       await own.adopt(result.path, result.manifest).catch(err => { this.options.onWarning?.(`sharing the download failed: ${err?.message ?? err}`) })
     } else if (getOptions.seed === true) {
       // a partial copy becomes the complete one in place, else the file is published now
-      if (swarm.complete(resolve(result.path))) await this.startServing()
+      if (await swarm.complete(resolve(result.path))) await this.startServing()
       else await this.seed(result)
     } else {
       // done: no longer a provider (unless seeding)
@@ -374,14 +397,8 @@ export class FileSharePeer implements Peer {
     return result
   }
 
-  /** Chunk bytes verified from `peer` lately (halved every CREDIT_HALF_LIFE_MS): the fetch server's tit-for-tat. */
-  private credit (peer: string): number {
-    const c = this.credits.get(peer)
-    return c == null ? 0 : c.bytes * 0.5 ** ((Date.now() - c.at) / CREDIT_HALF_LIFE_MS)
-  }
-
-  private earn (peer: string, bytes: number): void {
-    this.credits.set(peer, { bytes: this.credit(peer) + bytes, at: Date.now() })
+  async list (target: string, listOptions?: ListOptions): Promise<Listing> {
+    return await listPeer({ node: this.node, requireMaster: () => this.requireMaster() }, target, listOptions)
   }
 
   async seed (result: Pick<DownloadResult, 'id' | 'path' | 'manifest'>): Promise<void> {
@@ -391,8 +408,11 @@ export class FileSharePeer implements Peer {
       await own.adopt(abs, result.manifest)
       return
     }
-    // a seeded file outside the share is published under its file name
-    this.catalog.add(basename(abs), abs, parseContentId(result.id), result.manifest)
+    // a seeded file outside the share is published under its file name, served only while
+    // it is the file that was downloaded and verified
+    const st = await lstat(abs)
+    if (!st.isFile() || st.size !== result.manifest.size) throw new FileShareError('IO', `${abs} is not the downloaded file any more`)
+    this.catalog.add(basename(abs), abs, parseContentId(result.id), result.manifest, { open: abs, identity: identityOf(st) })
     await this.startServing()
     log('seeding %s from %s', result.id, abs)
   }
@@ -414,6 +434,19 @@ export class FileSharePeer implements Peer {
   private requireMaster (): MasterClient {
     if (this._master == null) throw new FileShareError('NO_MASTER', 'no master configured')
     return this._master
+  }
+
+  /**
+   * The fetch server found that the file at `abs` no longer holds the bytes hashed for `id`
+   * (replaced, a symlink, edited): withdraw it now (registration sends the removal) and,
+   * for a file of the share, hash it again (registered under its new id once settled).
+   */
+  private withdrawChanged (id: Uint8Array, abs: string, reason: string): void {
+    const rel = this.catalog.pathOf(id, abs)
+    if (rel == null) return
+    log('withdrawing %s: %s', rel, reason)
+    this.catalog.remove(rel)
+    if (this.share != null) void this.share.recheck(abs).catch(err => { log('re-hashing %s failed: %s', rel, err?.message ?? err) })
   }
 
   /** This peer's share when `path` is inside its folder (the share then serves it), else null. */

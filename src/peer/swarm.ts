@@ -8,7 +8,9 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { logger } from '@libp2p/logger'
+import { lstat } from 'node:fs/promises'
 import { formatContentId } from '../content/content-id.js'
+import { identityOf } from '../content/file-identity.js'
 import type { Catalog } from './catalog.js'
 import type { PartialCopy, ProviderRef } from './download/types.js'
 
@@ -25,8 +27,8 @@ export interface SwarmMemberOptions {
   upload: boolean
   /** starts the fetch server and the registration with the master (once) */
   startServing: () => Promise<void>
-  /** a verified chunk of `bytes` came from `peer` (upload credit, tit-for-tat) */
-  earn: (peer: string, bytes: number) => void
+  /** a verified chunk of `bytes` came from `peer` (upload credit, tit-for-tat: choker.ts) */
+  earn?: (peer: string, bytes: number) => void
   onWarning?: (message: string) => void
 }
 
@@ -77,9 +79,10 @@ export class SwarmMember {
   }
 
   /** The download is complete at `path` and is seeded: true when the partial copy became the complete one in place (its followers keep their streams). */
-  complete (path: string): boolean {
+  async complete (path: string): Promise<boolean> {
     if (this.partialPath == null) return false
-    this.options.catalog.completePartial(this.partialPath, path)
+    const st = await lstat(path)
+    this.options.catalog.completePartial(this.partialPath, path, { open: path, identity: identityOf(st) })
     return true
   }
 

@@ -5,8 +5,11 @@
  *   downloader → provider: FetchRequest frames (varint length + protobuf), pipelined.
  *   provider → downloader: for each request, in order, a FetchResponse frame followed by
  *     exactly `length` raw bytes: the encoded Manifest (MANIFEST), the chunk's bytes
- *     (CHUNK), a have-bitfield (HAVE) or an encoded NameMatches (RESOLVE). A non-OK status
- *     (NOT_FOUND, BAD_REQUEST, BUSY, ERROR) carries no payload.
+ *     (CHUNK), a have-bitfield (HAVE), an encoded NameMatches (RESOLVE) or an encoded FileList (LIST: one page of at
+ *     most MAX_LIST_PAGE shared files from the `index`-th on, and how many there are in
+ *     all; the downloader asks page after page). A non-OK status (NOT_FOUND, BAD_REQUEST,
+ *     BUSY, ERROR, CHANGED) carries no payload. CHANGED: the provider's file changed on
+ *     disk since it was hashed; it withdrew the id (a refusal, not a lie).
  * Partial providers (swarming): a downloader serves the chunks it has verified while it
  *   downloads. The master's lookup marks such providers partial; a downloader asks them
  *   HAVE once: the answer is a bitfield of ceil(chunks / 8) bytes (bit i = bit 7 - i % 8
@@ -22,9 +25,12 @@
  *   id stays 1.0.0.
  * The provider serves only ids in its catalog; a downloader verifies the manifest against
  * the id and every chunk against the manifest, so a provider is never trusted. A stream
- * that sends no request for STREAM_IDLE_TIMEOUT_MS is closed; when more than `maxUploads`
- * streams are active the first request gets BUSY, and the downloader asks again later
- * (BUSY_RETRY_MS, doubling up to BUSY_RETRY_MAX_MS) or elsewhere.
+ * that sends no request, or whose reader takes no data, for STREAM_IDLE_TIMEOUT_MS is
+ * closed. Answering a manifest or chunk request takes an upload slot (upload-slots.ts:
+ * `maxUploads` in total, `maxUploadsPerPeer` per PeerId, `maxUploadsPerIp` per IP), held
+ * while the stream's answers are being sent; a request that finds none gets BUSY, the
+ * stream ends, and the downloader asks again later (BUSY_RETRY_MS, doubling up to
+ * BUSY_RETRY_MAX_MS) or elsewhere.
  *
  * server.ts is the provider's half (a libp2p service: `fetchServer(init)` in
  * `createLibp2p({ services })`); client.ts the downloader's half (FetchSession, one per
@@ -33,13 +39,16 @@
 import { FetchServer as FetchServerClass, type FetchServerInit } from './server.js'
 import type { Startable } from '@libp2p/interface'
 import type { ServerComponents } from '../components.js'
+import type { UploadSlots } from './upload-slots.js'
 
 export {
-  PROTOCOL_FETCH, MAX_NAME_MATCHES, STREAM_IDLE_TIMEOUT_MS, CHUNK_STALL_TIMEOUT_MS, DEFAULT_MAX_UPLOADS,
-  BUSY_RETRY_MS, BUSY_RETRY_MAX_MS, MAX_HAVE_SUBSCRIPTIONS, MAX_HAVES_PER_FRAME, HAVE_KEEPALIVE_MS
+  PROTOCOL_FETCH, MAX_NAME_MATCHES, MAX_LIST_PAGE, STREAM_IDLE_TIMEOUT_MS, CHUNK_STALL_TIMEOUT_MS, DEFAULT_MAX_UPLOADS,
+  DEFAULT_MAX_UPLOADS_PER_PEER, DEFAULT_MAX_UPLOADS_PER_IP, UPLOAD_SLOT_LINGER_MS, BUSY_RETRY_MS, BUSY_RETRY_MAX_MS,
+  MAX_HAVE_SUBSCRIPTIONS, MAX_HAVES_PER_FRAME, HAVE_KEEPALIVE_MS
 } from './constants.js'
-export { packBitfield, type FetchServerInit, type FetchCatalog, type ServedContent } from './server.js'
-export { FetchSession, FetchError, isBusy, waitBusy, busyDelay, unpackBitfield, type PayloadSink } from './client.js'
+export { UploadSlots, UploadSlot, ipKey, type UploadSlotLimits, type SlotRefusal } from './upload-slots.js'
+export { packBitfield, type FetchServerInit, type FetchCatalog, type ServedContent, type ServedSource } from './server.js'
+export { FetchSession, FetchError, isBusy, isChanged, waitBusy, busyDelay, unpackBitfield, type PayloadSink } from './client.js'
 
 /** A sharing peer's fetch service (stopped with the node). */
 export interface FetchServer extends Startable {
@@ -47,7 +56,10 @@ export interface FetchServer extends Startable {
   /** registers the protocol handler (when the node runs and it is not registered yet) */
   serve: () => Promise<void>
   readonly serving: boolean
+  /** upload slots held right now */
   readonly activeUploads: number
+  /** the upload slots (total, per PeerId, per IP) */
+  readonly slots: UploadSlots
   /** bytes of chunk payload sent since start */
   readonly bytesServed: number
 }
