@@ -48,6 +48,8 @@ export interface PeerDefaults {
   settleMs: number
   rescanIntervalMs: number
   streamIdleTimeoutMs: number
+  /** a get serves the chunks it verified to other downloaders while it runs (swarming) */
+  upload: boolean
   /** CLI only: the web UI's address (--web; '' = the default), or null */
   web: string | null
   /** CLI only: the folder web UI downloads go under (--downloads) */
@@ -91,6 +93,7 @@ export const PEER_DEFAULTS: Readonly<PeerDefaults> = Object.freeze({
   settleMs: SHARE_SETTLE_MS,
   rescanIntervalMs: SHARE_RESCAN_INTERVAL_MS,
   streamIdleTimeoutMs: STREAM_IDLE_TIMEOUT_MS,
+  upload: true,
   web: null,
   downloads: '.fileshare/downloads',
   metrics: null

@@ -40,6 +40,10 @@ export interface DownloadView {
   /** [unix ms, bytes per second], one point a second, the last two minutes */
   rateHistory: Array<[number, number]>
   resumedBytes: number
+  /** of `bytes`, those that came from partial providers (other downloaders) */
+  partialBytes: number
+  /** bytes this download served to other downloaders while it ran (swarming) */
+  uploadedBytes: number
   path: string | null
   /** verified: every chunk and the manifest matched the content id */
   verified: boolean
@@ -179,7 +183,7 @@ export class DownloadManager {
     const key = `d${this.nextKey++}`
     const view: DownloadView = {
       key, target, id: /^fs[a-z2-7]{52}$/.test(target) ? target : null, name, folder, state: 'starting', bytes: 0, total: null, rate: 0, eta: null,
-      providers: [], dropped: [], rateHistory: [], resumedBytes: 0, path: null, verified: false, error: null,
+      providers: [], dropped: [], rateHistory: [], resumedBytes: 0, partialBytes: 0, uploadedBytes: 0, path: null, verified: false, error: null,
       startedAt: Date.now(), finishedAt: null, external
     }
     const job: Job = { view, out, controller: null, samples: [], promise: null }
@@ -219,6 +223,8 @@ export class DownloadManager {
       v.bytes = e.bytes
       v.total = e.total
       v.providers = e.providers.map(p => ({ ...p, complete: holdsAll(p) }))
+      v.partialBytes = e.partialBytes ?? 0
+      v.uploadedBytes = e.uploadedBytes ?? v.uploadedBytes
       const now = Date.now()
       job.samples.push([now, e.bytes])
       while (job.samples.length > 2 && job.samples[0][0] < now - RATE_WINDOW_MS) job.samples.shift()
@@ -279,10 +285,9 @@ export class DownloadManager {
   }
 }
 
-/** Whether a provider holds the whole file: a `complete` flag when the engine reports one, else true (every provider shares whole files). */
+/** Whether a provider holds the whole file: not a partial provider (another downloader, swarming). */
 function holdsAll (p: ProviderStats): boolean {
-  const flag = (p as { complete?: unknown }).complete
-  return typeof flag === 'boolean' ? flag : true
+  return p.partial !== true
 }
 
 async function realpathOr400 (path: string, rel: string): Promise<string> {

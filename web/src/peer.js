@@ -87,7 +87,7 @@ function Search ({ onDownload, status }) {
         : html`<table class="results"><thead><tr><th>name</th><th>path</th><th class="num">size</th><th class="num">providers</th><th></th></tr></thead>
             <tbody>${results.map(r => html`
               <tr data-testid="result-row" data-id=${r.id}>
-                <td>${r.name}</td><td class="muted path">${r.path}</td><td class="num">${formatBytes(r.size)}</td><td class="num">${r.providers}</td>
+                <td>${r.name}</td><td class="muted path">${r.path}</td><td class="num">${formatBytes(r.size)}</td><td class="num" title=${r.seeders != null ? `${r.seeders} with the whole file, ${r.providers - r.seeders} downloading it` : ''}>${r.providers}${r.seeders != null && r.seeders < r.providers ? html` <span class="muted">(${r.seeders} complete)</span>` : ''}</td>
                 <td><button data-testid="download-button" onClick=${() => onDownload(r.id, r.name, folder)}>download</button></td>
               </tr>`)}
             </tbody></table>`)}
@@ -129,6 +129,8 @@ function Download ({ d, act }) {
         ${running && html`<span data-testid="rate">${formatBytes(d.rate)}/s</span><span>ETA ${formatDuration(d.eta)}</span>`}
         ${d.state === 'done' && d.finishedAt != null && html`<span>${formatBytes(d.rate)}/s on average, ${formatDuration((d.finishedAt - d.startedAt) / 1000)}</span>`}
         ${d.resumedBytes > 0 && html`<span class="muted">${formatBytes(d.resumedBytes)} resumed</span>`}
+        ${d.partialBytes > 0 && html`<span class="muted">${formatBytes(d.partialBytes)} from other downloaders</span>`}
+        ${d.uploadedBytes > 0 && html`<span class="muted">${formatBytes(d.uploadedBytes)} served to others</span>`}
         <span class="muted">into ${d.folder == null ? '(command line)' : `downloads/${d.folder}`}</span>
       </div>
       ${d.state === 'done' && html`<div class="small ok-text" data-testid="verified">✓ verified against ${shortId(d.id)}: ${d.path}</div>`}
