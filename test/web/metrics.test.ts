@@ -29,7 +29,8 @@ describe('metrics of a relayed download (in process)', { timeout: 60_000 }, () =
     await writeRandomFile(join(dir.path, 'hidden/relayed.bin'), SIZE)
     master = await startMaster(dir.path)
     hidden = await startPeer(master, { share: join(dir.path, 'hidden'), listen: [] })
-    client = await startPeer(master, { listen: [] })
+    // a client that does not serve while it downloads (no swarming): the master sees one live peer
+    client = await startPeer(master, { listen: [], upload: false })
     web = await startMasterWeb(master, { listen: parseListenAddress('127.0.0.1:0', 0), historyStepMs: 500 })
     assert.equal((await hidden.reachabilitySettled(10_000)).reachability, 'relayed')
     await waitFor(async () => (await client.master!.peerAddrs(hidden.node.peerId)).some(a => a.toString().includes('/p2p-circuit')), 10_000, 'relayed address')
