@@ -21,6 +21,15 @@ export interface MasterConfig {
   requestBurst?: number
   /** dial-back checks served per minute to one remote IP (default 60) */
   dialBackPerIpPerMinute?: number
+  /** issue 10's limits (master/tuning.ts, SECURITY.md) */
+  maxRecords?: number
+  maxRecordsPerIp?: number
+  maxIndexBytes?: number
+  pruneAfterMs?: number
+  maxConnectionsPerIp?: number
+  connectionsPerIpPerSecond?: number
+  idleConnectionMs?: number
+  reservationsPerIp?: number
   relay: RelayServerConfig
 }
 

@@ -36,6 +36,11 @@ export interface NodeOptions<S extends Record<string, unknown> = Record<never, n
   /** dial and listen through circuit relays (sharing peers, clients) */
   relayTransport?: boolean
   maxConnections?: number
+  /**
+   * new inbound connections accepted per second from one IP address (default: maxConnections,
+   * at least 100: NATed peers share an IP)
+   */
+  inboundConnectionsPerIpPerSecond?: number
   connectionGater?: ConnectionGater
   /** further libp2p services, started and stopped with the node (keys must not clash with NodeServices) */
   services?: ServiceFactoryMap<S>
@@ -89,7 +94,7 @@ export async function createNode<S extends Record<string, unknown> = Record<neve
     },
     connectionManager: {
       maxConnections,
-      inboundConnectionThreshold: Math.max(100, maxConnections),
+      inboundConnectionThreshold: options.inboundConnectionsPerIpPerSecond ?? Math.max(100, maxConnections),
       maxIncomingPendingConnections: Math.max(64, Math.ceil(maxConnections / 4))
     },
     transportManager: { faultTolerance: FaultTolerance.NO_FATAL },

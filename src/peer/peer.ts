@@ -6,6 +6,7 @@
 import { resolve, relative, isAbsolute, basename, sep } from 'node:path'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
+import type { PeerId } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
 import { createNode, type FileShareNode } from '../node/create-node.js'
 import { loadOrCreateKey } from '../node/key-store.js'
@@ -184,6 +185,7 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
     let name: string | undefined
     let providers: ProviderRef[]
     let refreshProviders: (() => Promise<ProviderRef[]>) | undefined
+    let moreProviders: ((tried: PeerId[]) => Promise<ProviderRef[]>) | undefined
     if (getOptions.from != null) {
       const from = await resolveFromAddr(getOptions.from)
       if (isContentId(idOrName)) {
@@ -212,6 +214,7 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
       if (providers.length === 0) throw new FileShareError('NO_PROVIDER', `no live provider for ${formatContentId(id)}`)
       const wanted = id
       refreshProviders = async () => (await m.providers(wanted)).providers
+      moreProviders = async tried => (await m.providers(wanted, tried)).providers
     }
     const result = await download({
       node,
@@ -220,6 +223,7 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
       outDir: out,
       providers,
       refreshProviders,
+      moreProviders,
       refreshIntervalMs: getOptions.providerRefreshMs,
       requestsInFlight: options.requestsInFlight ?? config.requestsInFlight,
       onEvent: getOptions.onEvent,

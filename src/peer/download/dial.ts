@@ -4,7 +4,8 @@
  *
  * - An open direct connection to the provider is used as it is.
  * - Else the provider's direct addresses are dialled first (bounded by
- *   DIRECT_DIAL_TIMEOUT_MS), then its /p2p-circuit addresses.
+ *   DIRECT_DIAL_TIMEOUT_MS), then its /p2p-circuit addresses; at most
+ *   MAX_DIALS_PER_PROVIDER of each.
  * - Streams are opened on the chosen connection itself (not `dialProtocol(peer)`, which
  *   ignores limited relayed connections and would dial yet another one).
  * A relayed connection is later replaced by a direct one when either side manages to
@@ -16,7 +17,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { logger } from '@libp2p/logger'
 import { PROTOCOL_FETCH } from '../../protocols/fetch/constants.js'
 import { REQUEST_TIMEOUT_MS } from '../../protocols/constants.js'
-import { DIRECT_DIAL_TIMEOUT_MS } from './tuning.js'
+import { DIRECT_DIAL_TIMEOUT_MS, MAX_DIALS_PER_PROVIDER } from './tuning.js'
 import type { FileShareNode } from '../../node/create-node.js'
 import { isRelayed, pathOf, withPeerId, type PathKind } from '../../node/addresses.js'
 import { FileShareError, toFileShareError } from '../../errors.js'
@@ -51,8 +52,9 @@ async function dialProvider (node: FileShareNode, provider: ProviderRef, signal?
   } else {
     known = await node.peerStore.get(provider.peer).then(p => p.addresses.map(a => a.multiaddr), () => [])
   }
-  const directAddrs = known.filter(a => !isRelayed(a.toString())).map(a => withPeerId(a, provider.peer))
-  const relayAddrs = known.filter(a => isRelayed(a.toString())).map(a => withPeerId(a, provider.peer))
+  // bounded: an address list from anywhere must not make one download dial a host many times
+  const directAddrs = known.filter(a => !isRelayed(a.toString())).slice(0, MAX_DIALS_PER_PROVIDER).map(a => withPeerId(a, provider.peer))
+  const relayAddrs = known.filter(a => isRelayed(a.toString())).slice(0, MAX_DIALS_PER_PROVIDER).map(a => withPeerId(a, provider.peer))
   const errors: unknown[] = []
 
   if (directAddrs.length > 0) {
