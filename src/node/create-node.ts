@@ -17,6 +17,9 @@ import { circuitRelayServer, circuitRelayTransport, type CircuitRelayService } f
 import { FaultTolerance, type PrivateKey, type ConnectionGater } from '@libp2p/interface'
 import { relayReservations, type RelayReservations } from './relay-reservations.js'
 
+/** Addresses of one peer a single dial tries (libp2p's default is 25). */
+export const MAX_PEER_ADDRS_TO_DIAL = 8
+
 export interface RelayServerConfig {
   maxReservations: number
   /** bytes per relayed connection (both directions), 0 = unlimited */
@@ -95,7 +98,10 @@ export async function createNode<S extends Record<string, unknown> = Record<neve
     connectionManager: {
       maxConnections,
       inboundConnectionThreshold: options.inboundConnectionsPerIpPerSecond ?? Math.max(100, maxConnections),
-      maxIncomingPendingConnections: Math.max(64, Math.ceil(maxConnections / 4))
+      maxIncomingPendingConnections: Math.max(64, Math.ceil(maxConnections / 4)),
+      // one dial tries at most this many of a peer's addresses (a peer's address list is not
+      // a way to make this node connect to a third host over and over)
+      maxPeerAddrsToDial: MAX_PEER_ADDRS_TO_DIAL
     },
     transportManager: { faultTolerance: FaultTolerance.NO_FATAL },
     services: { ...services, ...options.services } as any

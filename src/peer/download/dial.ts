@@ -46,15 +46,16 @@ async function dialProvider (node: FileShareNode, provider: ProviderRef, signal?
   const direct = open.find(c => pathOf(c) === 'direct')
   if (direct != null) return direct
 
-  let known: Multiaddr[] = provider.addrs
-  if (provider.addrs.length > 0) {
-    await node.peerStore.merge(provider.peer, { multiaddrs: provider.addrs }).catch(() => {})
-  } else {
-    known = await node.peerStore.get(provider.peer).then(p => p.addresses.map(a => a.multiaddr), () => [])
-  }
+  const known: Multiaddr[] = provider.addrs.length > 0
+    ? provider.addrs
+    : await node.peerStore.get(provider.peer).then(p => p.addresses.map(a => a.multiaddr), () => [])
   // bounded: an address list from anywhere must not make one download dial a host many times
-  const directAddrs = known.filter(a => !isRelayed(a.toString())).slice(0, MAX_DIALS_PER_PROVIDER).map(a => withPeerId(a, provider.peer))
-  const relayAddrs = known.filter(a => isRelayed(a.toString())).slice(0, MAX_DIALS_PER_PROVIDER).map(a => withPeerId(a, provider.peer))
+  const directOnes = known.filter(a => !isRelayed(a.toString())).slice(0, MAX_DIALS_PER_PROVIDER)
+  const relayOnes = known.filter(a => isRelayed(a.toString())).slice(0, MAX_DIALS_PER_PROVIDER)
+  // only the bounded lists go into the peer store (libp2p dials a peer's stored addresses too)
+  if (provider.addrs.length > 0) await node.peerStore.merge(provider.peer, { multiaddrs: [...directOnes, ...relayOnes] }).catch(() => {})
+  const directAddrs = directOnes.map(a => withPeerId(a, provider.peer))
+  const relayAddrs = relayOnes.map(a => withPeerId(a, provider.peer))
   const errors: unknown[] = []
 
   if (directAddrs.length > 0) {

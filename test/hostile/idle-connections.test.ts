@@ -1,0 +1,91 @@
+/**
+ * Issue 10, item 6: idle connections cannot exhaust the master. One attacking node (one
+ * process, dialling from 127.0.0.2 so the per-IP cap can tell it from the real peers on
+ * 127.0.0.1) opens 500 connections to the master (forced new dials, 50 at a time) that
+ * never open a stream. The per-IP cap keeps it to its share, a real search still answers
+ * while the connections are held, and the idle reaper closes them after idleConnectionMs;
+ * the sharing peer's and the searcher's connections (a registration, a lookup) stay.
+ */
+import { describe, it, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { multiaddr } from '@multiformats/multiaddr'
+import { tempDir, startMaster, startPeer, writeRandomFile, waitFor } from '../helpers/swarm.js'
+import { attacker, type Attacker } from '../helpers/attackers.js'
+import type { Master, Peer } from '../../src/index.js'
+
+const PER_IP = 100
+const IDLE_MS = 3000
+
+describe('hostile idle connections: they cannot exhaust the master', () => {
+  let dir: { path: string, cleanup: () => Promise<void> }
+  let master: Master
+  let sharer: Peer
+  let searcher: Peer
+  let flooder: Attacker
+
+  before(async () => {
+    dir = await tempDir()
+    const share = join(dir.path, 'share')
+    await mkdir(share)
+    await writeRandomFile(join(share, 'findable.bin'), 5000)
+    // maxConnections far below the attack: without the per-IP cap the attacker fills it
+    master = await startMaster(dir.path, { maxConnections: 300, maxConnectionsPerIp: PER_IP, idleConnectionMs: IDLE_MS, connectionsPerIpPerSecond: 1000 })
+    sharer = await startPeer(master, { share, settleMs: 0, reachability: 'public' })
+    searcher = await startPeer(master, { listen: [] })
+    await waitFor(() => sharer.registered(), 15_000, 'registration')
+    flooder = await attacker({ from: '127.0.0.2', maxConnections: 2000 })
+  })
+
+  after(async () => {
+    await flooder?.stop()
+    await searcher?.stop()
+    await sharer?.stop()
+    await master?.stop()
+    await dir?.cleanup()
+  })
+
+  it('500 idle connections from one attacker: capped per IP, a real search answers, the idle ones are closed', async () => {
+    const target = multiaddr(master.addrs()[0])
+    let opened = 0
+    let refused = 0
+    let peak = 0
+    for (let start = 0; start < 500; start += 50) {
+      await Promise.all(Array.from({ length: 50 }, async () => {
+        try {
+          await flooder.dial(target, { force: true, signal: AbortSignal.timeout(20_000) } as any)
+          opened++
+        } catch {
+          refused++
+        }
+      }))
+      peak = Math.max(peak, master.connections.connectionsFrom('127.0.0.2'))
+    }
+    console.log(`# 500 forced dials: ${opened} opened, ${refused} refused, peak ${peak} at the master from 127.0.0.2 (cap ${PER_IP})`)
+    assert.ok(peak <= PER_IP, `peak ${peak}`)
+    assert.ok(refused >= 500 - PER_IP - 50, `${refused} refused`)
+
+    // the attacker holds its connections: a real search still answers
+    const hits = await searcher.search('findable')
+    assert.equal(hits.length, 1)
+
+    // the reaper closes connections that did nothing within IDLE_MS
+    await waitFor(() => master.connections.connectionsFrom('127.0.0.2') === 0, IDLE_MS * 5 + 10_000, 'idle connections closed')
+    assert.ok(master.connections.reaped > 0)
+    // the registered sharer and the searcher (a lookup) keep theirs
+    assert.equal(master.index.isLive(sharer.peerId), true)
+    assert.ok(master.node.getConnections(sharer.node.peerId).length > 0, 'the sharer is still connected')
+    assert.ok(master.node.getConnections(searcher.node.peerId).length > 0, 'the searcher is still connected')
+    assert.equal((await searcher.search('findable')).length, 1)
+  })
+
+  it('the limits are config keys with NAT-friendly defaults', async () => {
+    const { DEFAULT_CONFIG_DIR } = await import('../../src/config.js')
+    const { readFileSync } = await import('node:fs')
+    const config = JSON.parse(readFileSync(join(DEFAULT_CONFIG_DIR, 'master.json'), 'utf8'))
+    assert.ok(config.maxConnectionsPerIp >= 256, 'a household or a campus behind one NAT')
+    assert.ok(config.connectionsPerIpPerSecond * 10 >= config.maxConnectionsPerIp, 'the rate fills the cap in seconds')
+    assert.ok(config.idleConnectionMs >= 10_000)
+  })
+})
