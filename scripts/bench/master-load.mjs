@@ -66,7 +66,17 @@ const pct = (xs, p) => {
 }
 
 try {
-  writeFileSync(join(dir, 'master.json'), JSON.stringify({ maxConnections: peers + 500, maxFilesPerPeer: Math.ceil(files / peers) + 100 }))
+  // every peer of this bench comes from 127.0.0.1: the per-IP limits (issue 10) are lifted,
+  // and peers waiting for their turn to register must not be closed as idle
+  writeFileSync(join(dir, 'master.json'), JSON.stringify({
+    maxConnections: peers + 500,
+    maxFilesPerPeer: Math.ceil(files / peers) + 100,
+    maxConnectionsPerIp: peers + 500,
+    connectionsPerIpPerSecond: peers + 500,
+    maxRecordsPerIp: files * 2,
+    maxRecords: files * 2,
+    idleConnectionMs: 0
+  }))
   const master = start(['dist/master.js', '--listen', '/ip4/127.0.0.1/tcp/0', '--data', join(dir, 'master'), '--config', join(dir, 'master.json'), '--json'], 'master')
   const ready = await master.next('ready')
   const addr = ready.addrs[0]

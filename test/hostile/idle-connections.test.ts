@@ -1,8 +1,8 @@
 /**
- * Issue 10, item 6: idle connections cannot exhaust the master. One attacking node (one
+ * Issue 10, item 6: idle connections cannot exhaust the master. An attacker (10 nodes in this
  * process, dialling from 127.0.0.2 so the per-IP cap can tell it from the real peers on
- * 127.0.0.1) opens 500 connections to the master (forced new dials, 50 at a time) that
- * never open a stream. The per-IP cap keeps it to its share, a real search still answers
+ * 127.0.0.1) opens 500 connections to the master (forced new dials, 50 per node, one after
+ * the other: libp2p joins concurrent dials to one peer) that never open a stream. The per-IP cap keeps it to its share, a real search still answers
  * while the connections are held, and the idle reaper closes them after idleConnectionMs;
  * the sharing peer's and the searcher's connections (a registration, a lookup) stay.
  */
@@ -23,7 +23,7 @@ describe('hostile idle connections: they cannot exhaust the master', () => {
   let master: Master
   let sharer: Peer
   let searcher: Peer
-  let flooder: Attacker
+  const flooders: Attacker[] = []
 
   before(async () => {
     dir = await tempDir()
@@ -35,11 +35,11 @@ describe('hostile idle connections: they cannot exhaust the master', () => {
     sharer = await startPeer(master, { share, settleMs: 0, reachability: 'public' })
     searcher = await startPeer(master, { listen: [] })
     await waitFor(() => sharer.registered(), 15_000, 'registration')
-    flooder = await attacker({ from: '127.0.0.2', maxConnections: 2000 })
+    for (let i = 0; i < 10; i++) flooders.push(await attacker({ from: '127.0.0.2', maxConnections: 2000 }))
   })
 
   after(async () => {
-    await flooder?.stop()
+    for (const f of flooders) await f.stop()
     await searcher?.stop()
     await sharer?.stop()
     await master?.stop()
@@ -51,17 +51,17 @@ describe('hostile idle connections: they cannot exhaust the master', () => {
     let opened = 0
     let refused = 0
     let peak = 0
-    for (let start = 0; start < 500; start += 50) {
-      await Promise.all(Array.from({ length: 50 }, async () => {
+    await Promise.all(flooders.map(async flooder => {
+      for (let i = 0; i < 50; i++) {
         try {
           await flooder.dial(target, { force: true, signal: AbortSignal.timeout(20_000) } as any)
           opened++
         } catch {
           refused++
         }
-      }))
-      peak = Math.max(peak, master.connections.connectionsFrom('127.0.0.2'))
-    }
+        peak = Math.max(peak, master.connections.connectionsFrom('127.0.0.2'))
+      }
+    }))
     console.log(`# 500 forced dials: ${opened} opened, ${refused} refused, peak ${peak} at the master from 127.0.0.2 (cap ${PER_IP})`)
     assert.ok(peak <= PER_IP, `peak ${peak}`)
     assert.ok(refused >= 500 - PER_IP - 50, `${refused} refused`)
