@@ -266,8 +266,11 @@ export class IndexStore {
 
   /** Inside a transaction: the peer's file count, stored in its row, and the total updated. */
   private recount (peer: string, ip?: string): number {
-    const before = (this.stmts.peerFiles.get(peer) as number | undefined) ?? 0
+    const row = this.stmts.peerFiles.get(peer) as number | undefined
+    const before = row ?? 0
     const count = this.fileCount(peer)
+    // a stranger's empty REMOVE leaves no row behind
+    if (row == null && count === 0 && ip == null) return 0
     this.stmts.setCount.run({ peer, now: Date.now(), ip: ip ?? null, files: count })
     this.total += count - before
     return count

@@ -19,7 +19,7 @@ describe('lookup sampling (sample.ts)', () => {
 
   it('never more than the limit, never duplicates, only given providers', () => {
     fc.assert(fc.property(fc.array(fc.record({ peer: fc.string({ minLength: 1, maxLength: 4 }), tier: fc.integer({ min: 0, max: 3 }), prefix: fc.constantFrom('', 'x', 'y'), ageMs: fc.nat() }), { maxLength: 60 }), fc.integer({ min: 0, max: 30 }), (raw, limit) => {
-      const list = [...new Map(raw.map(r => [r.peer, r])).values()]
+      const list: RankedProvider[] = [...new Map(raw.map(r => [r.peer, r as RankedProvider])).values()]
       const out = sampleProviders(list, limit)
       assert.ok(out.length === Math.min(limit, list.length))
       assert.equal(new Set(out.map(r => r.peer)).size, out.length)
