@@ -1,6 +1,10 @@
 /**
  * The SwarmMaster: a libp2p node with a persistent key, the index store, the register and
  * lookup services, liveness tracking, and the circuit relay v2 server for NATed peers.
+ *
+ * `createMaster` takes plain options; every option left out takes its default from
+ * src/defaults.ts (MASTER_DEFAULTS). It reads no config file and no environment. A create
+ * that fails stops everything it started and rejects with a FileShareError.
  */
 import { resolve } from 'node:path'
 import { logger } from '@libp2p/logger'
@@ -12,52 +16,114 @@ import { peerRateLimiter } from './rate-limiter.js'
 import { relayGate, type RelayGateTarget } from './relay-gate.js'
 import { ConnectionGuard } from './connection-guard.js'
 import { VerifiedAddrs } from './verified-addrs.js'
+import { RESERVATION_REGISTRATION_WAIT_MS } from './tuning.js'
 import { registerServer } from '../protocols/register/index.js'
 import { lookupServer } from '../protocols/lookup/index.js'
 import { dialBackServer } from '../protocols/dialback/index.js'
-import { loadConfig, type MasterConfig } from '../config.js'
-import {
-  PROVIDER_GRACE_MS, MAX_FILES_PER_PEER, MAX_RECORDS, MAX_RECORDS_PER_IP, MAX_INDEX_BYTES, PRUNE_AFTER_MS,
-  MAX_CONNECTIONS_PER_IP, CONNECTIONS_PER_IP_PER_SECOND, IDLE_CONNECTION_MS, RESERVATIONS_PER_IP, RESERVATION_REGISTRATION_WAIT_MS
-} from './tuning.js'
+import { MASTER_DEFAULTS } from '../defaults.js'
+import { lockDataDir, type DataLock } from '../node/data-lock.js'
+import { assertListening } from '../node/listen-check.js'
+import { toFileShareError } from '../errors.js'
 
 const log = logger('fileshare:master')
 
 export interface MasterOptions {
-  /** multiaddrs to listen on (default: config/master.json) */
+  /**
+   * multiaddrs to listen on; every one must be bound, else the create rejects with 'LISTEN'
+   * @default ['/ip4/0.0.0.0/tcp/4001']
+   */
   listen?: string[]
-  /** multiaddrs to announce instead of the listen addresses */
+  /**
+   * multiaddrs to announce instead of the listen addresses
+   * @default []
+   */
   announce?: string[]
-  /** folder for the key and the index (default: config/master.json) */
-  data?: string
-  /** a config file replacing config/master.json */
-  config?: string
+  /**
+   * folder for the key and the index, locked by this process while the master runs
+   * ('LOCKED' when another process holds it); null = a throwaway key and an in-memory index
+   * @default '.fileshare/master'
+   */
+  data?: string | null
+  /**
+   * circuit relay v2 server limits, key by key
+   * @default { maxReservations: 1024, dataLimit: 1 GiB, durationLimit: 1 h, reservationTtl: 7200 s }
+   */
   relay?: Partial<RelayServerConfig>
+  /**
+   * how long a peer's records stay live after its last connection closed, ms
+   * @default 10000
+   */
   providerGraceMs?: number
+  /**
+   * files indexed per peer; more → QUOTA_EXCEEDED
+   * @default 100000
+   */
   maxFilesPerPeer?: number
+  /**
+   * libp2p connection limit
+   * @default 2000
+   */
   maxConnections?: number
-  /** register/lookup requests must arrive and be answered within this time (default 15 s) */
+  /**
+   * register/lookup requests must arrive and be answered within this time, ms
+   * @default 15000
+   */
   requestTimeoutMs?: number
-  /** per-peer rate limit on each master protocol (token bucket) */
+  /**
+   * per-peer rate limit on each master protocol (token bucket): refill per second
+   * @default 50
+   */
   requestsPerSecond?: number
+  /**
+   * per-peer token bucket size
+   * @default 200
+   */
   requestBurst?: number
-  /** dial-back checks served per minute to one remote IP, whatever the keys (default 60) */
+  /**
+   * dial-back checks served per minute to one remote IP, whatever the keys
+   * @default 60
+   */
   dialBackPerIpPerMinute?: number
-  /** records the whole index may hold (default 2 000 000) */
+  /**
+   * records (files of all peers) the index holds; more → STORAGE_FULL
+   * @default 2000000
+   */
   maxRecords?: number
-  /** records the peers registering from one IP may hold together (default 500 000) */
+  /**
+   * records of all peers registering from one IP (a household, a campus behind one NAT); more → QUOTA_EXCEEDED
+   * @default 500000
+   */
   maxRecordsPerIp?: number
-  /** index file size past which registrations get STORAGE_FULL, bytes (default 4 GiB) */
+  /**
+   * index file size past which registrations that add records get STORAGE_FULL, bytes
+   * @default 4 GiB
+   */
   maxIndexBytes?: number
-  /** records of peers not live for this long are deleted, ms (default 7 days; 0 = never) */
+  /**
+   * records of a peer not live for this long are deleted, ms (0 = never)
+   * @default 7 days
+   */
   pruneAfterMs?: number
-  /** inbound connections from one IP at once (default 512) */
+  /**
+   * inbound connections from one IP at once (handshakes under way count)
+   * @default 512
+   */
   maxConnectionsPerIp?: number
-  /** new inbound connections per second from one IP (default 64) */
+  /**
+   * new inbound connections accepted per second from one IP
+   * @default 64
+   */
   connectionsPerIpPerSecond?: number
-  /** inbound connections that register, look up, dial back or reserve nothing within this time are closed, ms (default 30 s; 0 = never) */
+  /**
+   * an inbound connection that registers, looks up, asks a dial-back, holds a relay slot or
+   * carries a relayed connection within this time is kept, others are closed, ms (0 = never)
+   * @default 30000
+   */
   idleConnectionMs?: number
-  /** relay reservations held from one IP at once (default 64) */
+  /**
+   * relay reservations held from one IP at once
+   * @default 64
+   */
   reservationsPerIp?: number
 }
 
@@ -78,114 +144,131 @@ export interface Master {
 }
 
 export async function createMaster (options: MasterOptions = {}): Promise<Master> {
-  const config = loadConfig<MasterConfig>('master', options.config)
-  const dataDir = resolve(options.data ?? config.data)
-  const privateKey = await loadOrCreateKey(dataDir)
-  const index = new IndexStore(dataDir)
-  const requestTimeoutMs = options.requestTimeoutMs ?? config.requestTimeoutMs
-  const requestsPerSecond = options.requestsPerSecond ?? config.requestsPerSecond
-  const requestBurst = options.requestBurst ?? config.requestBurst
-  if (index.startupError != null) log.error('the index cannot be written (%s): registrations are refused until there is space; lookups and searches are served', index.startupError)
-  const verified = new VerifiedAddrs()
-  let node: FileShareNode | null = null
-  const guard = new ConnectionGuard({
-    maxPerIp: options.maxConnectionsPerIp ?? config.maxConnectionsPerIp ?? MAX_CONNECTIONS_PER_IP,
-    idleMs: options.idleConnectionMs ?? config.idleConnectionMs ?? IDLE_CONNECTION_MS,
-    registered: peer => index.isLive(peer) === true,
-    reserved: peer => node?.services.relay?.reservations.has(peer) === true
-  })
-  // the protocol servers are libp2p services: started and stopped with the node
-  let liveness: Liveness | null = null
-  const services = {
-    register: registerServer({
-      store: index,
-      limiter: peerRateLimiter(requestsPerSecond, requestBurst),
-      maxFilesPerPeer: options.maxFilesPerPeer ?? config.maxFilesPerPeer ?? MAX_FILES_PER_PEER,
-      maxRecords: options.maxRecords ?? config.maxRecords ?? MAX_RECORDS,
-      maxRecordsPerIp: options.maxRecordsPerIp ?? config.maxRecordsPerIp ?? MAX_RECORDS_PER_IP,
-      maxIndexBytes: options.maxIndexBytes ?? config.maxIndexBytes ?? MAX_INDEX_BYTES,
-      isStorageError,
-      requestTimeoutMs,
-      onRegistered: (peer, connection) => {
-        liveness?.connected(peer)
-        if (connection != null) guard.used(connection)
-      }
-    }),
-    lookup: lookupServer({
-      store: index,
-      limiter: peerRateLimiter(requestsPerSecond, requestBurst),
-      requestTimeoutMs,
-      verified,
-      onRequest: connection => { guard.used(connection) }
-    }),
-    dialBack: dialBackServer({
-      checksPerIpPerMinute: options.dialBackPerIpPerMinute ?? config.dialBackPerIpPerMinute,
-      onResult: (peer, reached) => { verified.record(peer, reached) },
-      onRequest: connection => { guard.used(connection) }
-    })
+  const d = MASTER_DEFAULTS
+  const dataDir = options.data === null ? null : resolve(options.data ?? d.data)
+  const cleanup: Array<() => Promise<void> | void> = []
+  const undo = async (): Promise<void> => {
+    for (const step of cleanup.reverse()) await Promise.resolve().then(step).catch(() => {})
   }
-  let gateTarget: RelayGateTarget | null = null
-  const gate = relayGate(() => gateTarget, {
-    maxPerIp: options.reservationsPerIp ?? config.reservationsPerIp ?? RESERVATIONS_PER_IP,
-    registrationWaitMs: RESERVATION_REGISTRATION_WAIT_MS
-  })
   try {
-    node = await createNode({
+    let lock: DataLock | null = null
+    if (dataDir != null) {
+      const held = lock = lockDataDir(dataDir)
+      cleanup.push(() => { held.release() })
+    }
+    const privateKey = dataDir != null ? await loadOrCreateKey(dataDir) : undefined
+    const index = new IndexStore(dataDir)
+    cleanup.push(() => { index.close() })
+    if (index.startupError != null) log.error('the index cannot be written (%s): registrations are refused until there is space; lookups and searches are served', index.startupError)
+    const requestTimeoutMs = options.requestTimeoutMs ?? d.requestTimeoutMs
+    const requestsPerSecond = options.requestsPerSecond ?? d.requestsPerSecond
+    const requestBurst = options.requestBurst ?? d.requestBurst
+    const verified = new VerifiedAddrs()
+    let started: FileShareNode | null = null
+    // per-IP connection cap and idle reaper (issue 10)
+    const guard = new ConnectionGuard({
+      maxPerIp: options.maxConnectionsPerIp ?? d.maxConnectionsPerIp,
+      idleMs: options.idleConnectionMs ?? d.idleConnectionMs,
+      registered: peer => index.isLive(peer) === true,
+      reserved: peer => started?.services.relay?.reservations.has(peer) === true
+    })
+    // the protocol servers are libp2p services: started and stopped with the node
+    let tracker: Liveness | null = null
+    const services = {
+      register: registerServer({
+        store: index,
+        limiter: peerRateLimiter(requestsPerSecond, requestBurst),
+        maxFilesPerPeer: options.maxFilesPerPeer ?? d.maxFilesPerPeer,
+        maxRecords: options.maxRecords ?? d.maxRecords,
+        maxRecordsPerIp: options.maxRecordsPerIp ?? d.maxRecordsPerIp,
+        maxIndexBytes: options.maxIndexBytes ?? d.maxIndexBytes,
+        isStorageError,
+        requestTimeoutMs,
+        onRegistered: (peer, connection) => {
+          tracker?.connected(peer)
+          if (connection != null) guard.used(connection)
+        }
+      }),
+      lookup: lookupServer({
+        store: index,
+        limiter: peerRateLimiter(requestsPerSecond, requestBurst),
+        requestTimeoutMs,
+        verified,
+        onRequest: connection => { guard.used(connection) }
+      }),
+      dialBack: dialBackServer({
+        checksPerIpPerMinute: options.dialBackPerIpPerMinute ?? d.dialBackPerIpPerMinute,
+        onResult: (peer, reached) => { verified.record(peer, reached) },
+        onRequest: connection => { guard.used(connection) }
+      })
+    }
+    let gateTarget: RelayGateTarget | null = null
+    const gate = relayGate(() => gateTarget, {
+      maxPerIp: options.reservationsPerIp ?? d.reservationsPerIp,
+      registrationWaitMs: RESERVATION_REGISTRATION_WAIT_MS
+    })
+    const listen = options.listen ?? d.listen
+    const node = await createNode({
       privateKey,
-      listen: options.listen ?? config.listen,
-      announce: options.announce ?? config.announce,
-      relayServer: { ...config.relay, ...options.relay },
-      maxConnections: options.maxConnections ?? config.maxConnections,
-      inboundConnectionsPerIpPerSecond: options.connectionsPerIpPerSecond ?? config.connectionsPerIpPerSecond ?? CONNECTIONS_PER_IP_PER_SECOND,
+      listen,
+      announce: options.announce ?? d.announce,
+      relayServer: { ...d.relay, ...options.relay },
+      maxConnections: options.maxConnections ?? d.maxConnections,
+      inboundConnectionsPerIpPerSecond: options.connectionsPerIpPerSecond ?? d.connectionsPerIpPerSecond,
       connectionGater: { ...gate, ...guard.gater() },
       services
     })
+    started = node
+    cleanup.push(async () => { await node.stop() })
+    await assertListening(node, listen)
     gateTarget = { node, index, verified }
+    guard.start(node)
+    cleanup.push(() => { guard.stop() })
+    const liveness = tracker = new Liveness(node, index, options.providerGraceMs ?? d.providerGraceMs)
+    liveness.start()
+    cleanup.push(() => { liveness.stop() })
+
+    // records of peers gone for longer than pruneAfterMs are deleted (a storage error is logged, never thrown)
+    const pruneAfterMs = options.pruneAfterMs ?? d.pruneAfterMs
+    const prune = (): number => {
+      if (pruneAfterMs <= 0) return 0
+      try {
+        const deleted = index.prune(Date.now() - pruneAfterMs)
+        if (deleted > 0) log('pruned %d records of peers not seen for %d ms', deleted, pruneAfterMs)
+        return deleted
+      } catch (err: any) {
+        log.error('pruning the index failed: %s', err?.message ?? err)
+        return 0
+      }
+    }
+    const pruneTimer = pruneAfterMs > 0 ? setInterval(prune, Math.max(1_000, Math.min(3600_000, Math.floor(pruneAfterMs / 4)))) : null
+    pruneTimer?.unref()
+    cleanup.push(() => { if (pruneTimer != null) clearInterval(pruneTimer) })
+    log('master %s listening on %s', node.peerId.toString(), node.getMultiaddrs().map(String).join(', '))
+
+    let stopped = false
+    return {
+      node,
+      peerId: node.peerId.toString(),
+      addrs: () => node.getMultiaddrs().map(String),
+      index,
+      liveness,
+      connections: guard,
+      verified,
+      prune,
+      async stop () {
+        if (stopped) return
+        stopped = true
+        if (pruneTimer != null) clearInterval(pruneTimer)
+        guard.stop()
+        liveness.stop()
+        await node.stop()
+        index.close()
+        lock?.release()
+      }
+    }
   } catch (err) {
-    index.close()
-    throw err
-  }
-  const started: FileShareNode = node
-  guard.start(started)
-  const tracker = new Liveness(started, index, options.providerGraceMs ?? config.providerGraceMs ?? PROVIDER_GRACE_MS)
-  liveness = tracker
-  tracker.start()
-
-  // records of peers gone for longer than pruneAfterMs are deleted (a storage error is logged, never thrown)
-  const pruneAfterMs = options.pruneAfterMs ?? config.pruneAfterMs ?? PRUNE_AFTER_MS
-  const prune = (): number => {
-    if (pruneAfterMs <= 0) return 0
-    try {
-      const deleted = index.prune(Date.now() - pruneAfterMs)
-      if (deleted > 0) log('pruned %d records of peers not seen for %d ms', deleted, pruneAfterMs)
-      return deleted
-    } catch (err: any) {
-      log.error('pruning the index failed: %s', err?.message ?? err)
-      return 0
-    }
-  }
-  const pruneTimer = pruneAfterMs > 0 ? setInterval(prune, Math.max(1_000, Math.min(3600_000, Math.floor(pruneAfterMs / 4)))) : null
-  pruneTimer?.unref()
-  log('master %s listening on %s', started.peerId.toString(), started.getMultiaddrs().map(String).join(', '))
-
-  let stopped = false
-  return {
-    node: started,
-    peerId: started.peerId.toString(),
-    addrs: () => started.getMultiaddrs().map(String),
-    index,
-    liveness: tracker,
-    connections: guard,
-    verified,
-    prune,
-    async stop () {
-      if (stopped) return
-      stopped = true
-      if (pruneTimer != null) clearInterval(pruneTimer)
-      guard.stop()
-      tracker.stop()
-      await started.stop()
-      index.close()
-    }
+    await undo()
+    throw toFileShareError(err, 'INTERNAL')
   }
 }

@@ -83,9 +83,9 @@ describe('hostile idle connections: they cannot exhaust the master', () => {
   })
 
   it('the limits are config keys with NAT-friendly defaults', async () => {
-    const { DEFAULT_CONFIG_DIR } = await import('../../src/config.js')
+    const { DEFAULT_CONFIG_DIR } = await import('../../src/cli/config.js')
     const { readFileSync } = await import('node:fs')
-    const config = JSON.parse(readFileSync(join(DEFAULT_CONFIG_DIR, 'master.json'), 'utf8'))
+    const config = JSON.parse(readFileSync(join(DEFAULT_CONFIG_DIR!, 'master.json'), 'utf8'))
     assert.ok(config.maxConnectionsPerIp >= 256, 'a household or a campus behind one NAT')
     assert.ok(config.connectionsPerIpPerSecond * 10 >= config.maxConnectionsPerIp, 'the rate fills the cap in seconds')
     assert.ok(config.idleConnectionMs >= 10_000)
