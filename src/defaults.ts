@@ -9,7 +9,8 @@ import type { RelayServerConfig } from './node/create-node.js'
 import type { ReachabilityMode } from './types.js'
 import {
   PROVIDER_GRACE_MS, MAX_FILES_PER_PEER, MASTER_REQUESTS_PER_SECOND, MASTER_REQUEST_BURST, MAX_RECORDS, MAX_RECORDS_PER_IP,
-  MAX_INDEX_BYTES, PRUNE_AFTER_MS, MAX_CONNECTIONS_PER_IP, CONNECTIONS_PER_IP_PER_SECOND, IDLE_CONNECTION_MS, RESERVATIONS_PER_IP
+  MAX_INDEX_BYTES, PRUNE_AFTER_MS, MAX_CONNECTIONS_PER_IP, CONNECTIONS_PER_IP_PER_SECOND, IDLE_CONNECTION_MS, RESERVATIONS_PER_IP,
+  REQUESTS_PER_IP_PER_SECOND, REQUEST_BURST_PER_IP
 } from './master/tuning.js'
 import { REQUEST_TIMEOUT_MS } from './protocols/constants.js'
 import { DIALBACK_PER_IP_PER_MINUTE } from './protocols/dialback/constants.js'
@@ -37,6 +38,8 @@ export interface MasterDefaults {
   connectionsPerIpPerSecond: number
   idleConnectionMs: number
   reservationsPerIp: number
+  requestsPerIpPerSecond: number
+  requestBurstPerIp: number
   relay: RelayServerConfig
 }
 
@@ -73,6 +76,8 @@ export const MASTER_DEFAULTS: Readonly<MasterDefaults> = Object.freeze({
   connectionsPerIpPerSecond: CONNECTIONS_PER_IP_PER_SECOND,
   idleConnectionMs: IDLE_CONNECTION_MS,
   reservationsPerIp: RESERVATIONS_PER_IP,
+  requestsPerIpPerSecond: REQUESTS_PER_IP_PER_SECOND,
+  requestBurstPerIp: REQUEST_BURST_PER_IP,
   relay: Object.freeze({
     maxReservations: 1024,
     dataLimit: 1024 * 1024 * 1024,

@@ -65,7 +65,21 @@ async function worker () {
   const next = commands()
   const nodes = []
   for (let i = 0; i < keys; i++) nodes.push(await createNode({ listen: [], maxConnections: 1000 }))
-  say({ phase: 'ready' })
+  // every key connects before the flood (paced: the master takes connectionsPerIpPerSecond from one IP)
+  let connected = 0
+  for (const node of nodes) {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      try {
+        // one lookup proves the connection (else the idle reaper closes it before the flood)
+        await new MasterClient(node, ma).search('warm up')
+        connected++
+        break
+      } catch {
+        await sleep(250 * (attempt + 1))
+      }
+    }
+  }
+  say({ phase: 'ready', connected })
   const { durationMs } = await next()
   const deadline = Date.now() + durationMs
   setTimeout(() => process.exit(0), durationMs + 30_000).unref()
@@ -96,7 +110,7 @@ async function worker () {
           }
         } catch (err) {
           count(`${['register', 'lookup', 'search'][round % 3]} ${code(err)}`)
-          await sleep(50)
+          await sleep(250)
         }
       }
     }),
@@ -105,7 +119,7 @@ async function worker () {
       const churn = nodes[0]
       let opened = 0
       while (Date.now() < deadline) {
-        await Promise.all(Array.from({ length: 10 }, async (_, i) => {
+        await Promise.all(Array.from({ length: 5 }, async (_, i) => {
           try {
             const c = await churn.dial(ma, { force: true, signal: AbortSignal.timeout(10_000) })
             opened++
@@ -115,7 +129,7 @@ async function worker () {
             count('connection refused')
           }
         }))
-        await sleep(100)
+        await sleep(200)
       }
       return opened
     })()
@@ -216,8 +230,8 @@ async function main () {
     await real.next('ready')
     const perWorker = Math.ceil(keys / workers)
     const ws = Array.from({ length: workers }, (_, w) => start(['scripts/bench/flood.mjs', '--role', 'worker', '--master', addr, '--keys', String(Math.min(perWorker, keys - w * perWorker)), '--index', String(w)], `worker ${w}`))
-    await Promise.all(ws.map(w => w.next('ready')))
-    console.log(`${keys} flooding keys in ${workers} processes, a real client connected; flooding for ${durationMs / 1000} s`)
+    const connected = (await Promise.all(ws.map(w => w.next('ready')))).reduce((a, r) => a + r.connected, 0)
+    console.log(`${keys} flooding keys in ${workers} processes (${connected} connected), a real client connected; flooding for ${durationMs / 1000} s`)
     let maxSize = 0
     let maxRss = 0
     const sampler = setInterval(() => {

@@ -75,7 +75,9 @@ try {
     connectionsPerIpPerSecond: peers + 500,
     maxRecordsPerIp: files * 2,
     maxRecords: files * 2,
-    idleConnectionMs: 0
+    idleConnectionMs: 0,
+    requestsPerIpPerSecond: 1_000_000,
+    requestBurstPerIp: 1_000_000
   }))
   const master = start(['dist/master.js', '--listen', '/ip4/127.0.0.1/tcp/0', '--data', join(dir, 'master'), '--config', join(dir, 'master.json'), '--json'], 'master')
   const ready = await master.next('ready')

@@ -47,7 +47,9 @@ export async function runMaster (argv: string[]): Promise<number> {
       maxConnectionsPerIp: config.maxConnectionsPerIp,
       connectionsPerIpPerSecond: config.connectionsPerIpPerSecond,
       idleConnectionMs: config.idleConnectionMs,
-      reservationsPerIp: config.reservationsPerIp
+      reservationsPerIp: config.reservationsPerIp,
+      requestsPerIpPerSecond: config.requestsPerIpPerSecond,
+      requestBurstPerIp: config.requestBurstPerIp
     })
     const addrs = master.addrs()
     out.event('ready', { peerId: master.peerId, addrs }, `SwarmMaster ${master.peerId} ready; peers pass one of these as --master:\n${addrs.map(a => `  ${a}`).join('\n')}`)

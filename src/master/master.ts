@@ -125,6 +125,16 @@ export interface MasterOptions {
    * @default 64
    */
   reservationsPerIp?: number
+  /**
+   * register and lookup requests per second from one IP, whatever the keys (token bucket per protocol)
+   * @default 200
+   */
+  requestsPerIpPerSecond?: number
+  /**
+   * per-IP token bucket size
+   * @default 400
+   */
+  requestBurstPerIp?: number
 }
 
 export interface Master {
@@ -163,6 +173,8 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
     const requestTimeoutMs = options.requestTimeoutMs ?? d.requestTimeoutMs
     const requestsPerSecond = options.requestsPerSecond ?? d.requestsPerSecond
     const requestBurst = options.requestBurst ?? d.requestBurst
+    const ipRate = options.requestsPerIpPerSecond ?? d.requestsPerIpPerSecond
+    const ipBurst = options.requestBurstPerIp ?? d.requestBurstPerIp
     const verified = new VerifiedAddrs()
     let started: FileShareNode | null = null
     // per-IP connection cap and idle reaper (issue 10)
@@ -178,6 +190,7 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
       register: registerServer({
         store: index,
         limiter: peerRateLimiter(requestsPerSecond, requestBurst),
+        ipLimiter: peerRateLimiter(ipRate, ipBurst),
         maxFilesPerPeer: options.maxFilesPerPeer ?? d.maxFilesPerPeer,
         maxRecords: options.maxRecords ?? d.maxRecords,
         maxRecordsPerIp: options.maxRecordsPerIp ?? d.maxRecordsPerIp,
@@ -192,6 +205,7 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
       lookup: lookupServer({
         store: index,
         limiter: peerRateLimiter(requestsPerSecond, requestBurst),
+        ipLimiter: peerRateLimiter(ipRate, ipBurst),
         requestTimeoutMs,
         verified,
         onRequest: connection => { guard.used(connection) }

@@ -35,3 +35,9 @@ export const IDLE_CONNECTION_MS = 30_000
 export const RESERVATIONS_PER_IP = 64
 /** A peer asking for a relay slot before its first registration arrived gets this long to register, ms. */
 export const RESERVATION_REGISTRATION_WAIT_MS = 5_000
+/**
+ * Requests per second on each master protocol from one IP address, whatever the keys (a
+ * household or a campus behind one NAT: hundreds of peers asking now and then stay far below).
+ */
+export const REQUESTS_PER_IP_PER_SECOND = 200
+export const REQUEST_BURST_PER_IP = 400

@@ -62,6 +62,8 @@ export interface LookupServerInit {
   store: LookupStore
   /** per-peer request budget (master/rate-limiter.ts) */
   limiter: PeerLimiter
+  /** per-IP request budget, whatever the keys (fresh keys cost nothing to make) */
+  ipLimiter?: PeerLimiter
   /**
    * a request must arrive and be answered within this time
    *
@@ -107,6 +109,14 @@ export class LookupServer implements Startable {
         internalError: message => response(Status.ERROR, message)
       }, async request => {
         this.init.onRequest?.(connection)
+        const ip = ipOf(connection.remoteAddr.toString())
+        if (ip != null && this.init.ipLimiter != null) {
+          try {
+            this.init.ipLimiter.consume(ip)
+          } catch {
+            return response(Status.RATE_LIMITED, 'too many lookups from this IP address, slow down')
+          }
+        }
         return await this.answer(connection.remotePeer.toString(), request)
       })
     }, { maxInboundStreams: MAX_INBOUND_STREAMS, runOnLimitedConnection: true })
@@ -256,6 +266,10 @@ export class LookupServer implements Startable {
       return false
     }
   }
+}
+
+function ipOf (addr: string): string | undefined {
+  return /^\/ip[46]\/([^/]+)/.exec(addr)?.[1]
 }
 
 function hostOf (ma: Multiaddr): string | undefined {

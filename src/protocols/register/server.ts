@@ -40,6 +40,8 @@ export interface RegisterServerInit {
   store: RegisterStore
   /** per-peer request budget (master/rate-limiter.ts) */
   limiter: PeerLimiter
+  /** per-IP request budget, whatever the keys (fresh keys cost nothing to make) */
+  ipLimiter?: PeerLimiter
   /** files one peer may register */
   maxFilesPerPeer: number
   /** records the whole index may hold (default: no cap); past it registrations get STORAGE_FULL */
@@ -119,6 +121,13 @@ export class RegisterServer implements Startable {
       this.init.limiter.consume(peer)
     } catch {
       return { status: Status.RATE_LIMITED, message: 'too many register requests, slow down', files: 0 }
+    }
+    if (ip != null && this.init.ipLimiter != null) {
+      try {
+        this.init.ipLimiter.consume(ip)
+      } catch {
+        return { status: Status.RATE_LIMITED, message: 'too many register requests from this IP address, slow down', files: 0 }
+      }
     }
     const files: RegisteredFile[] = []
     for (const f of request.files) {
