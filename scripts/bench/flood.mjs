@@ -85,7 +85,11 @@ async function worker () {
   setTimeout(() => process.exit(0), durationMs + 30_000).unref()
   const answers = {}
   const count = key => { answers[key] = (answers[key] ?? 0) + 1 }
-  const code = err => err?.code ?? err?.name ?? 'ERROR'
+  const samples = new Set()
+  const code = err => {
+    if (samples.size < 5) samples.add(String(err?.message ?? err).slice(0, 200))
+    return err?.code ?? err?.name ?? 'ERROR'
+  }
   let records = 0
   await Promise.all([
     ...nodes.map(async (node, k) => {
@@ -134,7 +138,7 @@ async function worker () {
       return opened
     })()
   ])
-  say({ phase: 'done', answers, records })
+  say({ phase: 'done', answers, records, samples: [...samples] })
   await Promise.all(nodes.map(async n => { await n.stop().catch(() => {}) }))
   process.exit(0)
 }
@@ -262,6 +266,7 @@ async function main () {
     console.log(`master: peak RSS (VmHWM) ${hwm.toFixed(0)} MiB, max RSS sampled ${maxRss.toFixed(0)} MiB, ${rss.toFixed(0)} MiB at the end`)
     console.log(`index: ${(maxSize / 2 ** 20).toFixed(1)} MiB on disk at most (db + WAL), ${records} records at the end`)
     console.log(`flood answers: ${JSON.stringify(answers)}`)
+    console.log(`some flood errors: ${JSON.stringify(flooded.flatMap(f => f.samples ?? []).slice(0, 6), null, 1)}`)
     console.log(`target: real lookup p99 < 100 ms ${pct(lookup, 0.99) < 100 ? 'MET' : 'MISSED'}`)
   } finally {
     for (const p of procs) if (p.exitCode == null) p.kill('SIGKILL')

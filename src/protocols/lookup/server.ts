@@ -109,7 +109,7 @@ export class LookupServer implements Startable {
         internalError: message => response(Status.ERROR, message)
       }, async request => {
         this.init.onRequest?.(connection)
-        const ip = ipOf(connection.remoteAddr.toString())
+        const ip = ipOf(connection.remoteAddr?.toString() ?? '')
         if (ip != null && this.init.ipLimiter != null) {
           try {
             this.init.ipLimiter.consume(ip)

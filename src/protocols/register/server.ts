@@ -97,7 +97,7 @@ export class RegisterServer implements Startable {
       badRequest: message => ({ status: Status.BAD_REQUEST, message, files: 0 }),
       internalError: message => ({ status: Status.ERROR, message, files: 0 })
     }, request => {
-      const res = this.apply(peer, request, ipOf(connection.remoteAddr.toString()))
+      const res = this.apply(peer, request, ipOf(connection.remoteAddr?.toString() ?? ''))
       if (res.status === Status.OK) this.init.onRegistered?.(peer, connection)
       return res
     })
