@@ -9,52 +9,20 @@
 // file, and a `peer.js get` client per run that listens nowhere (so nobody can dial it
 // back and the relayed path stays relayed). Runs alternate direct / relayed; the figures
 // are the medians of the `done` events' bytes / seconds, and their ratio.
-import { spawn, execFileSync } from 'node:child_process'
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, openSync, writeSync, closeSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { start as startProcess, runToEnd, stopAll, median, MASTER_JS, PEER_JS } from './lib.mjs'
 
 const { values } = parseArgs({ options: { mb: { type: 'string', default: '256' }, runs: { type: 'string', default: '3' } } })
 const MB = Number(values.mb)
 const RUNS = Number(values.runs)
-const root = new URL('../..', import.meta.url).pathname
 const dir = mkdtempSync(join(tmpdir(), 'fileshare-bench-relay-'))
-const procs = []
 
-function start (script, args) {
-  const child = spawn(process.execPath, [join(root, 'dist', script), ...args, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] })
-  procs.push(child)
-  const events = []
-  let buf = ''
-  const waiters = []
-  child.stdout.setEncoding('utf8').on('data', text => {
-    buf += text
-    let nl
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl)
-      buf = buf.slice(nl + 1)
-      try { events.push(JSON.parse(line)) } catch {}
-      for (const w of waiters.splice(0)) w()
-    }
-  })
-  const exited = new Promise(resolve => child.on('exit', code => { resolve(code); for (const w of waiters.splice(0)) w() }))
-  async function event (name) {
-    while (true) {
-      const e = events.find(x => x.event === name)
-      if (e != null) return e
-      if (child.exitCode != null) throw new Error(`${script} exited before '${name}'`)
-      await new Promise(resolve => waiters.push(resolve))
-    }
-  }
-  return { child, events, event, exited }
-}
-
-function median (xs) {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]
-}
+/** `node SCRIPT ARGS --json`, its stderr shown */
+const start = (script, args) => startProcess([script, ...args, '--json'], { stderr: 'inherit' })
 
 try {
   const share = join(dir, 'share')
@@ -65,15 +33,20 @@ try {
   const quiet = join(dir, 'no-listen.json')
   writeFileSync(quiet, JSON.stringify({ listen: [], reachability: 'relayed' }))
 
-  const master = start('master.js', ['--listen', '/ip4/127.0.0.1/tcp/0', '--data', join(dir, 'master')])
-  const masterAddr = (await master.event('ready')).addrs[0]
-  const direct = start('peer.js', ['--share', share, '--master', masterAddr, '--listen', '/ip4/127.0.0.1/tcp/0', '--data', join(dir, 'p-direct')])
-  const relayed = start('peer.js', ['--share', share, '--master', masterAddr, '--config', quiet, '--data', join(dir, 'p-relayed')])
-  const d = await direct.event('ready')
-  const r = await relayed.event('ready')
+  const master = start(MASTER_JS, ['--listen', '/ip4/127.0.0.1/tcp/0', '--data', join(dir, 'master')])
+  const masterAddr = (await master.next('ready')).addrs[0]
+  const direct = start(PEER_JS, ['--share', share, '--master', masterAddr, '--listen', '/ip4/127.0.0.1/tcp/0', '--data', join(dir, 'p-direct')])
+  const relayed = start(PEER_JS, ['--share', share, '--master', masterAddr, '--config', quiet, '--data', join(dir, 'p-relayed')])
+  const d = await direct.next('ready')
+  const r = await relayed.next('ready')
   if (r.reachability !== 'relayed') throw new Error(`relay-only provider is ${r.reachability}`)
-  const id = execFileSync(process.execPath, [join(root, 'dist/peer.js'), 'search', 'bench', '--master', masterAddr, '--json'], { encoding: 'utf8' })
-    .split('\n').filter(Boolean).map(l => JSON.parse(l)).find(e => e.event === 'result').id
+  // `ready` comes before the master has the file list: search until it is there
+  let id
+  for (let tries = 0; id == null; tries++) {
+    if (tries === 50) throw new Error('the providers never registered their file')
+    if (tries > 0) await new Promise(resolve => setTimeout(resolve, 200))
+    id = (await runToEnd([PEER_JS, 'search', 'bench', '--master', masterAddr, '--json'])).events.find(e => e.event === 'result')?.id
+  }
   const from = {
     direct: d.addrs.find(a => a.startsWith('/ip4/127.0.0.1/tcp/')),
     relayed: r.reachableAddrs[0]
@@ -82,8 +55,8 @@ try {
   for (let run = 0; run < RUNS; run++) {
     for (const kind of ['direct', 'relayed']) {
       const out = join(dir, `out-${kind}-${run}`)
-      const get = start('peer.js', ['get', id, '--from', from[kind], '--out', out, '--config', quiet])
-      const done = await get.event('done')
+      const get = start(PEER_JS, ['get', id, '--from', from[kind], '--out', out, '--config', quiet])
+      const done = await get.next('done')
       await get.exited
       if (done.providers[0].path !== kind) throw new Error(`${kind} run went ${done.providers[0].path}`)
       const mbps = done.bytes / 1e6 / done.seconds
@@ -96,7 +69,6 @@ try {
   const mr = median(results.relayed)
   console.log(`\n${MB} MiB, ${RUNS} runs each, medians: direct ${md.toFixed(0)} MB/s, relayed ${mr.toFixed(0)} MB/s, relayed/direct = ${(mr / md).toFixed(2)}`)
 } finally {
-  for (const p of procs) if (p.exitCode == null) p.kill('SIGTERM')
-  await new Promise(resolve => setTimeout(resolve, 500))
+  await stopAll('SIGTERM')
   rmSync(dir, { recursive: true, force: true })
 }

@@ -11,15 +11,13 @@
 // and prints MB/s (10^6 bytes/s) of every run, the medians and their ratio (get / bare).
 // `--cpu-prof DIR` writes a V8 CPU profile of every spawned process into DIR.
 // Needs `npm run build` first (npm run bench:single-source does it).
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, mkdirSync, openSync, writeSync, fsyncSync, closeSync, statSync } from 'node:fs'
 import { randomFillSync } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
+import { start as startProcess, runToEnd, median, ROOT, MASTER_JS, PEER_JS } from './lib.mjs'
 
-const root = new URL('../../', import.meta.url).pathname
 const { values } = parseArgs({ options: { 'size-mib': { type: 'string', default: '1024' }, runs: { type: 'string', default: '3' }, keep: { type: 'boolean' }, 'cpu-prof': { type: 'string' } } })
 const sizeMiB = Number(values['size-mib'])
 const runs = Number(values.runs)
@@ -29,46 +27,15 @@ if (!(sizeMiB > 0) || !(runs > 0)) {
 }
 const size = sizeMiB * 1024 * 1024
 const dir = mkdtempSync(join(tmpdir(), 'fileshare-bench-'))
-const children = new Set()
 const nodeArgs = values['cpu-prof'] != null ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : []
 
-function cleanup () {
-  for (const child of children) child.kill('SIGKILL')
-  if (values.keep !== true) rmSync(dir, { recursive: true, force: true })
-}
-process.on('exit', cleanup)
+// the processes still running are SIGKILLed by lib.mjs on exit
+process.on('exit', () => { if (values.keep !== true) rmSync(dir, { recursive: true, force: true }) })
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130))
 
-/** Starts a process; `next(pred)` resolves with the first JSON line matching pred. */
-function start (args) {
-  const child = spawn(process.execPath, [...nodeArgs, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
-  children.add(child)
-  const lines = []
-  const waiters = []
-  let stderr = ''
-  child.stderr.on('data', d => { stderr += d })
-  createInterface({ input: child.stdout }).on('line', line => {
-    let obj
-    try { obj = JSON.parse(line) } catch { return }
-    lines.push(obj)
-    for (const w of [...waiters]) if (w.pred(obj)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(obj) }
-  })
-  const exited = new Promise(resolve => child.on('exit', code => {
-    children.delete(child)
-    for (const w of waiters) w.reject(new Error(`${args[0]} exited (${code}) before ${w.what}: ${stderr.trim()}`))
-    resolve(code)
-  }))
-  return {
-    child,
-    exited,
-    next: (pred, what = 'the expected event') => {
-      const hit = lines.find(pred)
-      if (hit != null) return Promise.resolve(hit)
-      return new Promise((resolve, reject) => waiters.push({ pred, resolve, reject, what }))
-    },
-    stop: async () => { if (child.exitCode == null) { child.kill('SIGTERM'); await exited } }
-  }
-}
+/** Starts a node process (profiled with --cpu-prof DIR). */
+const start = args => startProcess(args, { nodeArgs })
+const BARE_JS = join(ROOT, 'scripts/bench/bare-stream.mjs')
 
 function makeFile (path) {
   const fd = openSync(path, 'w')
@@ -81,9 +48,9 @@ function makeFile (path) {
 
 async function bare (i) {
   const out = join(dir, `bare-${i}.bin`)
-  const receiver = start([join(root, 'scripts/bench/bare-stream.mjs'), 'receive', out])
+  const receiver = start([BARE_JS, 'receive', out])
   const { addr } = await receiver.next(e => e.event === 'ready')
-  const sender = start([join(root, 'scripts/bench/bare-stream.mjs'), 'send', source, addr])
+  const sender = start([BARE_JS, 'send', source, addr])
   const dialing = await sender.next(e => e.event === 'dialing')
   const done = await receiver.next(e => e.event === 'done')
   await Promise.all([sender.exited, receiver.exited])
@@ -94,19 +61,18 @@ async function bare (i) {
 }
 
 async function get (i) {
-  const master = start([join(root, 'dist/master.js'), '--json', '--data', join(dir, 'master'), '--listen', '/ip4/127.0.0.1/tcp/0'])
+  const master = start([MASTER_JS, '--json', '--data', join(dir, 'master'), '--listen', '/ip4/127.0.0.1/tcp/0'])
   const { addrs } = await master.next(e => e.event === 'ready')
-  const sharer = start([join(root, 'dist/peer.js'), '--json', '--share', shareDir, '--data', join(dir, 'sharer'), '--master', addrs[0], '--listen', '/ip4/127.0.0.1/tcp/0'])
+  const sharer = start([PEER_JS, '--json', '--share', shareDir, '--data', join(dir, 'sharer'), '--master', addrs[0], '--listen', '/ip4/127.0.0.1/tcp/0'])
   await sharer.next(e => e.event === 'ready')
   // `ready` comes before the master has the file list: wait until a search finds the file
   for (let tries = 0; ; tries++) {
-    const search = start([join(root, 'dist/peer.js'), 'search', 'single', 'source', '--master', addrs[0], '--json'])
-    if (await search.exited === 0) break
+    if ((await runToEnd([PEER_JS, 'search', 'single', 'source', '--master', addrs[0], '--json'])).code === 0) break
     if (tries === 50) throw new Error('the sharing peer never registered its file')
     await new Promise(resolve => setTimeout(resolve, 200))
   }
   const out = join(dir, `get-${i}`)
-  const getter = start([join(root, 'dist/peer.js'), 'get', 'single-source.bin', '--master', addrs[0], '--out', out, '--json'])
+  const getter = start([PEER_JS, 'get', 'single-source.bin', '--master', addrs[0], '--out', out, '--json'])
   const done = await getter.next(e => e.event === 'done' || e.event === 'error')
   const code = await getter.exited
   await sharer.stop()
@@ -117,7 +83,6 @@ async function get (i) {
   return size / done.seconds / 1e6
 }
 
-const median = xs => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2 }
 const shareDir = join(dir, 'share')
 mkdirSync(shareDir)
 const source = join(shareDir, 'single-source.bin')

@@ -17,8 +17,14 @@ import { circuitRelayServer, circuitRelayTransport, type CircuitRelayService } f
 import { FaultTolerance, type PrivateKey, type ConnectionGater } from '@libp2p/interface'
 import { relayReservations, type RelayReservations } from './relay-reservations.js'
 
-/** Streams held per connection before it is set up (yamux's default is 10; each is bounded by the per-protocol inbound limits once handled). */
-export const MAX_EARLY_STREAMS = 64
+/**
+ * Streams a peer opens before this side has finished its part of the connection upgrade
+ * are held as "early streams"; past maxEarlyStreams (libp2p default 10) the whole
+ * connection is reset. A client sending a burst of requests on a fresh connection
+ * (identify plus ten lookups) crossed that on a busy master: allow twice the streams one
+ * protocol serves per connection (MAX_INBOUND_STREAMS = 32 in protocols/constants.ts).
+ */
+const MAX_EARLY_STREAMS = 64
 /** Addresses of one peer a single dial tries (libp2p's default is 25). */
 export const MAX_PEER_ADDRS_TO_DIAL = 8
 
@@ -91,9 +97,6 @@ export async function createNode<S extends Record<string, unknown> = Record<neve
     addresses: { listen: options.listen, announce: options.announce ?? [] },
     transports: [tcp(), ...(options.relayTransport === true ? [circuitRelayTransport()] : [])],
     connectionEncrypters: [noise()],
-    // streams a peer opens before libp2p has finished setting the connection up are held
-    // ("early"); past yamux's 10 the whole connection is aborted, which on a loaded machine
-    // hit a client that opens a dozen requests on a new connection at once
     streamMuxers: [yamux({ maxEarlyStreams: MAX_EARLY_STREAMS })],
     connectionGater: {
       // loopback and private addresses are normal here: tests, LANs and NAT labs use them
