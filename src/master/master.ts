@@ -238,6 +238,24 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
     gateTarget = { node, index, verified }
     guard.start(node)
     cleanup.push(() => { guard.stop() })
+    // the addresses peers announce at the IP the master sees them at (lookups rank and list by them)
+    const onIdentify = (evt: CustomEvent<any>): void => {
+      const { peerId, listenAddrs } = evt.detail
+      verified.announce(peerId, listenAddrs ?? [], node.getConnections(peerId))
+    }
+    const onUpdate = (evt: CustomEvent<any>): void => {
+      const peer = evt.detail.peer
+      if (node.getConnections(peer.id).length > 0) verified.announce(peer.id, peer.addresses.map((a: any) => a.multiaddr), node.getConnections(peer.id))
+    }
+    const onGone = (evt: CustomEvent<any>): void => { verified.disconnected(evt.detail.toString()) }
+    node.addEventListener('peer:identify', onIdentify)
+    node.addEventListener('peer:update', onUpdate)
+    node.addEventListener('peer:disconnect', onGone)
+    cleanup.push(() => {
+      node.removeEventListener('peer:identify', onIdentify)
+      node.removeEventListener('peer:update', onUpdate)
+      node.removeEventListener('peer:disconnect', onGone)
+    })
     const liveness = tracker = new Liveness(node, index, options.providerGraceMs ?? d.providerGraceMs)
     liveness.start()
     cleanup.push(() => { liveness.stop() })
@@ -274,6 +292,9 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
         if (stopped) return
         stopped = true
         if (pruneTimer != null) clearInterval(pruneTimer)
+        node.removeEventListener('peer:identify', onIdentify)
+        node.removeEventListener('peer:update', onUpdate)
+        node.removeEventListener('peer:disconnect', onGone)
         guard.stop()
         liveness.stop()
         await node.stop()

@@ -1,11 +1,15 @@
 /**
- * Addresses the master reached itself: the results of dial-back checks, per peer. Lookups
- * list these first (a verified provider ranks above one the master only sees connected),
- * and the relay gate refuses a slot to a peer the master could dial directly.
+ * What the master knows of its peers' addresses first-hand:
  *
- * Bounded (nothing grows per stranger): the oldest entries go past `max`; an entry is
- * dropped when its peer's records are pruned or replaced by its next check.
+ * - verified: the results of dial-back checks, per peer (the addresses a check reached);
+ *   lookups list these first, and the relay gate refuses a slot to a peer the master
+ *   could dial directly;
+ * - observed: per connected peer, the addresses it announces (identify) at the IP its
+ *   connection to the master comes from; kept while the peer is connected.
+ *
+ * Bounded (nothing grows per stranger): the oldest entries go past `max`.
  */
+import type { Connection, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 export interface DialBackOutcome {
@@ -16,6 +20,7 @@ export interface DialBackOutcome {
 
 export class VerifiedAddrs {
   private readonly outcomes = new Map<string, DialBackOutcome>()
+  private readonly seen = new Map<string, Multiaddr[]>()
 
   constructor (private readonly max = 100_000) {}
 
@@ -44,7 +49,44 @@ export class VerifiedAddrs {
     this.outcomes.delete(peer)
   }
 
+  /**
+   * `peer` announced `addrs` (identify, an address update); `connections` are its
+   * connections to the master: the announced addresses at the IP of an open direct one are
+   * kept as observed.
+   */
+  announce (peer: PeerId, addrs: Multiaddr[], connections: Connection[]): void {
+    const ips = new Set<string>()
+    for (const c of connections) {
+      if (c.status !== 'open' || c.remoteAddr.toString().includes('/p2p-circuit')) continue
+      const ip = ipOf(c.remoteAddr)
+      if (ip != null) ips.add(ip)
+    }
+    const kept = addrs.filter(a => !a.toString().includes('/p2p-circuit') && ips.has(ipOf(a) ?? ''))
+    const key = peer.toString()
+    this.seen.delete(key)
+    if (kept.length > 0) this.seen.set(key, kept)
+    while (this.seen.size > this.max) {
+      const oldest = this.seen.keys().next().value
+      if (oldest == null) break
+      this.seen.delete(oldest)
+    }
+  }
+
+  /** The addresses `peer` announced at the IP the master sees it at (undefined: none known). */
+  observed (peer: string): Multiaddr[] | undefined {
+    return this.seen.get(peer)
+  }
+
+  /** `peer` has no connection left. */
+  disconnected (peer: string): void {
+    this.seen.delete(peer)
+  }
+
   get size (): number {
     return this.outcomes.size
   }
+}
+
+function ipOf (addr: Multiaddr): string | undefined {
+  return addr.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')?.value
 }

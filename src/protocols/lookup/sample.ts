@@ -24,7 +24,9 @@ export interface RankedProvider {
 }
 
 /** Live time after which a provider counts as fully established (the age bonus stops growing). */
-const AGE_FULL_MS = 60 * 60_000
+const AGE_FULL_MS = 10 * 60_000
+/** How much an established provider's sort key shrinks (0.75: it comes first 4 times as often as a fresh one). */
+const AGE_WEIGHT = 0.75
 
 /** Up to `limit` of `providers`, best tiers first, spread over prefixes, long-lived ones favoured. */
 export function sampleProviders (providers: RankedProvider[], limit: number, random: () => number = Math.random): RankedProvider[] {
@@ -49,9 +51,9 @@ function spread (list: RankedProvider[], limit: number, random: () => number): R
     // a provider with no connection has no known prefix: each is its own group
     const group = p.prefix !== '' ? p.prefix : `?${p.peer}`
     const entries = byPrefix.get(group) ?? []
-    // weighted random order: smaller keys first; age up to AGE_FULL_MS halves the key
+    // weighted random order: smaller keys first; age up to AGE_FULL_MS shrinks the key
     const age = Math.min(1, Math.max(0, p.ageMs) / AGE_FULL_MS)
-    entries.push({ p, key: random() * (1 - age / 2) })
+    entries.push({ p, key: random() * (1 - age * AGE_WEIGHT) })
     byPrefix.set(group, entries)
   }
   const groups = [...byPrefix.values()].map(g => g.sort((a, b) => a.key - b.key))

@@ -35,9 +35,12 @@ export interface ProviderCandidate {
   since?: number
 }
 
-/** Addresses the master reached itself (dial-back results, master/verified-addrs.ts). */
+/** Addresses the master knows first-hand (master/verified-addrs.ts). */
 export interface VerifiedAddresses {
+  /** the addresses a dial-back reached */
   reached: (peer: string) => Multiaddr[] | undefined
+  /** the addresses a connected peer announces at the IP the master sees it at */
+  observed?: (peer: string) => Multiaddr[] | undefined
 }
 
 /** What the master's index answers (master/index-store.ts). */
@@ -186,8 +189,11 @@ export class LookupServer implements Startable {
       byPeer.set(c.peer, peer)
       const ips = this.observedIps(peer)
       const verified = this.holdsReservation(peer) || (this.init.verified?.reached(c.peer)?.length ?? 0) > 0
-      // connected providers may turn out to have an observed address (tier 1): rank them with tier 1 for now
-      cheap.push({ peer: c.peer, tier: verified ? 0 : ips.length > 0 ? 1 : 3, prefix: ips.length > 0 ? ipPrefix(ips[0]) : '', ageMs: c.since != null && c.since > 0 ? now - c.since : 0 })
+      // without an observed-address book, connected providers may turn out to have one (tier 1): rank them so for now
+      const seen = this.init.verified?.observed
+      const observed = seen != null ? (seen(c.peer)?.length ?? 0) > 0 : ips.length > 0
+      const tier = verified ? 0 : observed ? 1 : ips.length > 0 ? 2 : 3
+      cheap.push({ peer: c.peer, tier, prefix: ips.length > 0 ? ipPrefix(ips[0]) : '', ageMs: c.since != null && c.since > 0 ? now - c.since : 0 })
     }
     const shortlist = sampleProviders(cheap, wanted * EXAMINE_FACTOR)
     const described = await Promise.all(shortlist.map(async r => ({ r, d: await this.describePeer(byPeer.get(r.peer)!) })))
@@ -227,7 +233,12 @@ export class LookupServer implements Startable {
     }
     const ips = this.observedIps(peer)
     if (ips.length > 0) tier = Math.min(tier, 2)
-    if (ips.length > 0 && own.size < MAX_ADDRS_RETURNED) {
+    const seen = this.init.verified?.observed?.(key)
+    if (seen != null && seen.length > 0) {
+      tier = Math.min(tier, 1)
+      for (const ma of seen) add(ma)
+    }
+    if (seen == null && ips.length > 0 && own.size < MAX_ADDRS_RETURNED) {
       try {
         const stored = await this.components.peerStore.get(peer)
         for (const a of stored.addresses) {
