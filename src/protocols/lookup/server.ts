@@ -190,8 +190,8 @@ export class LookupServer implements Startable {
       const ips = this.observedIps(peer)
       const verified = this.holdsReservation(peer) || (this.init.verified?.reached(c.peer)?.length ?? 0) > 0
       // without an observed-address book, connected providers may turn out to have one (tier 1): rank them so for now
-      const seen = this.init.verified?.observed
-      const observed = seen != null ? (seen(c.peer)?.length ?? 0) > 0 : ips.length > 0
+      const book = this.init.verified
+      const observed = book?.observed != null ? (book.observed(c.peer)?.length ?? 0) > 0 : ips.length > 0
       const tier = verified ? 0 : observed ? 1 : ips.length > 0 ? 2 : 3
       cheap.push({ peer: c.peer, tier, prefix: ips.length > 0 ? ipPrefix(ips[0]) : '', ageMs: c.since != null && c.since > 0 ? now - c.since : 0 })
     }
