@@ -4,7 +4,8 @@
  *
  * - An open direct connection to the provider is used as it is.
  * - Else the provider's direct addresses are dialled first (bounded by
- *   DIRECT_DIAL_TIMEOUT_MS), then its /p2p-circuit addresses; at most
+ *   DIRECT_DIAL_TIMEOUT_MS when a relayed address is left to try, else by
+ *   REQUEST_TIMEOUT_MS), then its /p2p-circuit addresses; at most
  *   MAX_DIALS_PER_PROVIDER of each.
  * - Streams are opened on the chosen connection itself (not `dialProtocol(peer)`, which
  *   ignores limited relayed connections and would dial yet another one).
@@ -59,8 +60,11 @@ async function dialProvider (node: FileShareNode, provider: ProviderRef, signal?
   const errors: unknown[] = []
 
   if (directAddrs.length > 0) {
+    // the short bound only leaves time for the relay: with no relayed way to fall back on, a
+    // slow handshake (a busy provider, a loaded machine) gets the whole request time
+    const relayLeft = relayAddrs.length > 0 || open.some(c => pathOf(c) === 'relayed')
     try {
-      return await node.dial(directAddrs, { signal: withTimeout(DIRECT_DIAL_TIMEOUT_MS, signal) })
+      return await node.dial(directAddrs, { signal: withTimeout(relayLeft ? DIRECT_DIAL_TIMEOUT_MS : REQUEST_TIMEOUT_MS, signal) })
     } catch (err) {
       signal?.throwIfAborted()
       log('no direct connection to %p: %s', provider.peer, (err as Error)?.message)
