@@ -8,7 +8,7 @@
 // stops by itself after the duration (+ a safety timer), everything is on 127.0.0.1.
 // Prints the master's peak RSS (VmHWM), the index size on disk (max while flooding, and its
 // records at the end), the real client's lookup and search p50/p99, and the flood's answers.
-// usage: node scripts/bench/flood.mjs [--keys 200] [--duration 60] [--workers 2]
+// usage: node scripts/bench/flood.mjs [--keys 200] [--duration 60] [--workers 2] [--flood-from 127.0.0.2]
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, statSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -26,7 +26,9 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '2' },
     master: { type: 'string' },
     dir: { type: 'string' },
-    index: { type: 'string', default: '0' }
+    index: { type: 'string', default: '0' },
+    // the flood's source address: another loopback address plays another household (default: the kernel's, 127.0.0.1)
+    'flood-from': { type: 'string' }
   }
 })
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -63,8 +65,26 @@ async function worker () {
   const ma = multiaddr(values.master)
   const keys = Number(values.keys)
   const next = commands()
+  const from = values['flood-from']
+  const newNode = async () => {
+    if (from == null) return await createNode({ listen: [], maxConnections: 1000 })
+    // a plain libp2p node whose TCP dials come from `from`
+    const { createLibp2p } = await import('libp2p')
+    const { tcp } = await import('@libp2p/tcp')
+    const { noise } = await import('@chainsafe/libp2p-noise')
+    const { yamux } = await import('@chainsafe/libp2p-yamux')
+    const { identify } = await import('@libp2p/identify')
+    return await createLibp2p({
+      transports: [tcp({ dialOpts: { localAddress: from } })],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      connectionGater: { denyDialMultiaddr: () => false },
+      connectionManager: { maxConnections: 1000 },
+      services: { identify: identify() }
+    })
+  }
   const nodes = []
-  for (let i = 0; i < keys; i++) nodes.push(await createNode({ listen: [], maxConnections: 1000 }))
+  for (let i = 0; i < keys; i++) nodes.push(await newNode())
   // every key connects before the flood (paced: the master takes connectionsPerIpPerSecond from one IP)
   let connected = 0
   for (const node of nodes) {
@@ -233,9 +253,10 @@ async function main () {
     const real = start(['scripts/bench/flood.mjs', '--role', 'client', '--master', addr, '--dir', dir], 'client')
     await real.next('ready')
     const perWorker = Math.ceil(keys / workers)
-    const ws = Array.from({ length: workers }, (_, w) => start(['scripts/bench/flood.mjs', '--role', 'worker', '--master', addr, '--keys', String(Math.min(perWorker, keys - w * perWorker)), '--index', String(w)], `worker ${w}`))
+    const from = values['flood-from'] != null ? ['--flood-from', values['flood-from']] : []
+    const ws = Array.from({ length: workers }, (_, w) => start(['scripts/bench/flood.mjs', '--role', 'worker', '--master', addr, '--keys', String(Math.min(perWorker, keys - w * perWorker)), '--index', String(w), ...from], `worker ${w}`))
     const connected = (await Promise.all(ws.map(w => w.next('ready')))).reduce((a, r) => a + r.connected, 0)
-    console.log(`${keys} flooding keys in ${workers} processes (${connected} connected), a real client connected; flooding for ${durationMs / 1000} s`)
+    console.log(`${keys} flooding keys in ${workers} processes (${connected} connected${from.length > 0 ? `, from ${from[1]}` : ''}), a real client connected; flooding for ${durationMs / 1000} s`)
     let maxSize = 0
     let maxRss = 0
     const sampler = setInterval(() => {
