@@ -26,6 +26,8 @@ export interface IndexedFile {
   path: string
   size: number
   providers: number
+  /** of `providers`, those with a complete copy (default: all) */
+  seeders?: number
 }
 
 /** A live provider as the index knows it. */
@@ -47,6 +49,8 @@ export interface VerifiedAddresses {
 export interface LookupStore {
   /** live peers that share `id` (at most `limit`, none of `exclude`); the server samples them */
   providers: (id: Uint8Array, limit: number, exclude?: ReadonlySet<string>) => ProviderCandidate[]
+  /** of the live providers of `id`, those whose copy is partial (a download in progress) */
+  partialProviders?: (id: Uint8Array) => Set<string>
   describe: (id: Uint8Array) => IndexedFile | undefined
   search: (query: string, limit: number) => IndexedFile[]
   findByName: (name: string, limit: number) => IndexedFile[]
@@ -140,8 +144,10 @@ export class LookupServer implements Startable {
       case LookupRequest.Kind.PROVIDERS: {
         if (request.id.length !== ID_BYTES) return response(Status.BAD_REQUEST, 'bad content id')
         const wanted = Math.min(request.limit > 0 ? request.limit : DEFAULT_PROVIDERS_RETURNED, MAX_PROVIDERS_RETURNED)
-        const providers = await this.sample(request.id, wanted, excluded(request.exclude))
-        if (providers.length === 0) return response(Status.NOT_FOUND, 'no live provider for this id')
+        const sampled = await this.sample(request.id, wanted, excluded(request.exclude))
+        if (sampled.length === 0) return response(Status.NOT_FOUND, 'no live provider for this id')
+        const partial = this.store.partialProviders?.(request.id) ?? new Set<string>()
+        const providers = sampled.map(({ peer, info }) => ({ ...info, partial: partial.has(peer) }))
         const hit = this.store.describe(request.id)
         return { ...response(Status.OK), providers, hits: hit != null ? [toWireHit(hit)] : [] }
       }
@@ -174,7 +180,7 @@ export class LookupServer implements Startable {
    * ranked first by what costs nothing to know (relay slot, dial-back, a connection), then
    * the most promising of them by their addresses.
    */
-  private async sample (id: Uint8Array, wanted: number, exclude: Set<string>): Promise<PeerInfo[]> {
+  private async sample (id: Uint8Array, wanted: number, exclude: Set<string>): Promise<Array<{ peer: string, info: PeerInfo }>> {
     const now = Date.now()
     const candidates = this.store.providers(id, PROVIDER_CANDIDATES, exclude)
     const cheap: RankedProvider[] = []
@@ -199,7 +205,7 @@ export class LookupServer implements Startable {
     const described = await Promise.all(shortlist.map(async r => ({ r, d: await this.describePeer(byPeer.get(r.peer)!) })))
     const ranked = described.map(({ r, d }) => ({ ...r, tier: d.tier, prefix: d.prefix !== '' ? d.prefix : r.prefix }))
     const infos = new Map(described.map(({ r, d }) => [r.peer, d.info]))
-    return sampleProviders(ranked, wanted).map(r => infos.get(r.peer)!)
+    return sampleProviders(ranked, wanted).map(r => ({ peer: r.peer, info: infos.get(r.peer)! }))
   }
 
   /**
@@ -252,7 +258,7 @@ export class LookupServer implements Startable {
       } catch {}
     }
     return {
-      info: { peer: peer.toMultihash().bytes, addrs: [...relayAddrs.values(), ...own.values()] },
+      info: { peer: peer.toMultihash().bytes, addrs: [...relayAddrs.values(), ...own.values()], partial: false },
       tier,
       prefix: ips.length > 0 ? ipPrefix(ips[0]) : ''
     }
@@ -303,5 +309,5 @@ function response (status: LookupResponse.Status, message = ''): LookupResponse 
 }
 
 function toWireHit (hit: IndexedFile): WireHit {
-  return { id: hit.id, name: hit.name, path: hit.path, size: hit.size, providers: hit.providers }
+  return { id: hit.id, name: hit.name, path: hit.path, size: hit.size, providers: hit.providers, seeders: hit.seeders ?? hit.providers }
 }
