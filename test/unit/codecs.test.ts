@@ -37,7 +37,7 @@ describe('protobuf codecs (protons) round-trip every message', () => {
 
   it('lookup protocol', () => {
     for (const kind of [LookupRequest.Kind.PROVIDERS, LookupRequest.Kind.SEARCH, LookupRequest.Kind.PEER, LookupRequest.Kind.NAME]) {
-      roundTrip(LookupRequest, { kind, id: id(), query: 'holiday photos', peer: id(), limit: 50 })
+      roundTrip(LookupRequest, { kind, id: id(), query: 'holiday photos', peer: id(), limit: 50, exclude: [id(), id()] })
     }
     const info = { peer: id(), addrs: [new Uint8Array([4, 127, 0, 0, 1]), new Uint8Array([1, 2, 3])] }
     roundTrip(PeerInfo, info)
