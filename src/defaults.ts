@@ -7,7 +7,11 @@
  */
 import type { RelayServerConfig } from './node/create-node.js'
 import type { ReachabilityMode } from './types.js'
-import { PROVIDER_GRACE_MS, MAX_FILES_PER_PEER, MASTER_REQUESTS_PER_SECOND, MASTER_REQUEST_BURST } from './master/tuning.js'
+import {
+  PROVIDER_GRACE_MS, MAX_FILES_PER_PEER, MASTER_REQUESTS_PER_SECOND, MASTER_REQUEST_BURST, MAX_RECORDS, MAX_RECORDS_PER_IP,
+  MAX_INDEX_BYTES, PRUNE_AFTER_MS, MAX_CONNECTIONS_PER_IP, CONNECTIONS_PER_IP_PER_SECOND, IDLE_CONNECTION_MS, RESERVATIONS_PER_IP,
+  REQUESTS_PER_IP_PER_SECOND, REQUEST_BURST_PER_IP
+} from './master/tuning.js'
 import { REQUEST_TIMEOUT_MS } from './protocols/constants.js'
 import { DIALBACK_PER_IP_PER_MINUTE } from './protocols/dialback/constants.js'
 import { DEFAULT_MAX_UPLOADS, DEFAULT_MAX_UPLOADS_PER_PEER, DEFAULT_MAX_UPLOADS_PER_IP, STREAM_IDLE_TIMEOUT_MS } from './protocols/fetch/constants.js'
@@ -25,6 +29,17 @@ export interface MasterDefaults {
   requestsPerSecond: number
   requestBurst: number
   dialBackPerIpPerMinute: number
+  /** issue 10's limits (master/tuning.ts, SECURITY.md) */
+  maxRecords: number
+  maxRecordsPerIp: number
+  maxIndexBytes: number
+  pruneAfterMs: number
+  maxConnectionsPerIp: number
+  connectionsPerIpPerSecond: number
+  idleConnectionMs: number
+  reservationsPerIp: number
+  requestsPerIpPerSecond: number
+  requestBurstPerIp: number
   /** CLI only: the dashboard's address (--web), or null */
   web: string | null
   /** CLI only: a /metrics-only server's address (--metrics), or null */
@@ -69,6 +84,16 @@ export const MASTER_DEFAULTS: Readonly<MasterDefaults> = Object.freeze({
   requestsPerSecond: MASTER_REQUESTS_PER_SECOND,
   requestBurst: MASTER_REQUEST_BURST,
   dialBackPerIpPerMinute: DIALBACK_PER_IP_PER_MINUTE,
+  maxRecords: MAX_RECORDS,
+  maxRecordsPerIp: MAX_RECORDS_PER_IP,
+  maxIndexBytes: MAX_INDEX_BYTES,
+  pruneAfterMs: PRUNE_AFTER_MS,
+  maxConnectionsPerIp: MAX_CONNECTIONS_PER_IP,
+  connectionsPerIpPerSecond: CONNECTIONS_PER_IP_PER_SECOND,
+  idleConnectionMs: IDLE_CONNECTION_MS,
+  reservationsPerIp: RESERVATIONS_PER_IP,
+  requestsPerIpPerSecond: REQUESTS_PER_IP_PER_SECOND,
+  requestBurstPerIp: REQUEST_BURST_PER_IP,
   web: null,
   metrics: null,
   relay: Object.freeze({

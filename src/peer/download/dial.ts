@@ -5,7 +5,8 @@
  * - An open direct connection to the provider is used as it is.
  * - Else the provider's direct addresses are dialled first (bounded by
  *   DIRECT_DIAL_TIMEOUT_MS when a relayed address is left to try, else by
- *   REQUEST_TIMEOUT_MS), then its /p2p-circuit addresses.
+ *   REQUEST_TIMEOUT_MS), then its /p2p-circuit addresses; at most
+ *   MAX_DIALS_PER_PROVIDER of each.
  * - Streams are opened on the chosen connection itself (not `dialProtocol(peer)`, which
  *   ignores limited relayed connections and would dial yet another one).
  * A relayed connection is later replaced by a direct one when either side manages to
@@ -17,7 +18,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { logger } from '@libp2p/logger'
 import { PROTOCOL_FETCH } from '../../protocols/fetch/constants.js'
 import { REQUEST_TIMEOUT_MS } from '../../protocols/constants.js'
-import { DIRECT_DIAL_TIMEOUT_MS } from './tuning.js'
+import { DIRECT_DIAL_TIMEOUT_MS, MAX_DIALS_PER_PROVIDER } from './tuning.js'
 import type { FileShareNode } from '../../node/create-node.js'
 import { isRelayed, pathOf, withPeerId, type PathKind } from '../../node/addresses.js'
 import { FileShareError, toFileShareError } from '../../errors.js'
@@ -46,14 +47,16 @@ async function dialProvider (node: FileShareNode, provider: ProviderRef, signal?
   const direct = open.find(c => pathOf(c) === 'direct')
   if (direct != null) return direct
 
-  let known: Multiaddr[] = provider.addrs
-  if (provider.addrs.length > 0) {
-    await node.peerStore.merge(provider.peer, { multiaddrs: provider.addrs }).catch(() => {})
-  } else {
-    known = await node.peerStore.get(provider.peer).then(p => p.addresses.map(a => a.multiaddr), () => [])
-  }
-  const directAddrs = known.filter(a => !isRelayed(a.toString())).map(a => withPeerId(a, provider.peer))
-  const relayAddrs = known.filter(a => isRelayed(a.toString())).map(a => withPeerId(a, provider.peer))
+  const known: Multiaddr[] = provider.addrs.length > 0
+    ? provider.addrs
+    : await node.peerStore.get(provider.peer).then(p => p.addresses.map(a => a.multiaddr), () => [])
+  // bounded: an address list from anywhere must not make one download dial a host many times
+  const directOnes = known.filter(a => !isRelayed(a.toString())).slice(0, MAX_DIALS_PER_PROVIDER)
+  const relayOnes = known.filter(a => isRelayed(a.toString())).slice(0, MAX_DIALS_PER_PROVIDER)
+  // only the bounded lists go into the peer store (libp2p dials a peer's stored addresses too)
+  if (provider.addrs.length > 0) await node.peerStore.merge(provider.peer, { multiaddrs: [...directOnes, ...relayOnes] }).catch(() => {})
+  const directAddrs = directOnes.map(a => withPeerId(a, provider.peer))
+  const relayAddrs = relayOnes.map(a => withPeerId(a, provider.peer))
   const errors: unknown[] = []
 
   if (directAddrs.length > 0) {
