@@ -2,10 +2,14 @@
 # FileShare on localhost: a SwarmMaster, two sharing peers with generated sample folders,
 # a name search and verified downloads (through the master, and straight from a peer).
 # Run it with `npm run demo` (builds first). Everything lives in a temporary folder that is
-# removed at the end, with every process this script started.
+# removed at the end, with every process this script started. Bob and the master run with
+# their web UI (--web); `npm run demo -- --keep` (or DEMO_KEEP=1) leaves the swarm running
+# until Ctrl-C so the pages can be opened.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -f dist/peer.js ] || npm run build
+KEEP=${DEMO_KEEP:-0}
+[ "${1:-}" = "--keep" ] && KEEP=1
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/fileshare-demo-XXXXXX")
 PIDS=()
@@ -38,7 +42,7 @@ head -c $((3 * 1024 * 1024)) /dev/urandom > "$WORK/bob/music/holiday-song.mp3"
 find "$WORK/alice" "$WORK/bob" -type f | sed "s#$WORK/#  #"
 
 step "Starting the SwarmMaster"
-node dist/master.js --listen "$LOCAL" --data "$WORK/master" --json > "$WORK/master.log" 2>&1 &
+node dist/master.js --listen "$LOCAL" --data "$WORK/master" --web 127.0.0.1:0 --json > "$WORK/master.log" 2>&1 &
 PIDS+=($!)
 MASTER=$(event_field "$WORK/master.log" ready addrs)
 echo "master at $MASTER"
@@ -46,7 +50,7 @@ echo "master at $MASTER"
 step "Starting two sharing peers (alice and bob)"
 node dist/peer.js --share "$WORK/alice" --master "$MASTER" --listen "$LOCAL" --data "$WORK/alice-key" --json > "$WORK/alice.log" 2>&1 &
 PIDS+=($!)
-node dist/peer.js --share "$WORK/bob" --master "$MASTER" --listen "$LOCAL" --data "$WORK/bob-key" --json > "$WORK/bob.log" 2>&1 &
+node dist/peer.js --share "$WORK/bob" --master "$MASTER" --listen "$LOCAL" --data "$WORK/bob-key" --web 127.0.0.1:0 --downloads "$WORK/downloads" --json > "$WORK/bob.log" 2>&1 &
 PIDS+=($!)
 ALICE=$(event_field "$WORK/alice.log" ready addrs)
 BOB=$(event_field "$WORK/bob.log" ready addrs)
@@ -72,6 +76,16 @@ node dist/peer.js get "$SONG_ID" --master "$MASTER" --out "$WORK/downloads"
 step "peer.js get meeting-notes.txt --from <alice>   (straight from a peer, no master)"
 node dist/peer.js get meeting-notes.txt --from "$ALICE" --out "$WORK/downloads"
 
+step "Web UIs (token in the URL, as Jupyter does; scripts send Authorization: Bearer TOKEN)"
+echo "bob's peer UI:        $(event_field "$WORK/bob.log" web open)"
+echo "master dashboard:     $(event_field "$WORK/master.log" web open)"
+BOB_URL=$(event_field "$WORK/bob.log" web url)
+BOB_TOKEN=$(event_field "$WORK/bob.log" web token)
+node -e 'fetch(process.argv[1] + "api/status", { headers: { Authorization: "Bearer " + process.argv[2] } }).then(r => r.json()).then(s => console.log(`GET ${process.argv[1]}api/status: ${s.peerId} ${s.reachability.reachability}, sharing ${s.share.files} file(s)`))' "$BOB_URL" "$BOB_TOKEN"
+node -e 'fetch(process.argv[1] + "api/status").then(r => console.log(`without the token: HTTP ${r.status}`))' "$BOB_URL"
+echo "peer.js status --data <bob's data folder>:"
+node dist/peer.js status --data "$WORK/bob-key" | sed 's/^/  /'
+
 step "Comparing the downloads with the originals"
 ok=0
 for pair in "alice/Photos/Holiday 2025/beach-sunset.jpg:beach-sunset.jpg" "bob/music/holiday-song.mp3:holiday-song.mp3" "alice/docs/meeting-notes.txt:meeting-notes.txt"; do
@@ -84,6 +98,13 @@ set +e
 node dist/peer.js get no-such-file.txt --master "$MASTER" --out "$WORK/downloads"
 echo "exit code $?"
 set -e
+
+if [ "$KEEP" = 1 ]; then
+  step "The swarm keeps running: open the URLs above; Ctrl-C stops it"
+  trap 'echo' INT
+  sleep infinity & PIDS+=($!); wait $! || true
+  trap - INT
+fi
 
 step "Stopping the peers and the master (SIGTERM)"
 for pid in "${PIDS[@]}"; do kill -TERM "$pid"; done

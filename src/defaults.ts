@@ -40,6 +40,10 @@ export interface MasterDefaults {
   reservationsPerIp: number
   requestsPerIpPerSecond: number
   requestBurstPerIp: number
+  /** CLI only: the dashboard's address (--web), or null */
+  web: string | null
+  /** CLI only: a /metrics-only server's address (--metrics), or null */
+  metrics: string | null
   relay: RelayServerConfig
 }
 
@@ -61,6 +65,12 @@ export interface PeerDefaults {
   streamIdleTimeoutMs: number
   /** a get serves the chunks it verified to other downloaders while it runs (swarming) */
   upload: boolean
+  /** CLI only: the web UI's address (--web; '' = the default), or null */
+  web: string | null
+  /** CLI only: the folder web UI downloads go under (--downloads) */
+  downloads: string
+  /** CLI only: a /metrics-only server's address (--metrics), or null */
+  metrics: string | null
 }
 
 export const MASTER_DEFAULTS: Readonly<MasterDefaults> = Object.freeze({
@@ -84,6 +94,8 @@ export const MASTER_DEFAULTS: Readonly<MasterDefaults> = Object.freeze({
   reservationsPerIp: RESERVATIONS_PER_IP,
   requestsPerIpPerSecond: REQUESTS_PER_IP_PER_SECOND,
   requestBurstPerIp: REQUEST_BURST_PER_IP,
+  web: null,
+  metrics: null,
   relay: Object.freeze({
     maxReservations: 1024,
     dataLimit: 1024 * 1024 * 1024,
@@ -106,5 +118,8 @@ export const PEER_DEFAULTS: Readonly<PeerDefaults> = Object.freeze({
   settleMs: SHARE_SETTLE_MS,
   rescanIntervalMs: SHARE_RESCAN_INTERVAL_MS,
   streamIdleTimeoutMs: STREAM_IDLE_TIMEOUT_MS,
-  upload: true
+  upload: true,
+  web: null,
+  downloads: '.fileshare/downloads',
+  metrics: null
 })

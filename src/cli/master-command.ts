@@ -9,6 +9,7 @@ import { FileShareError } from '../errors.js'
 import { loadConfig } from './config.js'
 import { parseCommand, formatHelp, programName, version, type CommandSpec } from './command.js'
 import { checkMultiaddrs } from './validate.js'
+import { MASTER_WEB_OPTIONS, webAddress, metricsAddress, DEFAULT_MASTER_WEB_PORT, type WebKeys } from './web-options.js'
 
 export const masterCommand: CommandSpec = {
   name: '',
@@ -18,13 +19,15 @@ export const masterCommand: CommandSpec = {
     { name: 'announce', type: 'string', multiple: true, value: 'MA', help: 'multiaddr to announce instead of the listen addresses (public address behind a port forward)', default: 'none' },
     { name: 'data', type: 'string', value: 'DIR', help: 'folder for the key (a stable PeerId) and the index (index.sqlite)', default: '.fileshare/master' },
     { name: 'config', type: 'string', value: 'FILE', help: 'JSON file whose keys override config/master.json' },
+    ...MASTER_WEB_OPTIONS,
     { name: 'json', type: 'boolean', help: 'JSON lines on stdout instead of text' },
     { name: 'version', short: 'V', type: 'boolean', help: 'print the version' }
   ],
   examples: [
     '--listen /ip4/0.0.0.0/tcp/4001 --data /var/lib/fileshare-master',
     '--listen /ip4/10.0.0.5/tcp/4001 --announce /ip4/203.0.113.9/tcp/4001',
-    '--config master.json --json'
+    '--config master.json --json',
+    '--web 127.0.0.1:7780 --metrics 127.0.0.1:9464'
   ],
   async run ({ values, positionals }, out) {
     if (positionals.length > 0) throw new FileShareError('USAGE', `unexpected argument ${JSON.stringify(positionals[0])}; see ${programName('master')} --help`)
@@ -33,7 +36,11 @@ export const masterCommand: CommandSpec = {
     const config = loadConfig('master', values.config, m => { out.warn(m) })
     await checkMultiaddrs(values.listen != null ? '--listen' : 'config key "listen"', values.listen ?? config.listen, 'optional')
     await checkMultiaddrs(values.announce != null ? '--announce' : 'config key "announce"', values.announce ?? config.announce, 'optional')
+    const web = webAddress(values, config as WebKeys, DEFAULT_MASTER_WEB_PORT)
+    const metricsAddr = metricsAddress(values, config as WebKeys)
     await import('../node/polyfill.js')
+    const webStart = await import('./web-start.js')
+    webStart.enableMetricsIfWanted(web, metricsAddr, 'master')
     const { createMaster } = await import('../master/master.js')
     const master = await createMaster({
       listen: values.listen ?? config.listen,
@@ -60,7 +67,10 @@ export const masterCommand: CommandSpec = {
     })
     const addrs = master.addrs()
     out.event('ready', { peerId: master.peerId, addrs }, `SwarmMaster ${master.peerId} ready; peers pass one of these as --master:\n${addrs.map(a => `  ${a}`).join('\n')}\nCtrl-C stops it.`)
+    const closeWeb = await webStart.startMasterWebIfWanted(master, web, metricsAddr, config.relay?.maxReservations, out)
+      .catch(async err => { await master.stop(); throw err })
     const signal = await shutdown
+    await closeWeb()
     await master.stop()
     out.event('stopped', { signal }, `stopped (${signal})`)
     return 0

@@ -10,9 +10,11 @@ import { shareCommand } from './commands/share.js'
 import { searchCommand } from './commands/search.js'
 import { getCommand } from './commands/get.js'
 import { lsCommand } from './commands/ls.js'
+import { statusCommand, doctorCommand } from './commands/status.js'
+import { optionalWebValue } from './web-options.js'
 
 /** The named commands (the sharing peer is the default, without a name). */
-export const PEER_COMMANDS: CommandSpec[] = [searchCommand, getCommand, lsCommand]
+export const PEER_COMMANDS: CommandSpec[] = [searchCommand, getCommand, lsCommand, statusCommand, doctorCommand]
 
 export function peerOverview (program = programName('peer')): string {
   return [
@@ -20,6 +22,8 @@ export function peerOverview (program = programName('peer')): string {
     `       ${program} search WORDS... [options]                  search the master's index by name`,
     `       ${program} get ID|NAME... [options]                   download verified files from every provider`,
     `       ${program} ls PEER [options]                          list what one peer shares`,
+    `       ${program} status [options]                           what a running peer (--web) shares, uploads, downloads`,
+    `       ${program} doctor [options]                           check the master, this peer's reachability and folders`,
     `       ${program} --version`,
     '',
     `"${program} COMMAND --help" lists a command's options with their defaults and examples.`,
@@ -32,6 +36,7 @@ export function peerOverview (program = programName('peer')): string {
 export async function runPeer (argv: string[]): Promise<number> {
   const out = new Output(argv.includes('--json'))
   try {
+    argv = optionalWebValue(argv) // --web takes an optional ADDR
     if (argv[0] === '--version' || argv[0] === '-V') {
       process.stdout.write(`fileshare ${version()}\n`)
       return 0

@@ -188,6 +188,10 @@ export class IndexStore {
       describe: db.prepare(`SELECT f.id, f.name, f.path, f.size, COUNT(DISTINCT f.peer) AS providers,
         COUNT(DISTINCT CASE WHEN f.partial = 0 THEN f.peer END) AS seeders
         FROM files f JOIN peers p ON p.peer = f.peer AND p.live = 1 WHERE f.id = ? GROUP BY f.id`),
+      stats: db.prepare(`SELECT (SELECT COUNT(*) FROM files) AS files, (SELECT COUNT(DISTINCT id) FROM files) AS ids,
+        (SELECT COUNT(*) FROM files f JOIN peers p ON p.peer = f.peer AND p.live = 1) AS liveFiles,
+        (SELECT COUNT(*) FROM peers WHERE live = 1) AS livePeers`),
+      livePeers: db.prepare(`SELECT p.peer, (SELECT COUNT(*) FROM files f WHERE f.peer = p.peer) AS files FROM peers p WHERE p.live = 1 ORDER BY p.peer LIMIT ?`),
       byName: db.prepare(`SELECT f.id, f.name, f.path, f.size, COUNT(DISTINCT f.peer) AS providers,
         COUNT(DISTINCT CASE WHEN f.partial = 0 THEN f.peer END) AS seeders
         FROM files f JOIN peers p ON p.peer = f.peer AND p.live = 1
@@ -340,6 +344,16 @@ export class IndexStore {
     const match = ftsQuery(query)
     if (match == null) return []
     return (this.stmts.search.all({ q: match, limit }) as any[]).map(toHit)
+  }
+
+  /** Counts for dashboards: every file record, distinct content ids, records of live peers, live peers. */
+  stats (): { files: number, ids: number, liveFiles: number, livePeers: number } {
+    return this.stmts.stats.get() as { files: number, ids: number, liveFiles: number, livePeers: number }
+  }
+
+  /** Live peers with their file counts (at most `limit`). */
+  livePeers (limit = 1000): Array<{ peer: string, files: number }> {
+    return this.stmts.livePeers.all(limit) as Array<{ peer: string, files: number }>
   }
 
   close (): void {

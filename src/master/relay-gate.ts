@@ -22,6 +22,7 @@ import { logger } from '@libp2p/logger'
 import type { FileShareNode } from '../node/create-node.js'
 import { connectionPath } from '../node/addresses.js'
 import type { IndexStore } from './index-store.js'
+import { metrics } from '../metrics/metrics.js'
 import type { VerifiedAddrs } from './verified-addrs.js'
 
 const log = logger('fileshare:master:relay-gate')
@@ -46,6 +47,7 @@ export function relayGate (target: () => RelayGateTarget | null, options: RelayG
       const t = target()
       const refusal = t == null ? 'not started' : await whyNot(t, peer, options)
       log('reservation from %p %s', peer, refusal == null ? 'allowed' : `refused: ${refusal}`)
+      if (refusal != null) metrics().refused('relay_refused')
       return refusal != null
     },
     // the relay only connects downloaders to peers that hold a slot by these rules and are still registered

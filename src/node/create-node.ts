@@ -16,6 +16,7 @@ import { identify, identifyPush, type Identify, type IdentifyPush } from '@libp2
 import { circuitRelayServer, circuitRelayTransport, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { FaultTolerance, type PrivateKey, type ConnectionGater } from '@libp2p/interface'
 import { relayReservations, type RelayReservations } from './relay-reservations.js'
+import { libp2pMetrics } from '../metrics/prometheus.js'
 
 /**
  * Streams a peer opens before this side has finished its part of the connection upgrade
@@ -112,6 +113,7 @@ export async function createNode<S extends Record<string, unknown> = Record<neve
       maxPeerAddrsToDial: MAX_PEER_ADDRS_TO_DIAL
     },
     transportManager: { faultTolerance: FaultTolerance.NO_FATAL },
+    metrics: libp2pMetrics({ relayServer: options.relayServer != null }),
     services: { ...services, ...options.services } as any
   }) as FileShareNode<S>
 }

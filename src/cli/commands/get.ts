@@ -10,6 +10,7 @@ import { wholeNumber, rate, checkOutDir, checkMultiaddr } from '../validate.js'
 import { onShutdownSignal } from '../args.js'
 import { SERVING_OPTIONS } from './share.js'
 import { ProgressReporter } from '../progress.js'
+import { PEER_WEB_OPTIONS, webAddress, metricsAddress, type WebKeys } from '../web-options.js'
 
 export const getCommand: CommandSpec = {
   name: 'get',
@@ -23,7 +24,8 @@ export const getCommand: CommandSpec = {
     { name: 'max-download-rate', type: 'string', value: 'RATE', help: 'bytes per second requested from all providers together, e.g. 500K, 2M; 0 = unlimited', default: 'unlimited ("maxDownloadRate")' },
     { name: 'seed', type: 'boolean', help: 'after the download keep serving the file (registered with the master) until Ctrl-C' },
     { name: 'no-upload', type: 'boolean', help: 'serve nothing while downloading (by default a get serves the chunks it verified to other downloaders, registered as a partial provider)', default: 'uploads ("upload": true)' },
-    ...SERVING_OPTIONS.map(o => ({ ...o, help: `${o.help}; not with --no-upload unless --seed` }))
+    ...SERVING_OPTIONS.map(o => ({ ...o, help: `${o.help}; not with --no-upload unless --seed` })),
+    ...PEER_WEB_OPTIONS.map(o => o.name === 'metrics' ? o : { ...o, help: `${o.help}; with --seed only` })
   ],
   env: MASTER_ENV,
   examples: [
@@ -40,6 +42,7 @@ export const getCommand: CommandSpec = {
       throw new FileShareError('USAGE', '--announce, --max-uploads and --max-upload-rate serve: not with --no-upload unless --seed; see get --help')
     }
     if (seed && positionals.length > 1) throw new FileShareError('USAGE', '--seed takes one ID or NAME; see get --help')
+    if (!seed && (values.web != null || values.downloads != null)) throw new FileShareError('USAGE', '--web and --downloads go with --seed (or with --share); see get --help')
     const maxUploads = wholeNumber('--max-uploads', values['max-uploads'])
     rate('--max-upload-rate', values['max-upload-rate'])
     rate('--max-download-rate', values['max-download-rate'])
@@ -48,19 +51,37 @@ export const getCommand: CommandSpec = {
     const controller = new AbortController()
     const shutdown = onShutdownSignal(controller)
     const config = loadConfig('peer', values.config, m => { out.warn(m) })
+    const web = seed ? webAddress(values, config as WebKeys) : null
+    const metricsAddr = metricsAddress(values, config as WebKeys)
+    const webStart = await import('../web-start.js')
+    webStart.enableMetricsIfWanted(web, metricsAddr, 'peer')
     const session = await import('./session.js')
     await session.checkPeerAddresses(config, values, { listen: true, announce: seed || !noUpload })
     // get listens (config addresses unless --listen): a provider behind a NAT can then dial us
     // back so data flows direct instead of relayed, and a seeding get is reachable
     const extra = { listen: values.listen ?? config.listen, maxUploads: maxUploads ?? config.maxUploads, ...(noUpload ? { upload: false } : {}) }
     return await session.withClient(config, values, extra, out, async peer => {
+      // get --seed --web: the page shows this download (and can cancel it), then the seeded file
+      const webServices = await webStart.startPeerWebIfWanted(peer, web, metricsAddr, {
+        downloads: values.downloads ?? (config as WebKeys).downloads ?? '.fileshare/downloads',
+        data: values.data ?? null
+      }, out)
+      try {
+        return await getAll(peer, webServices.web)
+      } finally {
+        await webServices.close()
+      }
+    }, values.master != null || values.from == null)
+
+    async function getAll (peer: import('./session.js').Peer, pageWeb: import('../../web/peer-web.js').PeerWeb | null): Promise<number> {
       const failures: Array<{ target: string, error: FileShareError }> = []
       let got = 0
       let existing = 0
       for (const target of positionals) {
         if (controller.signal.aborted) break
         try {
-          const result = await getOne(peer, target, values, seed, controller.signal, out)
+          const shown = pageWeb?.downloads.external(target, values.out ?? '.', controller)
+          const result = await getOne(peer, target, values, seed, controller.signal, out, shown)
           if (result.existing === true) existing++
           else got++
           if (seed) {
@@ -86,11 +107,13 @@ export const getCommand: CommandSpec = {
         }
       }
       return 0
-    }, values.master != null || values.from == null)
+    }
   }
 }
 
-async function getOne (peer: import('./session.js').Peer, target: string, values: Record<string, any>, seed: boolean, signal: AbortSignal, out: Output): Promise<import('../../peer/download/types.js').DownloadResult> {
+type Shown = ReturnType<import('../../web/downloads.js').DownloadManager['external']>
+
+async function getOne (peer: import('./session.js').Peer, target: string, values: Record<string, any>, seed: boolean, signal: AbortSignal, out: Output, shown?: Shown): Promise<import('../../peer/download/types.js').DownloadResult> {
   const reporter = new ProgressReporter(printable(target), out.json)
   try {
     const result = await peer.get(target, {
@@ -100,6 +123,7 @@ async function getOne (peer: import('./session.js').Peer, target: string, values
       seed,
       signal,
       onEvent: event => {
+        shown?.onEvent(event)
         if (event.event === 'progress') {
           out.event('progress', { id: event.id, bytes: event.bytes, total: event.total, providers: event.providers, received: event.received ?? event.bytes, partialBytes: event.partialBytes, uploadedBytes: event.uploadedBytes ?? 0 })
           reporter.update(event.bytes, event.total, event.providers.length, event.received ?? event.bytes)
@@ -117,6 +141,7 @@ async function getOne (peer: import('./session.js').Peer, target: string, values
       }
     })
     reporter.stop()
+    shown?.done(result)
     if (result.existing === true) {
       out.event('done', { id: result.id, path: result.path, bytes: result.bytes, seconds: result.seconds, providers: result.providers, existing: true },
         `${printable(result.path)}: already have it (same content, ${formatBytes(result.bytes)}); nothing downloaded`)
@@ -128,6 +153,7 @@ async function getOne (peer: import('./session.js').Peer, target: string, values
     return result
   } catch (err) {
     reporter.stop()
+    shown?.failed(err)
     const e = toFileShareError(err)
     if (e.code === 'ABORTED' && reporter.total > 0) {
       const kept = reporter.verified

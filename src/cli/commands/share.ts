@@ -7,6 +7,7 @@ import { loadConfig } from '../config.js'
 import { printable } from '../printable.js'
 import { wholeNumber, rate } from '../validate.js'
 import { onShutdownSignal } from '../args.js'
+import { PEER_WEB_OPTIONS, webAddress, metricsAddress, type WebKeys } from '../web-options.js'
 
 /** Options of a peer that serves (a sharing peer; get --seed takes them too). */
 export const SERVING_OPTIONS: OptionSpec[] = [
@@ -29,13 +30,15 @@ export const shareCommand: CommandSpec = {
     { name: 'listen', type: 'string', multiple: true, value: 'MA', help: 'multiaddr to listen on', default: '/ip4/0.0.0.0/tcp/0 ("listen" of the config)' },
     ...SERVING_OPTIONS,
     { name: 'data', type: 'string', value: 'DIR', help: 'folder for the key (a stable PeerId) and the hash cache; never shared', default: '.fileshare/peer ("data")' },
+    ...PEER_WEB_OPTIONS,
     ...COMMON_PEER_OPTIONS.filter(o => o.name === 'config' || o.name === 'json')
   ],
   env: MASTER_ENV,
   examples: [
     '--share ~/Pictures',
     '--share ~/Pictures --share ~/notes.txt --data ~/.fileshare/peer',
-    '--share /srv/files --listen /ip4/0.0.0.0/tcp/4002 --max-upload-rate 2M --json'
+    '--share /srv/files --listen /ip4/0.0.0.0/tcp/4002 --max-upload-rate 2M --json',
+    '--share ~/Pictures --web --downloads ~/Downloads/FileShare'
   ],
   async run ({ values, positionals }, out) {
     if (positionals.length > 0) throw new FileShareError('USAGE', `unexpected argument ${JSON.stringify(positionals[0])}; see --help`)
@@ -46,6 +49,10 @@ export const shareCommand: CommandSpec = {
     const controller = new AbortController()
     const shutdown = onShutdownSignal(controller)
     const config = loadConfig('peer', values.config, m => { out.warn(m) })
+    const web = webAddress(values, config as WebKeys)
+    const metricsAddr = metricsAddress(values, config as WebKeys)
+    const webStart = await import('../web-start.js')
+    webStart.enableMetricsIfWanted(web, metricsAddr, 'peer')
     const { createPeer, peerOptions, checkPeerAddresses, reportReachabilityChanges, describeReachability } = await import('./session.js')
     await checkPeerAddresses(config, values, { listen: true, announce: true })
     const { REACHABILITY_SETTLE_MS } = await import('../../peer/tuning.js')
@@ -77,7 +84,13 @@ export const shareCommand: CommandSpec = {
           : 'ready: serving; Ctrl-C stops sharing'
       ].join('\n'))
     reportReachabilityChanges(peer, out)
+    const webServices = await webStart.startPeerWebIfWanted(peer, web, metricsAddr, {
+      downloads: values.downloads ?? (config as WebKeys).downloads ?? '.fileshare/downloads',
+      share: roots.length === 1 ? roots[0] : roots.join(', '),
+      data: values.data ?? config.data
+    }, out).catch(async err => { await peer.stop(); throw err })
     const signal = await shutdown
+    await webServices.close()
     await peer.stop()
     out.event('stopped', { signal }, `stopped (${signal})`)
     return 0

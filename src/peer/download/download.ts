@@ -59,6 +59,7 @@ import { Progress, type ProviderStats } from './progress.js'
 import { ProviderPool, type ProviderLink } from './provider-pool.js'
 import type { ProviderRef, DownloadOptions, DownloadResult } from './types.js'
 import { MAX_PARTIAL_PROVIDERS, PROGRESS_INTERVAL_MS, PROVIDER_REFRESH_MS, PROVIDER_REFRESH_EARLY_MS, PROVIDER_REFRESH_EARLY_SPAN_MS, MISSING_CHUNKS_TIMEOUT_MS } from './tuning.js'
+import { metrics } from '../../metrics/metrics.js'
 
 export type { ProviderRef, DownloadOptions, DownloadResult, PartialCopy } from './types.js'
 export type { ProviderStats, DownloadEvent } from './progress.js'
@@ -464,12 +465,14 @@ class Download {
     if (this.done) return
     if (!ok) {
       this.chunks.reject(worker.slot, index) // back to the queue; the provider is a liar
+      metrics().chunkRejected()
       this.removeWorker(worker, `chunk ${index} failed verification`)
       this.checkStalled() // the worker may be gone already: its last write decides
       return
     }
     this.file.part.wrote(length)
     if (this.chunks.markVerified(index)) {
+      metrics().chunkVerified(length)
       this.progress.chunk(worker.stats, length, path)
       this.pool.delivered(worker.peer)
       this.file.state.set(index)

@@ -5,6 +5,7 @@
  * download emits at least every PROGRESS_INTERVAL_MS.
  */
 import type { PathKind } from '../../node/addresses.js'
+import { metrics } from '../../metrics/metrics.js'
 
 export interface ProviderStats {
   peer: string
@@ -70,6 +71,7 @@ export class Progress {
   }
 
   dropped (peer: string, reason: string): void {
+    metrics().providerDropped(reason)
     this.onEvent?.({ event: 'provider-dropped', id: this.id, peer, reason })
   }
 

@@ -33,7 +33,8 @@ import { encodeFrame } from '../frames.js'
 import { baseName } from '../paths.js'
 import { sendWithBackpressure, waitForDrain } from '../stream-io.js'
 import type { ServerComponents } from '../components.js'
-import { chunkCount, chunkLength, ID_BYTES } from '../../content/content-id.js'
+import { chunkCount, chunkLength, formatContentId, ID_BYTES } from '../../content/content-id.js'
+import { metrics } from '../../metrics/metrics.js'
 import type { Manifest } from '../../content/content-id.js'
 import { identityOf, identityChange, type FileIdentity } from '../../content/file-identity.js'
 
@@ -329,6 +330,7 @@ export class FetchServer implements Startable {
     stream.send(encodeFrame(FetchResponse.encode({ status: Status.OK, message: '', index: request.index, length })))
     stream.send(data)
     this.bytesServed += length
+    metrics().served(formatContentId(request.id), length)
     if (entry.served != null) entry.served += length
   }
 

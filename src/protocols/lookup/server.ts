@@ -16,6 +16,7 @@ import { ID_BYTES } from '../../content/content-id.js'
 import type { PeerStore } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { ServerComponents, PeerLimiter } from '../components.js'
+import { metrics } from '../../metrics/metrics.js'
 
 const { Status } = LookupResponse
 
@@ -137,6 +138,7 @@ export class LookupServer implements Startable {
     try {
       this.init.limiter.consume(from)
     } catch {
+      metrics().refused('rate_limit')
       return response(Status.RATE_LIMITED, 'too many lookups, slow down')
     }
     const limit = Math.min(request.limit > 0 ? request.limit : DEFAULT_SEARCH_RESULTS, MAX_SEARCH_RESULTS)
@@ -146,6 +148,7 @@ export class LookupServer implements Startable {
         const wanted = Math.min(request.limit > 0 ? request.limit : DEFAULT_PROVIDERS_RETURNED, MAX_PROVIDERS_RETURNED)
         const sampled = await this.sample(request.id, wanted, excluded(request.exclude))
         if (sampled.length === 0) return response(Status.NOT_FOUND, 'no live provider for this id')
+        metrics().lookup('providers', 0)
         const partial = this.store.partialProviders?.(request.id) ?? new Set<string>()
         const providers = sampled.map(({ peer, info }) => ({ ...info, partial: partial.has(peer) }))
         const hit = this.store.describe(request.id)
@@ -154,9 +157,11 @@ export class LookupServer implements Startable {
       case LookupRequest.Kind.SEARCH:
       case LookupRequest.Kind.NAME: {
         if (request.query.length > MAX_QUERY_LENGTH) return response(Status.BAD_REQUEST, `query longer than ${MAX_QUERY_LENGTH} characters`)
+        const started = performance.now()
         const hits = request.kind === LookupRequest.Kind.SEARCH
           ? this.store.search(request.query, limit)
           : this.store.findByName(request.query, limit)
+        metrics().lookup(request.kind === LookupRequest.Kind.SEARCH ? 'search' : 'name', (performance.now() - started) / 1000)
         return { ...response(Status.OK), hits: hits.map(toWireHit) }
       }
       case LookupRequest.Kind.PEER: {
@@ -167,6 +172,7 @@ export class LookupServer implements Startable {
           return response(Status.BAD_REQUEST, 'bad peer id')
         }
         const { info } = await this.describePeer(peer)
+        metrics().lookup('peer', 0)
         if (info.addrs.length === 0) return response(Status.NOT_FOUND, `no known address for ${peer.toString()}`)
         return { ...response(Status.OK), peer: info }
       }

@@ -12,6 +12,7 @@ import { isSafeRelativePath } from '../paths.js'
 import type { ServerComponents, PeerLimiter } from '../components.js'
 import { ID_BYTES } from '../../content/content-id.js'
 import { MAX_FILE_SIZE } from '../../content/constants.js'
+import { metrics } from '../../metrics/metrics.js'
 
 const { Status } = RegisterResponse
 
@@ -122,12 +123,14 @@ export class RegisterServer implements Startable {
     try {
       this.init.limiter.consume(peer)
     } catch {
+      metrics().refused('rate_limit')
       return { status: Status.RATE_LIMITED, message: 'too many register requests, slow down', files: 0 }
     }
     if (ip != null && this.init.ipLimiter != null) {
       try {
         this.init.ipLimiter.consume(ip)
       } catch {
+        metrics().refused('rate_limit')
         return { status: Status.RATE_LIMITED, message: 'too many register requests from this IP address, slow down', files: 0 }
       }
     }
@@ -150,6 +153,7 @@ export class RegisterServer implements Startable {
       const reset = request.op === RegisterRequest.Op.RESET
       const current = reset ? 0 : this.store.fileCount(peer)
       if (current + files.length > maxFiles) {
+        metrics().refused('quota')
         return { status: Status.QUOTA_EXCEEDED, message: `at most ${maxFiles} files per peer`, files: current }
       }
       // the global and per-IP caps, counted before the batch (upper bounds: a batch may replace records)
@@ -165,11 +169,13 @@ export class RegisterServer implements Startable {
       }
       const maxPerIp = this.init.maxRecordsPerIp
       if (maxPerIp != null && ip != null && growth > 0 && this.store.ipFileCount != null && this.store.ipFileCount(ip) + growth > maxPerIp) {
+        metrics().refused('quota')
         return { status: Status.QUOTA_EXCEEDED, message: `at most ${maxPerIp} files from one IP address`, files: current }
       }
       count = this.store.addFiles(peer, files, reset, ip)
     }
     this.store.setLive(peer, true)
+    metrics().registration(RegisterRequest.Op[request.op] ?? String(request.op), files.length)
     this.log('%s %s: %d files, %d paths -> %d', peer, request.op, files.length, request.paths.length, count)
     return { status: Status.OK, message: '', files: count }
   }
