@@ -6,12 +6,16 @@
 import { readFileSync, existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { FileShareError } from './errors.js'
-import type { RelayServerConfig } from './node/create-node.js'
+import type { RelayServerConfig, TransportName, EncrypterName } from './node/create-node.js'
 import type { ReachabilityMode } from './peer/reachability.js'
 
 export interface MasterConfig {
   listen: string[]
   announce: string[]
+  /** 'tcp' and/or 'quic' (default both): listen addresses of a transport left out are ignored */
+  transports?: TransportName[]
+  /** TCP encrypters in order of preference: 'tls', 'noise' */
+  encrypters?: EncrypterName[]
   data: string
   maxConnections: number
   providerGraceMs: number
@@ -26,6 +30,10 @@ export interface PeerConfig {
   master: string | null
   listen: string[]
   announce: string[]
+  /** 'tcp' and/or 'quic' (default both): listen addresses of a transport left out are ignored */
+  transports?: TransportName[]
+  /** TCP encrypters in order of preference: 'tls', 'noise' */
+  encrypters?: EncrypterName[]
   data: string
   maxUploads: number
   requestsInFlight: number

@@ -4,6 +4,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { UsageError } from '../errors.js'
+import { parseTransports, type TransportName } from '../node/create-node.js'
 
 export type Options = NonNullable<ParseArgsConfig['options']>
 
@@ -28,4 +29,15 @@ export function onShutdownSignal (controller: AbortController): Promise<NodeJS.S
     process.on('SIGINT', handler)
     process.on('SIGTERM', handler)
   })
+}
+
+/** `--transport tcp|quic|tcp,quic` (repeatable): the transports to use, undefined when not given. */
+export function transportsOption (values: Record<string, any>): TransportName[] | undefined {
+  const given = values.transport as string[] | undefined
+  if (given == null) return undefined
+  try {
+    return parseTransports(given)
+  } catch (err: any) {
+    throw new UsageError(`--transport: ${err?.message ?? err}`)
+  }
 }

@@ -1,12 +1,12 @@
 /**
- * `node dist/master.js [--listen MA]... [--announce MA]... [--data DIR] [--config FILE] [--json]`
+ * `node dist/master.js [--listen MA]... [--announce MA]... [--transport tcp,quic] [--data DIR] [--config FILE] [--json]`
  */
 import { createMaster } from '../master/master.js'
 import { Output } from './output.js'
-import { parse, onShutdownSignal } from './args.js'
+import { parse, onShutdownSignal, transportsOption } from './args.js'
 import { UsageError } from '../errors.js'
 
-export const MASTER_USAGE = `usage: node dist/master.js [--listen MA]... [--announce MA]... [--data DIR] [--config FILE] [--json]`
+export const MASTER_USAGE = `usage: node dist/master.js [--listen MA]... [--announce MA]... [--transport tcp,quic] [--data DIR] [--config FILE] [--json]`
 
 export async function runMaster (argv: string[]): Promise<number> {
   const json = argv.includes('--json')
@@ -15,6 +15,7 @@ export async function runMaster (argv: string[]): Promise<number> {
     const { values, positionals } = parse(argv, {
       listen: { type: 'string', multiple: true },
       announce: { type: 'string', multiple: true },
+      transport: { type: 'string', multiple: true },
       data: { type: 'string' },
       config: { type: 'string' },
       json: { type: 'boolean' }
@@ -26,7 +27,7 @@ export async function runMaster (argv: string[]): Promise<number> {
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}\n${MASTER_USAGE}`)
     // listening before the start: a signal during it stops the master cleanly once it is up
     const shutdown = onShutdownSignal(new AbortController())
-    const master = await createMaster({ listen: values.listen, announce: values.announce, data: values.data, config: values.config })
+    const master = await createMaster({ listen: values.listen, announce: values.announce, transports: transportsOption(values), data: values.data, config: values.config })
     const addrs = master.addrs()
     out.event('ready', { peerId: master.peerId, addrs }, `SwarmMaster ${master.peerId} ready; peers pass one of these as --master:\n${addrs.map(a => `  ${a}`).join('\n')}`)
     const signal = await shutdown

@@ -6,17 +6,18 @@ import { createPeer, type Peer } from '../peer/peer.js'
 import { FileShareError, UsageError } from '../errors.js'
 import { Output, formatBytes } from './output.js'
 import { ProgressBar } from './progress.js'
-import { parse, onShutdownSignal, type Options } from './args.js'
+import { parse, onShutdownSignal, transportsOption, type Options } from './args.js'
 import { loadConfig, type PeerConfig } from '../config.js'
 import { REACHABILITY_SETTLE_MS } from '../protocol/limits.js'
 
 export const PEER_USAGE = `usage:
-  node dist/peer.js --share DIR [--master MA] [--listen MA]... [--announce MA]... [--max-uploads N] [--data DIR] [--config FILE] [--json]
-  node dist/peer.js search WORDS... [--master MA] [--limit N] [--data DIR] [--config FILE] [--json]
-  node dist/peer.js get ID|NAME [--master MA] [--from PEER_MA] [--out DIR] [--listen MA]... [--seed [--announce MA]... [--max-uploads N]] [--data DIR] [--config FILE] [--json]`
+  node dist/peer.js --share DIR [--master MA] [--listen MA]... [--announce MA]... [--transport tcp,quic] [--max-uploads N] [--data DIR] [--config FILE] [--json]
+  node dist/peer.js search WORDS... [--master MA] [--transport tcp,quic] [--limit N] [--data DIR] [--config FILE] [--json]
+  node dist/peer.js get ID|NAME [--master MA] [--from PEER_MA] [--out DIR] [--listen MA]... [--transport tcp,quic] [--seed [--announce MA]... [--max-uploads N]] [--data DIR] [--config FILE] [--json]`
 
 const COMMON: Options = {
   master: { type: 'string' },
+  transport: { type: 'string', multiple: true },
   config: { type: 'string' },
   data: { type: 'string' },
   json: { type: 'boolean' }
@@ -72,6 +73,7 @@ async function share (argv: string[], out: Output): Promise<number> {
     master: values.master,
     listen: values.listen,
     announce: values.announce,
+    transports: transportsOption(values),
     maxUploads: positiveInt(values, 'max-uploads'),
     data: values.data,
     config: values.config,
@@ -171,6 +173,7 @@ async function withClient (values: Record<string, any>, out: Output, run: (peer:
     config: values.config,
     listen: values.listen,
     announce: values.announce,
+    transports: transportsOption(values),
     maxUploads: values.maxUploads,
     // only a seeding get serves and registers: the warnings of those parts
     onWarning: message => { out.warn(message) }

@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path'
 import { logger } from '@libp2p/logger'
-import { createNode, type FileShareNode, type RelayServerConfig } from '../node/create-node.js'
+import { createNode, type FileShareNode, type RelayServerConfig, type TransportName, type EncrypterName } from '../node/create-node.js'
 import { loadOrCreateKey } from '../node/key-store.js'
 import { IndexStore } from './index-store.js'
 import { Liveness } from './liveness.js'
@@ -22,6 +22,10 @@ export interface MasterOptions {
   listen?: string[]
   /** multiaddrs to announce instead of the listen addresses */
   announce?: string[]
+  /** 'tcp' and/or 'quic' (default: config, both) */
+  transports?: TransportName[]
+  /** TCP encrypters in order of preference (default: config, else noise then tls) */
+  encrypters?: EncrypterName[]
   /** folder for the key and the index (default: config/master.json) */
   data?: string
   /** a config file replacing config/master.json */
@@ -59,6 +63,8 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
       privateKey,
       listen: options.listen ?? config.listen,
       announce: options.announce ?? config.announce,
+      transports: options.transports ?? config.transports,
+      encrypters: options.encrypters ?? config.encrypters,
       relayServer: { ...config.relay, ...options.relay },
       maxConnections: options.maxConnections ?? config.maxConnections,
       connectionGater: relayGate(() => gateTarget)

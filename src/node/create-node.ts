@@ -1,13 +1,21 @@
 /**
  * The libp2p node factory shared by the master, sharing peers and one-shot clients:
- * TCP + noise + yamux + identify, and circuit relay v2 (server on the master, transport on
- * peers). Connection limits are sized for a swarm (the libp2p defaults turn away more
- * than 5 inbound connections per second from one host, and NATed peers share one IP).
+ * TCP (+ TLS or noise, + yamux) and QUIC side by side, identify, and circuit relay v2
+ * (server on the master, transport and DCUtR on peers). Connection limits are sized for a
+ * swarm (the libp2p defaults turn away more than 5 inbound connections per second from
+ * one host, and NATed peers share one IP).
+ *
+ * Either transport works alone (`transports`); listen addresses of a transport that is
+ * off are dropped. TCP carries bulk data best (BENCHMARKS.md: TCP+TLS ≈ TCP+noise ≫ QUIC
+ * in this stack); QUIC is there because UDP is what a NAT lets two peers punch through.
  */
 import './polyfill.js'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
+import { quic } from '@chainsafe/libp2p-quic'
 import { noise } from '@chainsafe/libp2p-noise'
+import { tls } from '@libp2p/tls'
+import { dcutr } from '@libp2p/dcutr'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify, identifyPush, type Identify, type IdentifyPush } from '@libp2p/identify'
 import { circuitRelayServer, circuitRelayTransport, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
@@ -24,9 +32,19 @@ export interface RelayServerConfig {
   reservationTtl: number
 }
 
+export type TransportName = 'tcp' | 'quic'
+export const TRANSPORTS: readonly TransportName[] = ['tcp', 'quic']
+export type EncrypterName = 'tls' | 'noise'
+/** Preference order of the TCP connection encrypters (the dialer's order decides; BENCHMARKS.md "Transports side by side"). */
+export const DEFAULT_ENCRYPTERS: readonly EncrypterName[] = ['noise', 'tls']
+
 export interface NodeOptions {
   privateKey?: PrivateKey
   listen: string[]
+  /** transports to dial and listen with (default both); listen addresses of the others are dropped */
+  transports?: readonly TransportName[]
+  /** TCP connection encrypters in order of preference (default DEFAULT_ENCRYPTERS); QUIC has its own TLS */
+  encrypters?: readonly EncrypterName[]
   announce?: string[]
   /** run a circuit relay v2 server (the master) */
   relayServer?: RelayServerConfig
@@ -45,10 +63,34 @@ export interface NodeServices {
 
 export type FileShareNode = Libp2p<NodeServices>
 
+/** Which transport `addr` uses ('tcp', 'quic'), or null (relay addresses and others). */
+export function transportOf (addr: string | Multiaddr): TransportName | null {
+  const text = addr.toString()
+  if (isRelayed(text)) return null
+  if (/\/udp\/\d+\/quic-v1(\/|$)/.test(text)) return 'quic'
+  if (/\/tcp\/\d+(\/|$)/.test(text)) return 'tcp'
+  return null
+}
+
+/** Checks a list of transport names (config `transports`, `--transport`). */
+export function parseTransports (names: readonly string[]): TransportName[] {
+  const out: TransportName[] = []
+  for (const name of names.flatMap(n => n.split(',')).map(n => n.trim().toLowerCase()).filter(n => n !== '')) {
+    if (!(TRANSPORTS as readonly string[]).includes(name)) throw new Error(`unknown transport ${JSON.stringify(name)} (tcp, quic)`)
+    if (!out.includes(name as TransportName)) out.push(name as TransportName)
+  }
+  if (out.length === 0) throw new Error('at least one transport is needed (tcp, quic)')
+  return out
+}
+
 export async function createNode (options: NodeOptions): Promise<FileShareNode> {
+  const transports = options.transports ?? TRANSPORTS
   // identify push tells connected peers (the master) when our addresses change, e.g. a
   // relay reservation added a /p2p-circuit address
   const services: Record<string, any> = { identify: identify(), identifyPush: identifyPush() }
+  // DCUtR: a relayed connection is upgraded to a direct one where the other side has a
+  // public address (see reachability.ts and hole-punch.ts for what it cannot do behind two NATs)
+  if (options.relayTransport === true) services.dcutr = dcutr()
   if (options.relayServer != null) {
     const r = options.relayServer
     const limited = r.dataLimit > 0 || r.durationLimit > 0
@@ -68,11 +110,20 @@ export async function createNode (options: NodeOptions): Promise<FileShareNode> 
     })
   }
   const maxConnections = options.maxConnections ?? 1000
+  const listen = options.listen.filter(a => {
+    const t = transportOf(a)
+    return t == null || transports.includes(t)
+  })
+  const encrypters = options.encrypters ?? DEFAULT_ENCRYPTERS
   return await createLibp2p({
     privateKey: options.privateKey,
-    addresses: { listen: options.listen, announce: options.announce ?? [] },
-    transports: [tcp(), ...(options.relayTransport === true ? [circuitRelayTransport()] : [])],
-    connectionEncrypters: [noise()],
+    addresses: { listen, announce: options.announce ?? [] },
+    transports: [
+      ...(transports.includes('tcp') ? [tcp()] : []),
+      ...(transports.includes('quic') ? [quic()] : []),
+      ...(options.relayTransport === true ? [circuitRelayTransport()] : [])
+    ],
+    connectionEncrypters: encrypters.map(e => e === 'tls' ? tls() : noise()),
     streamMuxers: [yamux()],
     connectionGater: {
       // loopback and private addresses are normal here: tests, LANs and NAT labs use them

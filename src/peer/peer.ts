@@ -7,7 +7,7 @@ import { resolve, relative, isAbsolute, basename, sep } from 'node:path'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { logger } from '@libp2p/logger'
-import { createNode, type FileShareNode } from '../node/create-node.js'
+import { createNode, type FileShareNode, type TransportName, type EncrypterName } from '../node/create-node.js'
 import { loadOrCreateKey } from '../node/key-store.js'
 import { loadConfig, type PeerConfig } from '../config.js'
 import { FileShareError, toFileShareError } from '../errors.js'
@@ -33,6 +33,10 @@ export interface PeerOptions {
   master?: string | null
   listen?: string[]
   announce?: string[]
+  /** 'tcp' and/or 'quic' (default: config, both) */
+  transports?: TransportName[]
+  /** TCP encrypters in order of preference (default: config, else noise then tls) */
+  encrypters?: EncrypterName[]
   /** folder for the key (default: config/peer.json); null = a throwaway key */
   data?: string | null
   config?: string
@@ -118,6 +122,8 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
     privateKey,
     listen: shareDir != null ? (options.listen ?? config.listen) : (options.listen ?? []),
     announce: options.announce ?? config.announce,
+    transports: options.transports ?? config.transports,
+    encrypters: options.encrypters ?? config.encrypters,
     relayTransport: true
   })
   const catalog = new Catalog()
