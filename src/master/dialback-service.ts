@@ -14,7 +14,7 @@ import {
   PROTOCOL_DIALBACK, MAX_CONTROL_FRAME, MAX_DIALBACK_ADDRS, DIALBACK_DIAL_TIMEOUT_MS, REQUEST_TIMEOUT_MS
 } from '../protocol/limits.js'
 import { serveExchange } from '../protocol/stream-io.js'
-import { isRelayed, isPlainTcp, withoutPeerId, type FileShareNode } from '../node/create-node.js'
+import { isRelayed, isPlainDirect, withoutPeerId, type FileShareNode } from '../node/create-node.js'
 
 const log = logger('fileshare:master:dialback')
 const { Status } = DialBackResponse
@@ -64,8 +64,8 @@ export class DialBackService {
         } catch {
           continue
         }
-        // only plain TCP addresses at the IP we see: never a third host, never via a relay
-        if (!isPlainTcp(ma) || hostOf(ma) !== observedIp) continue
+        // only plain TCP or QUIC addresses at the IP we see: never a third host, never via a relay
+        if (!isPlainDirect(ma) || hostOf(ma) !== observedIp) continue
         candidates.push(ma)
       }
       // in parallel: the answer must come within the requester's timeout

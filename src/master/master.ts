@@ -67,6 +67,7 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
       encrypters: options.encrypters ?? config.encrypters,
       relayServer: { ...config.relay, ...options.relay },
       maxConnections: options.maxConnections ?? config.maxConnections,
+      publicListenAddrs: true,
       connectionGater: relayGate(() => gateTarget)
     })
     gateTarget = { node, index }

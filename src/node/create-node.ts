@@ -21,6 +21,7 @@ import { identify, identifyPush, type Identify, type IdentifyPush } from '@libp2
 import { circuitRelayServer, circuitRelayTransport, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { FaultTolerance, type PrivateKey, type ConnectionGater, type PeerId, type Connection } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { holePunch, type HolePunch } from './hole-punch.js'
 
 export interface RelayServerConfig {
   maxReservations: number
@@ -52,12 +53,20 @@ export interface NodeOptions {
   relayTransport?: boolean
   maxConnections?: number
   connectionGater?: ConnectionGater
+  /**
+   * take every listen address for a verified public address (the master: public by
+   * design). libp2p announces a public IP only once something verified it (AutoNAT, or
+   * here); private ones are announced as they are.
+   */
+  publicListenAddrs?: boolean
 }
 
 export interface NodeServices {
   identify: Identify
   identifyPush: IdentifyPush
   relay?: CircuitRelayService
+  /** QUIC hole punching over relayed connections (peers with QUIC and the relay transport) */
+  holePunch?: HolePunch
   [key: string]: unknown
 }
 
@@ -91,6 +100,7 @@ export async function createNode (options: NodeOptions): Promise<FileShareNode> 
   // DCUtR: a relayed connection is upgraded to a direct one where the other side has a
   // public address (see reachability.ts and hole-punch.ts for what it cannot do behind two NATs)
   if (options.relayTransport === true) services.dcutr = dcutr()
+  if (options.relayTransport === true && transports.includes('quic')) services.holePunch = holePunch()
   if (options.relayServer != null) {
     const r = options.relayServer
     const limited = r.dataLimit > 0 || r.durationLimit > 0
@@ -115,7 +125,7 @@ export async function createNode (options: NodeOptions): Promise<FileShareNode> 
     return t == null || transports.includes(t)
   })
   const encrypters = options.encrypters ?? DEFAULT_ENCRYPTERS
-  return await createLibp2p({
+  const node = await createLibp2p({
     privateKey: options.privateKey,
     addresses: { listen, announce: options.announce ?? [] },
     transports: [
@@ -138,6 +148,17 @@ export async function createNode (options: NodeOptions): Promise<FileShareNode> 
     transportManager: { faultTolerance: FaultTolerance.NO_FATAL },
     services: services as any
   }) as FileShareNode
+  if (options.publicListenAddrs === true) confirmAddrs(node, (node as any).components.transportManager.getAddrs())
+  return node
+}
+
+/** A year: confirmed addresses are not checked again (libp2p re-checks only through AutoNAT). */
+const CONFIRMED_TTL_MS = 365 * 24 * 3600 * 1000
+
+/** Marks `addrs` (our listen addresses) as verified, so that libp2p announces them even when public. */
+export function confirmAddrs (node: FileShareNode, addrs: Multiaddr[]): void {
+  const addressManager = (node as any).components.addressManager
+  for (const addr of addrs) addressManager.confirmObservedAddr(withoutPeerId(addr), { type: 'transport', ttl: CONFIRMED_TTL_MS })
 }
 
 export type PathKind = 'direct' | 'relayed'
@@ -160,6 +181,13 @@ export function isRelayed (addr: string): boolean {
 export function isPlainTcp (addr: Multiaddr): boolean {
   const parts = addr.getComponents()
   return parts.length === 2 && (parts[0].name === 'ip4' || parts[0].name === 'ip6') && parts[1].name === 'tcp'
+}
+
+/** `/ip4|ip6/<host>/tcp/<port>` or `/ip4|ip6/<host>/udp/<port>/quic-v1`: an address a dial-back may try. */
+export function isPlainDirect (addr: Multiaddr): boolean {
+  const parts = addr.getComponents()
+  if (isPlainTcp(addr)) return true
+  return parts.length === 3 && (parts[0].name === 'ip4' || parts[0].name === 'ip6') && parts[1].name === 'udp' && parts[2].name === 'quic-v1'
 }
 
 /** `addr` without a trailing `/p2p/<PeerId>`. */

@@ -24,7 +24,7 @@ import { logger } from '@libp2p/logger'
 import {
   MASTER_RETRY_MIN_MS, MASTER_RETRY_MAX_MS, DIRECT_UPGRADE_TIMEOUT_MS, RELAY_ADDR_CONFIRM_MS
 } from '../protocol/limits.js'
-import { isRelayed, isPlainTcp, pathOf, connectionPath, withPeerId, withoutPeerId, type FileShareNode } from '../node/create-node.js'
+import { isRelayed, isPlainDirect, pathOf, connectionPath, withPeerId, withoutPeerId, confirmAddrs, type FileShareNode } from '../node/create-node.js'
 import type { MasterClient } from './master-client.js'
 import { OneShotTimer } from '../util/one-shot-timer.js'
 
@@ -71,6 +71,7 @@ export class ReachabilityManager {
     this.node.addEventListener('peer:disconnect', this.onDisconnect)
     if (this.mode === 'public') {
       this.isPublic = true
+      confirmAddrs(this.node, this.directAddrs())
       this.set({ reachability: 'public', addrs: this.directAddrs().map(String) })
       return
     }
@@ -157,6 +158,8 @@ export class ReachabilityManager {
       this.isPublic = reachable.length > 0
       log('dial-back: %s (observed as %s)', this.isPublic ? 'public' : 'not reachable', observed?.toString() ?? '?')
       if (this.isPublic) {
+        // verified: libp2p announces a public address only once it is confirmed
+        confirmAddrs(this.node, reachable)
         this.set({ reachability: 'public', addrs: reachable.map(String) })
         return
       }
@@ -219,9 +222,9 @@ export class ReachabilityManager {
     return this.node.getMultiaddrs().map(String).filter(isRelayed)
   }
 
-  /** Our plain TCP addresses (without /p2p), the candidates for a dial-back. */
+  /** Our plain TCP and QUIC listen addresses (without /p2p, verified or not), the candidates for a dial-back. */
   private directAddrs (): Multiaddr[] {
-    return this.node.getMultiaddrs().map(withoutPeerId).filter(isPlainTcp)
+    return ((this.node as any).components.transportManager.getAddrs() as Multiaddr[]).map(withoutPeerId).filter(isPlainDirect)
   }
 
   private set (state: ReachabilityState): void {

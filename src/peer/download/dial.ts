@@ -2,9 +2,17 @@
  * Dialling a provider for a download: a direct connection when one works, the relayed
  * address (through the master) when none does.
  *
- * - An open direct connection to the provider is used as it is.
- * - Else the provider's direct addresses are dialled first (bounded by
- *   DIRECT_DIAL_TIMEOUT_MS), then its /p2p-circuit addresses.
+ * - An open direct connection to the provider is used as it is (TCP before QUIC: TCP
+ *   carries bulk data several times faster in this stack).
+ * - A provider that lists /p2p-circuit addresses holds a relay reservation: the master
+ *   could not reach it directly. It is dialled through the relay at once (its private
+ *   addresses rarely answer, and a QUIC dial to one only times out); DirectUpgrader
+ *   (reachability.ts) tries its TCP addresses in the background, and a direct connection
+ *   that works is moved to by the download.
+ * - Else its direct addresses are dialled (bounded by DIRECT_DIAL_TIMEOUT_MS).
+ * - A relayed connection is offered to hole punching (hole-punch.ts): when a direct QUIC
+ *   connection is punched within PUNCH_WAIT_MS it is used from the first request on, so
+ *   almost nothing crosses the relay; a slower punch goes on in the background.
  * - Streams are opened on the chosen connection itself (not `dialProtocol(peer)`, which
  *   ignores limited relayed connections and would dial yet another one).
  * A relayed connection is later replaced by a direct one when either side manages to
@@ -15,7 +23,10 @@ import type { Connection, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { logger } from '@libp2p/logger'
 import { PROTOCOL_FETCH, DIRECT_DIAL_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from '../../protocol/limits.js'
-import { isRelayed, pathOf, withPeerId, type FileShareNode, type PathKind } from '../../node/create-node.js'
+import { isRelayed, pathOf, withPeerId, transportOf, type FileShareNode, type PathKind } from '../../node/create-node.js'
+
+/** A punch that succeeds within this time carries the download from its first request. */
+export const PUNCH_WAIT_MS = 1_500
 import { FileShareError, toFileShareError } from '../../errors.js'
 import type { ProviderRef } from './download.js'
 
@@ -39,7 +50,7 @@ export async function openFetchStream (node: FileShareNode, provider: ProviderRe
 /** A connection to `provider`: an open direct one, else a new direct one, else a relayed one. */
 async function dialProvider (node: FileShareNode, provider: ProviderRef, signal?: AbortSignal): Promise<Connection> {
   const open = node.getConnections(provider.peer).filter(c => c.status === 'open')
-  const direct = open.find(c => pathOf(c) === 'direct')
+  const direct = bestDirect(open)
   if (direct != null) return direct
 
   let known: Multiaddr[] = provider.addrs
@@ -50,33 +61,57 @@ async function dialProvider (node: FileShareNode, provider: ProviderRef, signal?
   }
   const directAddrs = known.filter(a => !isRelayed(a.toString())).map(a => withPeerId(a, provider.peer))
   const relayAddrs = known.filter(a => isRelayed(a.toString())).map(a => withPeerId(a, provider.peer))
+  if (directAddrs.length === 0 && relayAddrs.length === 0) {
+    // nothing known here: let libp2p look the peer up (its peer store, a recent identify)
+    return await node.dial(provider.peer, { signal: withTimeout(REQUEST_TIMEOUT_MS, signal) })
+  }
   const errors: unknown[] = []
-
+  if (relayAddrs.length > 0 || open.length > 0) {
+    // the provider holds a relay reservation: the master could not reach it directly, so
+    // the relay goes first; its direct (TCP) addresses are tried in the background by
+    // DirectUpgrader (libp2p's dial queue runs one dial per peer at a time: a dial to an
+    // unreachable private address would hold the relayed one for DIRECT_DIAL_TIMEOUT_MS)
+    try {
+      const relayed = open.find(c => pathOf(c) === 'relayed') ??
+        await node.dial(relayAddrs, { signal: withTimeout(REQUEST_TIMEOUT_MS, signal) })
+      return await preferPunched(node, relayed, signal)
+    } catch (err) {
+      signal?.throwIfAborted()
+      log('no relayed connection to %p: %s', provider.peer, (err as Error)?.message)
+      errors.push(err)
+    }
+  }
   if (directAddrs.length > 0) {
     try {
-      return await node.dial(directAddrs, { signal: withTimeout(DIRECT_DIAL_TIMEOUT_MS, signal) })
+      return await node.dial(directAddrs, { force: true, signal: withTimeout(DIRECT_DIAL_TIMEOUT_MS, signal) })
     } catch (err) {
       signal?.throwIfAborted()
       log('no direct connection to %p: %s', provider.peer, (err as Error)?.message)
       errors.push(err)
     }
   }
-  const relayed = open.find(c => c.status === 'open' && pathOf(c) === 'relayed')
-  if (relayed != null) return relayed
-  if (relayAddrs.length > 0) {
-    try {
-      return await node.dial(relayAddrs, { signal: withTimeout(REQUEST_TIMEOUT_MS, signal) })
-    } catch (err) {
-      signal?.throwIfAborted()
-      errors.push(err)
-    }
-  }
-  if (directAddrs.length === 0 && relayAddrs.length === 0) {
-    // nothing known here: let libp2p look the peer up (its peer store, a recent identify)
-    return await node.dial(provider.peer, { signal: withTimeout(REQUEST_TIMEOUT_MS, signal) })
-  }
   const first = toFileShareError(errors[0], 'NETWORK')
   throw new FileShareError('NETWORK', `cannot connect to ${provider.peer.toString()}: ${first.message}`, { cause: errors[0] })
+}
+
+/** The open direct connection to prefer: TCP (fastest for bulk data here), else QUIC, else null. */
+export function bestDirect (connections: Connection[]): Connection | null {
+  const direct = connections.filter(c => c.status === 'open' && pathOf(c) === 'direct')
+  return direct.find(c => transportOf(c.remoteAddr) === 'tcp') ?? direct[0] ?? null
+}
+
+/** `relayed`, or the direct connection a hole punch gives within PUNCH_WAIT_MS (the punch goes on after that). */
+async function preferPunched (node: FileShareNode, relayed: Connection, signal?: AbortSignal): Promise<Connection> {
+  const puncher = node.services.holePunch
+  if (puncher == null || pathOf(relayed) !== 'relayed') return relayed
+  let timer: NodeJS.Timeout | undefined
+  const punched = await Promise.race([
+    puncher.punch(relayed).catch(() => null),
+    new Promise<null>(resolve => { timer = setTimeout(() => { resolve(null) }, PUNCH_WAIT_MS) })
+  ])
+  clearTimeout(timer)
+  signal?.throwIfAborted()
+  return punched != null && punched.status === 'open' ? punched : relayed
 }
 
 /** Closes relayed connections to `peer` that carry no stream: a direct one replaced them, and each holds relay resources on the master. */
