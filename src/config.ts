@@ -47,6 +47,8 @@ export interface PeerConfig {
   streamIdleTimeoutMs?: number
   /** 'auto' | 'public' | 'relayed': see README "Reachability / NAT" */
   reachability?: ReachabilityMode
+  /** ms a download waits for a hole punch before it starts on the relay (0 = start at once, move later) */
+  holePunchWaitMs?: number
 }
 
 /** The package's config/ folder (dist/config.js → ../config; the test build sits one level deeper). */

@@ -59,6 +59,8 @@ export interface NodeOptions {
    * here); private ones are announced as they are.
    */
   publicListenAddrs?: boolean
+  /** see HolePunchInit.waitMs */
+  holePunchWaitMs?: number
 }
 
 export interface NodeServices {
@@ -100,7 +102,7 @@ export async function createNode (options: NodeOptions): Promise<FileShareNode> 
   // DCUtR: a relayed connection is upgraded to a direct one where the other side has a
   // public address (see reachability.ts and hole-punch.ts for what it cannot do behind two NATs)
   if (options.relayTransport === true) services.dcutr = dcutr()
-  if (options.relayTransport === true && transports.includes('quic')) services.holePunch = holePunch()
+  if (options.relayTransport === true && transports.includes('quic')) services.holePunch = holePunch({ waitMs: options.holePunchWaitMs })
   if (options.relayServer != null) {
     const r = options.relayServer
     const limited = r.dataLimit > 0 || r.durationLimit > 0

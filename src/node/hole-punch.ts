@@ -37,9 +37,13 @@ export const PROTOCOL_PUNCH = '/fileshare/punch/1.0.0'
 export const PUNCH_DIAL_TIMEOUT_MS = 4_000
 /** How long B keeps a punch listener that nothing connected to. */
 export const PUNCH_LISTEN_MS = 10_000
-/** Punch exchanges on one connection (one try, one retry). */
+/** Punch exchanges on one relayed connection: one try, and one retry PUNCH_RETRY_MS after a failure. */
 const MAX_PUNCH_TRIES = 2
+export const PUNCH_RETRY_MS = 2_000
+/** Default of HolePunchInit.waitMs. */
+export const PUNCH_WAIT_MS = 1_500
 const MAX_MESSAGE = 4096
+const RELAY_HOP = '/libp2p/circuit/relay/0.2.0/hop'
 const MAX_ADDRS = 4
 /** datagrams B sends from its new port to open its NAT (a lost one is covered by the others) */
 const OPENING_DATAGRAMS = 3
@@ -61,7 +65,17 @@ export interface HolePunchStats {
   failed: number
 }
 
+export interface HolePunchInit {
+  /**
+   * how long a new download waits for a punch before it starts on the relay (default
+   * PUNCH_WAIT_MS); 0: start on the relay at once and move when the punch succeeds
+   */
+  waitMs?: number
+}
+
 export interface HolePunch {
+  /** see HolePunchInit.waitMs */
+  readonly waitMs: number
   /**
    * Tries to replace `relayed` (a connection through a relay that we dialled) with a
    * direct QUIC connection. Resolves with the direct connection, or null when the punch
@@ -74,8 +88,8 @@ export interface HolePunch {
 }
 
 /** The libp2p service factory (`services: { holePunch: holePunch() }`). */
-export function holePunch (): (components: PunchComponents) => HolePunch & Startable {
-  return (components) => new HolePunchService(components)
+export function holePunch (init: HolePunchInit = {}): (components: PunchComponents) => HolePunch & Startable {
+  return (components) => new HolePunchService(components, init)
 }
 
 class HolePunchService implements HolePunch, Startable {
@@ -85,14 +99,27 @@ class HolePunchService implements HolePunch, Startable {
   /** what each peer told us it sees as our address: QUIC ones with their port, any for our IP */
   private readonly observed = new Map<string, { addr: Multiaddr, quic: boolean, at: number }>()
   private readonly attempts = new Map<string, Promise<Connection | null>>()
+  /** relays we opened a QUIC connection to */
+  private readonly preconnected = new Set<string>()
   private readonly tries = new Map<string, number>()
   private readonly listeners = new Set<Listener>()
   private readonly counters: HolePunchStats = { attempts: 0, direct: 0, failed: 0 }
   private started = false
 
   private readonly onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
-    const { observedAddr, connection, peerId } = evt.detail
-    if (observedAddr == null || isRelayedAddr(connection.remoteAddr)) return
+    const { observedAddr, connection, peerId, protocols, listenAddrs } = evt.detail
+    if (isRelayedAddr(connection.remoteAddr)) return
+    // a relay we reach over TCP only: add a QUIC connection now, so that our QUIC address
+    // as it sees it is known before a punch needs it
+    if (!isQuicAddr(connection.remoteAddr) && protocols.includes(RELAY_HOP) && !this.preconnected.has(peerId.toString())) {
+      const quicAddrs = listenAddrs.filter(isQuicAddr)
+      if (quicAddrs.length > 0) {
+        this.preconnected.add(peerId.toString())
+        void this.components.connectionManager.openConnection(quicAddrs.map(a => a.encapsulate(`/p2p/${peerId.toString()}`)), { force: true, signal: AbortSignal.timeout(PUNCH_DIAL_TIMEOUT_MS) })
+          .catch((err: any) => { this.log('no QUIC connection to the relay %p: %s', peerId, err?.message ?? err) })
+      }
+    }
+    if (observedAddr == null) return
     const quic = isQuicAddr(connection.remoteAddr)
     const key = peerId.toString()
     const old = this.observed.get(key)
@@ -101,8 +128,11 @@ class HolePunchService implements HolePunch, Startable {
     this.observed.set(key, { addr: observedAddr, quic, at: Date.now() })
   }
 
-  constructor (private readonly components: PunchComponents) {
+  readonly waitMs: number
+
+  constructor (private readonly components: PunchComponents, init: HolePunchInit) {
     this.log = components.logger.forComponent('fileshare:hole-punch')
+    this.waitMs = init.waitMs ?? PUNCH_WAIT_MS
   }
 
   async start (): Promise<void> {
@@ -191,6 +221,12 @@ class HolePunchService implements HolePunch, Startable {
     } catch (err: any) {
       this.counters.failed++
       this.log('no punch to %p after %d ms: %s', peer, Date.now() - started, err?.message ?? err)
+      if ((this.tries.get(relayed.id) ?? MAX_PUNCH_TRIES) < MAX_PUNCH_TRIES && this.started) {
+        // once more in the background (a lost datagram, a NAT mapping that was not ready)
+        setTimeout(() => {
+          if (relayed.status === 'open' && this.directTo(peer) == null) void this.punch(relayed).catch(() => {})
+        }, PUNCH_RETRY_MS).unref()
+      }
       return this.directTo(peer)
     }
   }

@@ -37,6 +37,8 @@ export interface PeerOptions {
   transports?: TransportName[]
   /** TCP encrypters in order of preference (default: config, else noise then tls) */
   encrypters?: EncrypterName[]
+  /** ms a download waits for a hole punch before it starts on the relay (default: config, 1500) */
+  holePunchWaitMs?: number
   /** folder for the key (default: config/peer.json); null = a throwaway key */
   data?: string | null
   config?: string
@@ -124,6 +126,7 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
     announce: options.announce ?? config.announce,
     transports: options.transports ?? config.transports,
     encrypters: options.encrypters ?? config.encrypters,
+    holePunchWaitMs: options.holePunchWaitMs ?? config.holePunchWaitMs,
     relayTransport: true
   })
   const catalog = new Catalog()

@@ -11,8 +11,9 @@
  *   that works is moved to by the download.
  * - Else its direct addresses are dialled (bounded by DIRECT_DIAL_TIMEOUT_MS).
  * - A relayed connection is offered to hole punching (hole-punch.ts): when a direct QUIC
- *   connection is punched within PUNCH_WAIT_MS it is used from the first request on, so
- *   almost nothing crosses the relay; a slower punch goes on in the background.
+ *   connection is punched within its waitMs (config holePunchWaitMs) it is used from the
+ *   first request on, so almost nothing crosses the relay; a slower punch goes on in the
+ *   background and the download moves to it when it succeeds.
  * - Streams are opened on the chosen connection itself (not `dialProtocol(peer)`, which
  *   ignores limited relayed connections and would dial yet another one).
  * A relayed connection is later replaced by a direct one when either side manages to
@@ -25,8 +26,6 @@ import { logger } from '@libp2p/logger'
 import { PROTOCOL_FETCH, DIRECT_DIAL_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from '../../protocol/limits.js'
 import { isRelayed, pathOf, withPeerId, transportOf, type FileShareNode, type PathKind } from '../../node/create-node.js'
 
-/** A punch that succeeds within this time carries the download from its first request. */
-export const PUNCH_WAIT_MS = 1_500
 import { FileShareError, toFileShareError } from '../../errors.js'
 import type { ProviderRef } from './download.js'
 
@@ -100,14 +99,18 @@ export function bestDirect (connections: Connection[]): Connection | null {
   return direct.find(c => transportOf(c.remoteAddr) === 'tcp') ?? direct[0] ?? null
 }
 
-/** `relayed`, or the direct connection a hole punch gives within PUNCH_WAIT_MS (the punch goes on after that). */
+/** `relayed`, or the direct connection a hole punch gives within its waitMs (the punch goes on after that). */
 async function preferPunched (node: FileShareNode, relayed: Connection, signal?: AbortSignal): Promise<Connection> {
   const puncher = node.services.holePunch
   if (puncher == null || pathOf(relayed) !== 'relayed') return relayed
+  if (puncher.waitMs <= 0) {
+    void puncher.punch(relayed).catch(() => null)
+    return relayed
+  }
   let timer: NodeJS.Timeout | undefined
   const punched = await Promise.race([
     puncher.punch(relayed).catch(() => null),
-    new Promise<null>(resolve => { timer = setTimeout(() => { resolve(null) }, PUNCH_WAIT_MS) })
+    new Promise<null>(resolve => { timer = setTimeout(() => { resolve(null) }, puncher.waitMs) })
   ])
   clearTimeout(timer)
   signal?.throwIfAborted()
