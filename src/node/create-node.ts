@@ -150,7 +150,11 @@ export async function createNode (options: NodeOptions): Promise<FileShareNode> 
     transportManager: { faultTolerance: FaultTolerance.NO_FATAL },
     services: services as any
   }) as FileShareNode
-  if (options.publicListenAddrs === true) confirmAddrs(node, (node as any).components.transportManager.getAddrs())
+  if (options.publicListenAddrs === true) {
+    // listeners may still be starting: confirm what is there and whatever comes later
+    confirmAddrs(node, (node as any).components.transportManager.getAddrs())
+    node.addEventListener('transport:listening', evt => { confirmAddrs(node, evt.detail.getAddrs()) })
+  }
   return node
 }
 

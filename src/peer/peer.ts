@@ -127,6 +127,10 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
     transports: options.transports ?? config.transports,
     encrypters: options.encrypters ?? config.encrypters,
     holePunchWaitMs: options.holePunchWaitMs ?? config.holePunchWaitMs,
+    // a sharing peer announces a public address once the master's dial-back verified it;
+    // a client (get) announces its listen addresses as they are: a NATed provider tries
+    // them to dial it back (connection reversal), and a wrong one costs only that dial
+    publicListenAddrs: shareDir == null,
     relayTransport: true
   })
   const catalog = new Catalog()
