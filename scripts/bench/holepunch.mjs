@@ -2,7 +2,10 @@
 // Hole-punching campaign in the NAT lab (root; scripts/natlab.sh, NATLAB_WAN=public).
 //
 //   npm run build && node scripts/bench/holepunch.mjs [--trials 20] [--mb 256] [--pairs masq/masq,masq/random,random/masq,random/random]
-//                                                     [--prefix hpb] [--timeout 120] [--keep-logs DIR]
+//                                                     [--prefix hpb] [--timeout 120] [--keep-logs DIR] [--data-limit MIB]
+//
+// --data-limit MIB: the master's relay.dataLimit, so relayed downloads are cut every MIB MiB
+// (symmetric NATs stay relayed: the table then shows what the cuts cost).
 //
 // For each pair of NAT kinds (provider's NAT / downloader's NAT; masq = port-preserving
 // MASQUERADE, random = --random-fully "symmetric" NAT, both with the home-router firewall)
@@ -13,7 +16,7 @@
 // that crossed the master during the get (half of the master's wan0 rx+tx: the relay
 // forwards every byte it receives). Prints a table; --json prints the raw trials too.
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, mkdirSync, openSync, writeSync, closeSync, readFileSync, appendFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, mkdirSync, openSync, writeSync, closeSync, writeFileSync, appendFileSync } from 'node:fs'
 import { randomFillSync } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -27,6 +30,7 @@ const { values } = parseArgs({
     prefix: { type: 'string', default: 'hpb' },
     timeout: { type: 'string', default: '120' },
     'keep-logs': { type: 'string' },
+    'data-limit': { type: 'string' },
     json: { type: 'boolean' }
   }
 })
@@ -109,7 +113,12 @@ async function campaign (pair) {
   const [nat1, nat2] = pair.split('/')
   natlab({ NATLAB_NAT1_MODE: nat1, NATLAB_NAT2_MODE: nat2 }, 'up')
   const masterIp = natlab({}, 'addr', 'master')
-  const master = start('master', 'master.js', ['--listen', `/ip4/${masterIp}/tcp/4001`, '--listen', `/ip4/${masterIp}/udp/4001/quic-v1`, '--data', join(dir, `master-${nat1}-${nat2}`)])
+  const masterArgs = ['--listen', `/ip4/${masterIp}/tcp/4001`, '--listen', `/ip4/${masterIp}/udp/4001/quic-v1`, '--data', join(dir, `master-${nat1}-${nat2}`)]
+  if (values['data-limit'] != null) {
+    writeFileSync(join(dir, 'master.json'), JSON.stringify({ relay: { dataLimit: Math.round(Number(values['data-limit']) * 1048576) } }))
+    masterArgs.push('--config', join(dir, 'master.json'))
+  }
+  const master = start('master', 'master.js', masterArgs)
   try {
     const ready = await master.event('ready')
     const masterAddr = ready.addrs.find(a => a.includes('/tcp/4001/'))
@@ -121,7 +130,7 @@ async function campaign (pair) {
         const r = await provider.event('ready', 30_000)
         if (r.reachability !== 'relayed') throw new Error(`provider is ${r.reachability}`)
         const before = wanBytes()
-        const get = start('peer2', 'peer.js', ['get', 'holepunch.bin', '--master', masterAddr, '--out', join(dir, `out-${tag}`)], { DEBUG: 'fileshare:hole-punch' })
+        const get = start('peer2', 'peer.js', ['get', 'holepunch.bin', '--master', masterAddr, '--out', join(dir, `out-${tag}`)], { DEBUG: 'fileshare:hole-punch,fileshare:peer:download' })
         const timer = setTimeout(() => { void get.stop() }, TIMEOUT_MS)
         const code = await get.exited
         clearTimeout(timer)
@@ -135,6 +144,7 @@ async function campaign (pair) {
         }
         const m = /punched through to \S+ in (\d+) ms/.exec(get.stderr())
         if (m != null) record.toDirectMs = Number(m[1])
+        record.cuts = (get.stderr().match(/connection to \S+ lost/g) ?? []).length
         if (!record.ok) record.error = get.stderr().split('\n').filter(l => !l.includes('fileshare:hole-punch')).slice(-3).join(' | ')
       } catch (err) {
         record.error = err.message
@@ -144,7 +154,7 @@ async function campaign (pair) {
         rmSync(join(dir, `p-${tag}`), { recursive: true, force: true })
       }
       results.push(record)
-      console.log(`${pair.padEnd(14)} #${String(trial + 1).padStart(2)} ${record.ok ? 'ok  ' : 'FAIL'} ${String(record.path).padEnd(8)} to-direct ${record.toDirectMs == null ? '   -' : String(record.toDirectMs).padStart(4)} ms  master relayed ${(record.relayBytes / 1048576).toFixed(2).padStart(7)} MiB  ${record.seconds?.toFixed(2) ?? '-'} s${record.error != null ? '  ' + record.error.slice(0, 200) : ''}`)
+      console.log(`${pair.padEnd(14)} #${String(trial + 1).padStart(2)} ${record.ok ? 'ok  ' : 'FAIL'} ${String(record.path).padEnd(8)} to-direct ${record.toDirectMs == null ? '   -' : String(record.toDirectMs).padStart(4)} ms  master relayed ${(record.relayBytes / 1048576).toFixed(2).padStart(7)} MiB  ${record.seconds?.toFixed(2) ?? '-'} s${record.cuts > 0 ? `  ${record.cuts} relay cuts` : ''}${record.error != null ? '  ' + record.error.slice(0, 200) : ''}`)
     }
   } finally {
     await master.stop()
