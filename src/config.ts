@@ -7,7 +7,7 @@ import { readFileSync, existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { FileShareError } from './errors.js'
 import type { RelayServerConfig, TransportName, EncrypterName } from './node/create-node.js'
-import type { ReachabilityMode } from './peer/reachability.js'
+import type { ReachabilityMode } from './types.js'
 
 export interface MasterConfig {
   listen: string[]
@@ -23,6 +23,8 @@ export interface MasterConfig {
   requestTimeoutMs?: number
   requestsPerSecond?: number
   requestBurst?: number
+  /** dial-back checks served per minute to one remote IP (default 60) */
+  dialBackPerIpPerMinute?: number
   relay: RelayServerConfig
 }
 

@@ -9,8 +9,8 @@ import { createInterface } from 'node:readline'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createNode } from '../../dist/node/create-node.js'
 import { MasterClient } from '../../dist/peer/master-client.js'
-import { RegisterRequest } from '../../dist/protocol/pb/register.js'
-import { REGISTER_BATCH } from '../../dist/protocol/limits.js'
+import { RegisterRequest } from '../../dist/protocols/register/pb/register.js'
+import { REGISTER_BATCH } from '../../dist/protocols/register/constants.js'
 import { word, COMMON_IDS } from './master-load-words.mjs'
 
 const [addr, workerText, nodesText, filesText] = process.argv.slice(2)

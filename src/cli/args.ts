@@ -4,7 +4,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { UsageError } from '../errors.js'
-import { parseTransports, type TransportName } from '../node/create-node.js'
+import { parseTransports, type TransportName } from '../node/addresses.js'
 
 export type Options = NonNullable<ParseArgsConfig['options']>
 

@@ -1,8 +1,11 @@
 /**
  * What the commands print: JSON lines on stdout with --json (one object per event, an
  * `event` field first), human text otherwise. Failures always end in one line on stderr.
+ * Text from the network goes through printable() (callers escape the fields of their human
+ * text; warnings and errors are escaped here), JSON through jsonLine().
  */
 import { FileShareError, exitCodeFor, toFileShareError } from '../errors.js'
+import { printable, jsonLine } from './printable.js'
 
 export class Output {
   constructor (readonly json: boolean) {}
@@ -10,7 +13,7 @@ export class Output {
   /** An event: printed as JSON with --json, as `human` text otherwise (nothing when omitted). */
   event (event: string, fields: Record<string, unknown>, human?: string): void {
     if (this.json) {
-      process.stdout.write(JSON.stringify({ event, ...fields }) + '\n')
+      process.stdout.write(jsonLine({ event, ...fields }) + '\n')
     } else if (human != null) {
       process.stdout.write(human + '\n')
     }
@@ -19,17 +22,20 @@ export class Output {
   /** A notice for humans on stderr (a `warning` event with --json). */
   warn (message: string): void {
     if (this.json) this.event('warning', { message })
-    else process.stderr.write(`warning: ${message}\n`)
+    else process.stderr.write(`warning: ${printable(message)}\n`)
   }
 
   /** Reports a failure (one line on stderr, plus an `error` event with --json); returns the exit code. */
   fail (err: unknown): number {
     const e: FileShareError = toFileShareError(err)
     if (this.json) this.event('error', { code: e.code, message: e.message, ...(e.details ?? {}) })
-    const [first, ...rest] = e.message.split('\n')
-    process.stderr.write(`error: ${first}\n`)
-    // extra lines (candidates of an ambiguous name) follow for humans only
-    if (!this.json && rest.length > 0) process.stderr.write(rest.join('\n') + '\n')
+    // usage text and the candidates of an ambiguous name have lines of their own; any other
+    // message may quote peers: one line, escaped (its line breaks shown as \x0a)
+    const candidates = Array.isArray(e.details?.candidates) ? e.details.candidates.map(String) : null
+    const lines = e.code === 'USAGE' ? e.message.split('\n') : candidates != null ? [e.message.split('\n')[0], ...candidates.map(c => `  ${c}`)] : [e.message]
+    process.stderr.write(`error: ${printable(lines[0])}\n`)
+    // extra lines follow for humans only
+    if (!this.json && lines.length > 1) process.stderr.write(lines.slice(1).map(printable).join('\n') + '\n')
     if (e.code === 'INTERNAL' && process.env.DEBUG != null) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`)
     return exitCodeFor(e)
   }

@@ -5,10 +5,11 @@
 import { createPeer, type Peer } from '../peer/peer.js'
 import { FileShareError, UsageError } from '../errors.js'
 import { Output, formatBytes } from './output.js'
+import { printable } from './printable.js'
 import { ProgressBar } from './progress.js'
 import { parse, onShutdownSignal, transportsOption, type Options } from './args.js'
 import { loadConfig, type PeerConfig } from '../config.js'
-import { REACHABILITY_SETTLE_MS } from '../protocol/limits.js'
+import { REACHABILITY_SETTLE_MS } from '../peer/tuning.js'
 
 export const PEER_USAGE = `usage:
   node dist/peer.js --share DIR [--master MA] [--listen MA]... [--announce MA]... [--transport tcp,quic] [--max-uploads N] [--data DIR] [--config FILE] [--json]
@@ -103,7 +104,7 @@ async function search (argv: string[], out: Output): Promise<number> {
     if (results.length === 0) throw new FileShareError('NOT_FOUND', `no shared file matches ${JSON.stringify(query)}`)
     for (const r of results) {
       out.event('result', { id: r.id, name: r.name, path: r.path, size: r.size, providers: r.providers },
-        `${r.id}  ${formatBytes(r.size).padStart(10)}  ${String(r.providers).padStart(3)} provider(s)  ${r.path}`)
+        `${r.id}  ${formatBytes(r.size).padStart(10)}  ${String(r.providers).padStart(3)} provider(s)  ${printable(r.path)}`)
     }
     return 0
   })
@@ -125,7 +126,7 @@ async function get (argv: string[], out: Output): Promise<number> {
   // back so data flows direct instead of relayed, and a seeding get is reachable
   const listen = values.listen ?? loadConfig<PeerConfig>('peer', values.config).listen
   return await withClient({ ...values, ...serving, listen }, out, async peer => {
-    const bar = ProgressBar.enabled(out.json) ? new ProgressBar(target) : null
+    const bar = ProgressBar.enabled(out.json) ? new ProgressBar(printable(target)) : null
     try {
       const result = await peer.get(target, {
         out: values.out,
@@ -144,16 +145,16 @@ async function get (argv: string[], out: Output): Promise<number> {
             if (!out.json) process.stderr.write(`resuming: ${formatBytes(event.bytes)} already verified on disk\n`)
           } else {
             out.event(event.event, { id: event.id, peer: event.peer, reason: event.reason })
-            if (!out.json) process.stderr.write(`provider ${event.peer} dropped: ${event.reason}\n`)
+            if (!out.json) process.stderr.write(`provider ${printable(event.peer)} dropped: ${printable(event.reason)}\n`)
           }
         }
       })
       bar?.stop()
       out.event('done', { id: result.id, path: result.path, bytes: result.bytes, seconds: result.seconds, providers: result.providers },
-        `${result.path}: ${formatBytes(result.bytes)} verified in ${result.seconds.toFixed(2)} s from ${result.providers.length} provider(s)`)
+        `${printable(result.path)}: ${formatBytes(result.bytes)} verified in ${result.seconds.toFixed(2)} s from ${result.providers.length} provider(s)`)
       if (seed) {
         out.event('seeding', { id: result.id, path: result.path, peerId: peer.peerId, addrs: peer.addrs() },
-          `seeding ${result.path} as ${peer.peerId} until interrupted (Ctrl-C)`)
+          `seeding ${printable(result.path)} as ${peer.peerId} until interrupted (Ctrl-C)`)
         reportReachabilityChanges(peer, out)
         const signal = await shutdown
         out.event('stopped', { signal }, `stopped (${signal})`)
@@ -196,7 +197,7 @@ function reportReachabilityChanges (peer: Peer, out: Output): void {
 }
 
 function describeReachability (state: { reachability: string, addrs: string[] }): string {
-  return state.addrs.length > 0 ? `${state.reachability} (${state.addrs.join(', ')})` : state.reachability
+  return printable(state.addrs.length > 0 ? `${state.reachability} (${state.addrs.join(', ')})` : state.reachability)
 }
 
 function help (): number {

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto'
 import { toString as u8ToString, fromString as u8FromString } from 'uint8arrays'
-import { CHUNK_SIZE, MAX_CHUNKS } from '../protocol/limits.js'
+import { CHUNK_SIZE, MAX_CHUNKS } from './constants.js'
 import { FileShareError } from '../errors.js'
 
 export const ID_BYTES = 32

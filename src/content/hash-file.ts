@@ -5,7 +5,7 @@
  */
 import { open } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
-import { CHUNK_SIZE, MAX_FILE_SIZE } from '../protocol/limits.js'
+import { CHUNK_SIZE, MAX_FILE_SIZE } from './constants.js'
 import { FileShareError } from '../errors.js'
 import { chunkCount, HASH_BYTES, manifestRoot, type Manifest } from './content-id.js'
 

@@ -10,8 +10,8 @@
 import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { MAX_QUERY_WORDS } from '../protocol/limits.js'
-import { baseName } from '../protocol/paths.js'
+import { MAX_QUERY_WORDS } from './tuning.js'
+import { baseName } from '../protocols/paths.js'
 
 export interface FileRecord {
   id: Uint8Array
@@ -95,6 +95,8 @@ export class IndexStore {
     const db = this.db
     return {
       setLive: db.prepare('INSERT INTO peers (peer, live, last_seen) VALUES (?, ?, ?) ON CONFLICT (peer) DO UPDATE SET live = excluded.live, last_seen = excluded.last_seen'),
+      setNotLive: db.prepare('UPDATE peers SET live = 0, last_seen = ? WHERE peer = ?'),
+      countPeers: db.prepare('SELECT COUNT(*) FROM peers').pluck(),
       isLive: db.prepare('SELECT live FROM peers WHERE peer = ?').pluck(),
       deletePeerFiles: db.prepare('DELETE FROM files WHERE peer = ?'),
       upsertFile: db.prepare(`INSERT INTO files (peer, path, name, id, size) VALUES (?, ?, ?, ?, ?)
@@ -117,8 +119,18 @@ export class IndexStore {
     }
   }
 
+  /**
+   * Marks `peer` live (a registration: creates its row) or not live (only a peer that has a
+   * row: a key that merely connected leaves nothing behind).
+   */
   setLive (peer: string, live: boolean): void {
-    this.stmts.setLive.run(peer, live ? 1 : 0, Date.now())
+    if (live) this.stmts.setLive.run(peer, 1, Date.now())
+    else this.stmts.setNotLive.run(Date.now(), peer)
+  }
+
+  /** Rows of the peers table: peers that ever registered. */
+  peerCount (): number {
+    return this.stmts.countPeers.get() as number
   }
 
   /** undefined for a peer that never registered */

@@ -8,12 +8,13 @@ import { createNode, type FileShareNode, type RelayServerConfig, type TransportN
 import { loadOrCreateKey } from '../node/key-store.js'
 import { IndexStore } from './index-store.js'
 import { Liveness } from './liveness.js'
-import { RegisterService } from './register-service.js'
-import { LookupService } from './lookup-service.js'
-import { DialBackService } from './dialback-service.js'
+import { peerRateLimiter } from './rate-limiter.js'
 import { relayGate, type RelayGateTarget } from './relay-gate.js'
+import { registerServer } from '../protocols/register/index.js'
+import { lookupServer } from '../protocols/lookup/index.js'
+import { dialBackServer } from '../protocols/dialback/index.js'
 import { loadConfig, type MasterConfig } from '../config.js'
-import { PROVIDER_GRACE_MS } from '../protocol/limits.js'
+import { PROVIDER_GRACE_MS, MAX_FILES_PER_PEER } from './tuning.js'
 
 const log = logger('fileshare:master')
 
@@ -39,6 +40,8 @@ export interface MasterOptions {
   /** per-peer rate limit on each master protocol (token bucket) */
   requestsPerSecond?: number
   requestBurst?: number
+  /** dial-back checks served per minute to one remote IP, whatever the keys (default 60) */
+  dialBackPerIpPerMinute?: number
 }
 
 export interface Master {
@@ -56,6 +59,22 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
   const dataDir = resolve(options.data ?? config.data)
   const privateKey = await loadOrCreateKey(dataDir)
   const index = new IndexStore(dataDir)
+  const requestTimeoutMs = options.requestTimeoutMs ?? config.requestTimeoutMs
+  const requestsPerSecond = options.requestsPerSecond ?? config.requestsPerSecond
+  const requestBurst = options.requestBurst ?? config.requestBurst
+  // the protocol servers are libp2p services: started and stopped with the node
+  let liveness: Liveness | null = null
+  const services = {
+    register: registerServer({
+      store: index,
+      limiter: peerRateLimiter(requestsPerSecond, requestBurst),
+      maxFilesPerPeer: options.maxFilesPerPeer ?? config.maxFilesPerPeer ?? MAX_FILES_PER_PEER,
+      requestTimeoutMs,
+      onRegistered: peer => { liveness?.connected(peer) }
+    }),
+    lookup: lookupServer({ store: index, limiter: peerRateLimiter(requestsPerSecond, requestBurst), requestTimeoutMs }),
+    dialBack: dialBackServer({ checksPerIpPerMinute: options.dialBackPerIpPerMinute ?? config.dialBackPerIpPerMinute })
+  }
   let node: FileShareNode
   let gateTarget: RelayGateTarget | null = null
   try {
@@ -68,26 +87,17 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
       relayServer: { ...config.relay, ...options.relay },
       maxConnections: options.maxConnections ?? config.maxConnections,
       publicListenAddrs: true,
-      connectionGater: relayGate(() => gateTarget)
+      connectionGater: relayGate(() => gateTarget),
+      services
     })
     gateTarget = { node, index }
   } catch (err) {
     index.close()
     throw err
   }
-  const liveness = new Liveness(node, index, options.providerGraceMs ?? config.providerGraceMs ?? PROVIDER_GRACE_MS)
-  const limits = {
-    requestTimeoutMs: options.requestTimeoutMs ?? config.requestTimeoutMs,
-    requestsPerSecond: options.requestsPerSecond ?? config.requestsPerSecond,
-    requestBurst: options.requestBurst ?? config.requestBurst
-  }
-  const register = new RegisterService(node, index, liveness, { ...limits, maxFilesPerPeer: options.maxFilesPerPeer ?? config.maxFilesPerPeer })
-  const lookup = new LookupService(node, index, limits)
-  const dialBack = new DialBackService(node)
-  liveness.start()
-  await register.start()
-  await lookup.start()
-  await dialBack.start()
+  const tracker = new Liveness(node, index, options.providerGraceMs ?? config.providerGraceMs ?? PROVIDER_GRACE_MS)
+  liveness = tracker
+  tracker.start()
   log('master %s listening on %s', node.peerId.toString(), node.getMultiaddrs().map(String).join(', '))
 
   let stopped = false
@@ -96,14 +106,11 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
     peerId: node.peerId.toString(),
     addrs: () => node.getMultiaddrs().map(String),
     index,
-    liveness,
+    liveness: tracker,
     async stop () {
       if (stopped) return
       stopped = true
-      liveness.stop()
-      await register.stop().catch(() => {})
-      await lookup.stop().catch(() => {})
-      await dialBack.stop().catch(() => {})
+      tracker.stop()
       await node.stop()
       index.close()
     }

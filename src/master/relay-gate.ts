@@ -6,8 +6,9 @@
  */
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
-import { PROTOCOL_FETCH } from '../protocol/limits.js'
-import { connectionPath, type FileShareNode } from '../node/create-node.js'
+import { PROTOCOL_FETCH } from '../protocols/fetch/constants.js'
+import type { FileShareNode } from '../node/create-node.js'
+import { connectionPath } from '../node/addresses.js'
 import type { IndexStore } from './index-store.js'
 
 const log = logger('fileshare:master:relay-gate')

@@ -5,7 +5,7 @@
  */
 import { toString as u8ToString } from 'uint8arrays'
 import type { Manifest } from '../content/content-id.js'
-import { baseName } from '../protocol/paths.js'
+import { baseName } from '../protocols/paths.js'
 
 export interface SharedEntry {
   id: Uint8Array

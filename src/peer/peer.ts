@@ -12,15 +12,15 @@ import { loadOrCreateKey } from '../node/key-store.js'
 import { loadConfig, type PeerConfig } from '../config.js'
 import { FileShareError, toFileShareError } from '../errors.js'
 import { isContentId, parseContentId, formatContentId } from '../content/content-id.js'
-import { BUSY_MAX_RETRIES } from '../protocol/limits.js'
+import { BUSY_MAX_RETRIES } from './download/tuning.js'
 import { Catalog } from './catalog.js'
 import { startLiveShare, type LiveShare } from './share/live-share.js'
 import type { ScanStats } from './share/scanner.js'
-import { FetchServer } from './fetch-server.js'
+import { fetchServer } from '../protocols/fetch/index.js'
+import { FetchSession, isBusy, waitBusy } from '../protocols/fetch/client.js'
 import { MasterClient, type SearchResult } from './master-client.js'
 import { Registration } from './registration.js'
-import { download, isBusy, waitBusy, type DownloadEvent, type DownloadResult, type ProviderRef } from './download/download.js'
-import { FetchSession } from './download/fetch-session.js'
+import { download, type DownloadEvent, type DownloadResult, type ProviderRef } from './download/download.js'
 import { openFetchStream } from './download/dial.js'
 import { ReachabilityManager, DirectUpgrader, type ReachabilityMode, type ReachabilityState } from './reachability.js'
 
@@ -120,6 +120,7 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
     }
   }
 
+  const catalog = new Catalog()
   const node = await createNode({
     privateKey,
     listen: shareDir != null ? (options.listen ?? config.listen) : (options.listen ?? []),
@@ -131,11 +132,21 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
     // a client (get) announces its listen addresses as they are: a NATed provider tries
     // them to dial it back (connection reversal), and a wrong one costs only that dial
     publicListenAddrs: shareDir == null,
-    relayTransport: true
+    relayTransport: true,
+    services: {
+      // a libp2p service, stopped with the node; it registers its handler once this peer
+      // has something to serve (startServing)
+      fetch: fetchServer({
+        catalog,
+        maxUploads: options.maxUploads ?? config.maxUploads,
+        maxUploadRate: options.maxUploadRate,
+        idleTimeoutMs: options.streamIdleTimeoutMs ?? config.streamIdleTimeoutMs,
+        serving: false
+      })
+    }
   })
-  const catalog = new Catalog()
   const master = masterMa != null ? new MasterClient(node, masterMa) : null
-  let fetchServer: FetchServer | null = null
+  let serving = false
   let registration: Registration | null = null
   let share: LiveShare | null = null
   let reachability: ReachabilityManager | null = null
@@ -144,15 +155,11 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
 
   /** Starts the fetch server, the registration with the master and reachability (once). */
   async function startServing (): Promise<void> {
-    if (fetchServer != null) return
-    fetchServer = new FetchServer(node, catalog, {
-      maxUploads: options.maxUploads ?? config.maxUploads,
-      maxUploadRate: options.maxUploadRate,
-      idleTimeoutMs: options.streamIdleTimeoutMs ?? config.streamIdleTimeoutMs
-    })
-    await fetchServer.start()
+    if (serving) return
+    serving = true
+    await node.services.fetch.serve()
     if (master != null) {
-      registration = new Registration(node, master, catalog, { onError: options.onWarning })
+      registration = new Registration(node, master.peer, master.registry, catalog, { onError: options.onWarning })
       registration.start()
       reachability = new ReachabilityManager(node, master, options.reachability ?? config.reachability ?? 'auto', options.onWarning)
       reachability.start()
@@ -321,7 +328,7 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
     shareStats: () => share != null ? { ...share.folder.totals, pending: share.folder.pendingPaths().length } : null,
     rescan: async () => await (share?.rescan() ?? Promise.resolve(0)),
     seed,
-    activeUploads: () => fetchServer?.activeUploads ?? 0,
+    activeUploads: () => node.services.fetch.activeUploads,
     reachability: () => reachability?.current ?? { reachability: 'unknown', addrs: [] },
     onReachabilityChange: listener => reachability?.onChange(listener) ?? (() => {}),
     reachabilitySettled: async timeoutMs => await (reachability?.settled(timeoutMs) ?? Promise.resolve({ reachability: 'unknown' as const, addrs: [] })),
@@ -334,7 +341,6 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
       await registration?.stop()
       await reachability?.stop()
       upgrader.stop()
-      await fetchServer?.stop().catch(() => {})
       await node.stop()
     }
   }

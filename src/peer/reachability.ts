@@ -21,28 +21,17 @@
 import type { Connection, IdentifyResult, PeerId } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { logger } from '@libp2p/logger'
-import {
-  MASTER_RETRY_MIN_MS, MASTER_RETRY_MAX_MS, DIRECT_UPGRADE_TIMEOUT_MS, RELAY_ADDR_CONFIRM_MS
-} from '../protocol/limits.js'
-import { isRelayed, isPlainDirect, pathOf, connectionPath, withPeerId, withoutPeerId, confirmAddrs, type FileShareNode } from '../node/create-node.js'
+import { MASTER_RETRY_MIN_MS, MASTER_RETRY_MAX_MS, DIRECT_UPGRADE_TIMEOUT_MS, RELAY_ADDR_CONFIRM_MS } from './tuning.js'
+import type { FileShareNode } from '../node/create-node.js'
+import { isRelayed, isPlainDirect, pathOf, connectionPath, withPeerId, withoutPeerId } from '../node/addresses.js'
 import type { MasterClient } from './master-client.js'
 import { OneShotTimer } from '../util/one-shot-timer.js'
+import { Backoff } from '../util/backoff.js'
+import type { ReachabilityMode, ReachabilityState } from '../types.js'
+
+export type { Reachability, ReachabilityMode, ReachabilityState } from '../types.js'
 
 const log = logger('fileshare:peer:reachability')
-
-/**
- * 'unknown': not determined yet (master not reached); 'public': the master reached us on a
- * new connection; 'private': not public and no relay reservation (yet); 'relayed': not
- * public, reachable through the master's relay.
- */
-export type Reachability = 'unknown' | 'public' | 'private' | 'relayed'
-export type ReachabilityMode = 'auto' | 'public' | 'relayed'
-
-export interface ReachabilityState {
-  reachability: Reachability
-  /** addresses other peers can use: the ones the master reached, or the relay addresses */
-  addrs: string[]
-}
 
 export class ReachabilityManager {
   private state: ReachabilityState = { reachability: 'unknown', addrs: [] }
@@ -50,7 +39,7 @@ export class ReachabilityManager {
   private stopped = false
   private readonly timer = new OneShotTimer(() => { void this.run() })
   private running: Promise<void> | null = null
-  private backoffMs = MASTER_RETRY_MIN_MS
+  private readonly backoff = new Backoff({ minMs: MASTER_RETRY_MIN_MS, maxMs: MASTER_RETRY_MAX_MS })
   /** the dial-back verdict; null until the master answered */
   private isPublic: boolean | null = null
   private reserving = false
@@ -71,7 +60,7 @@ export class ReachabilityManager {
     this.node.addEventListener('peer:disconnect', this.onDisconnect)
     if (this.mode === 'public') {
       this.isPublic = true
-      confirmAddrs(this.node, this.directAddrs())
+      this.node.services.publicAddresses.confirm(this.directAddrs())
       this.set({ reachability: 'public', addrs: this.directAddrs().map(String) })
       return
     }
@@ -127,7 +116,7 @@ export class ReachabilityManager {
       if (!this.reserving) this.set({ reachability: 'relayed', addrs: relayAddrs })
     } else {
       this.set({ reachability: 'private', addrs: [] })
-      if (!this.timer.pending && this.running == null) this.schedule(this.backoffMs)
+      if (!this.timer.pending && this.running == null) this.schedule(this.backoff.peek())
     }
   }
 
@@ -138,15 +127,15 @@ export class ReachabilityManager {
   private async run (): Promise<void> {
     if (this.running != null || this.stopped) return
     this.running = this.step().then(() => {
-      this.backoffMs = MASTER_RETRY_MIN_MS
+      this.backoff.reset()
     }, (err: any) => {
       const message = err?.message ?? String(err)
       this.failedOnce = true
       for (const w of [...this.settleWaiters]) w()
-      log('reachability step failed, retrying in %d ms: %s', this.backoffMs, message)
-      this.onError?.(`relay reservation: ${message} (retrying in ${Math.round(this.backoffMs / 100) / 10} s)`)
-      this.schedule(this.backoffMs)
-      this.backoffMs = Math.min(this.backoffMs * 2, MASTER_RETRY_MAX_MS)
+      const delay = this.backoff.next()
+      log('reachability step failed, retrying in %d ms: %s', delay, message)
+      this.onError?.(`relay reservation: ${message} (retrying in ${Math.round(delay / 100) / 10} s)`)
+      this.schedule(delay)
     }).finally(() => { this.running = null })
     await this.running
   }
@@ -159,7 +148,7 @@ export class ReachabilityManager {
       log('dial-back: %s (observed as %s)', this.isPublic ? 'public' : 'not reachable', observed?.toString() ?? '?')
       if (this.isPublic) {
         // verified: libp2p announces a public address only once it is confirmed
-        confirmAddrs(this.node, reachable)
+        this.node.services.publicAddresses.confirm(reachable)
         this.set({ reachability: 'public', addrs: reachable.map(String) })
         return
       }
@@ -197,25 +186,11 @@ export class ReachabilityManager {
     log('the master does not list our relayed address yet')
   }
 
-  /**
-   * Listens on `<master>/p2p-circuit`. The first time through the transport manager (so
-   * the relay addresses become ours and identify push announces them); later on the same
-   * listener, which makes a new reservation and reports why one failed.
-   */
+  /** Listens on `<master>/p2p-circuit` (node/relay-reservations.ts); success is checked by the caller. */
   private async reserve (): Promise<void> {
-    const addr = multiaddr(`${this.master.addr.toString()}/p2p-circuit`)
-    const transportManager = (this.node as any).components.transportManager
-    const existing = this.circuitListener(transportManager)
-    if (existing != null) {
-      await existing.listen(addr)
-      return
-    }
-    // NO_FATAL fault tolerance: a failed reservation does not throw here (checked by the caller)
-    await transportManager.listen([addr])
-  }
-
-  private circuitListener (transportManager: any): any {
-    return transportManager.getListeners().find((l: any) => l.reservationStore != null)
+    const reservations = this.node.services.relayReservations
+    if (reservations == null) throw new Error('this node has no circuit relay transport')
+    await reservations.reserve(multiaddr(`${this.master.addr.toString()}/p2p-circuit`))
   }
 
   private relayAddrs (): string[] {
@@ -224,7 +199,7 @@ export class ReachabilityManager {
 
   /** Our plain TCP and QUIC listen addresses (without /p2p, verified or not), the candidates for a dial-back. */
   private directAddrs (): Multiaddr[] {
-    return ((this.node as any).components.transportManager.getAddrs() as Multiaddr[]).map(withoutPeerId).filter(isPlainDirect)
+    return this.node.services.publicAddresses.listenAddrs().filter(isPlainDirect)
   }
 
   private set (state: ReachabilityState): void {

@@ -4,14 +4,14 @@
  * REMOVE) as the catalog changes, and reconnection with exponential backoff while the
  * master is away. A peer without a reachable master keeps serving; it just retries.
  */
-import type { PeerId } from '@libp2p/interface'
+import type { PeerId, Libp2p } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
-import { RegisterRequest, type SharedFile } from '../protocol/pb/register.js'
-import { REGISTER_BATCH, MASTER_RETRY_MIN_MS, MASTER_RETRY_MAX_MS } from '../protocol/limits.js'
-import type { FileShareNode } from '../node/create-node.js'
+import { REGISTER_BATCH } from '../protocols/register/constants.js'
+import type { RegisterClient, SharedFile } from '../protocols/register/client.js'
+import { MASTER_RETRY_MIN_MS, MASTER_RETRY_MAX_MS } from './tuning.js'
 import type { Catalog, CatalogChange } from './catalog.js'
-import type { MasterClient } from './master-client.js'
 import { OneShotTimer } from '../util/one-shot-timer.js'
+import { Backoff } from '../util/backoff.js'
 
 const log = logger('fileshare:peer:registration')
 /** How long a stopping peer waits for the master to acknowledge its withdrawal. */
@@ -24,7 +24,7 @@ export interface RegistrationEvents {
 
 export class Registration {
   private stopped = false
-  private backoffMs = MASTER_RETRY_MIN_MS
+  private readonly backoff = new Backoff({ minMs: MASTER_RETRY_MIN_MS, maxMs: MASTER_RETRY_MAX_MS })
   private readonly timer = new OneShotTimer(() => { void this.run() })
   private running: Promise<void> | null = null
   /** whether the master holds our full set (deltas are sent only then) */
@@ -33,15 +33,19 @@ export class Registration {
   private pendingRemoves = new Set<string>()
   private readonly unsubscribe: () => void
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
-    if (evt.detail.equals(this.master.peer)) {
+    if (evt.detail.equals(this.masterPeer)) {
       log('master disconnected')
       this.synced = false
       this.schedule(MASTER_RETRY_MIN_MS)
     }
   }
 
-  constructor (private readonly node: FileShareNode, private readonly master: MasterClient, private readonly catalog: Catalog,
-    private readonly events: RegistrationEvents = {}) {
+  /**
+   * `node` tells when the master (`masterPeer`) disconnects; `master` carries the
+   * requests (protocols/register/client.ts).
+   */
+  constructor (private readonly node: Pick<Libp2p, 'addEventListener' | 'removeEventListener'>, private readonly masterPeer: PeerId, private readonly master: RegisterClient,
+    private readonly catalog: Catalog, private readonly events: RegistrationEvents = {}) {
     this.unsubscribe = catalog.onChange(change => { this.queue(change) })
   }
 
@@ -60,7 +64,7 @@ export class Registration {
       // withdraw everything at once (a clean stop is "known to be gone"), without waiting
       // long for a master that does not answer: the grace period covers that case
       this.synced = false
-      await this.master.register({ op: RegisterRequest.Op.RESET, files: [], paths: [] }, AbortSignal.timeout(DEREGISTER_TIMEOUT_MS)).catch(() => {})
+      await this.master.withdraw(AbortSignal.timeout(DEREGISTER_TIMEOUT_MS)).catch(() => {})
     }
   }
 
@@ -95,14 +99,14 @@ export class Registration {
       return
     }
     this.running = (this.synced ? this.sendDeltas() : this.announceAll()).then(() => {
-      this.backoffMs = MASTER_RETRY_MIN_MS
+      this.backoff.reset()
     }, (err: any) => {
       this.synced = false
       const message = err?.message ?? String(err)
-      log('registration failed, retrying in %d ms: %s', this.backoffMs, message)
+      const delay = this.backoff.next()
+      log('registration failed, retrying in %d ms: %s', delay, message)
       this.events.onError?.(message)
-      this.schedule(this.backoffMs)
-      this.backoffMs = Math.min(this.backoffMs * 2, MASTER_RETRY_MAX_MS)
+      this.schedule(delay)
     }).finally(() => { this.running = null })
     await this.running
   }
@@ -110,20 +114,7 @@ export class Registration {
   private async announceAll (): Promise<void> {
     this.pendingAdds.clear()
     this.pendingRemoves.clear()
-    let batch: SharedFile[] = []
-    let first = true
-    let count = 0
-    for (const file of this.catalog.files()) {
-      batch.push(file)
-      if (batch.length === REGISTER_BATCH) {
-        count = (await this.master.register({ op: first ? RegisterRequest.Op.RESET : RegisterRequest.Op.ADD, files: batch, paths: [] })).files
-        first = false
-        batch = []
-      }
-    }
-    if (first || batch.length > 0) {
-      count = (await this.master.register({ op: first ? RegisterRequest.Op.RESET : RegisterRequest.Op.ADD, files: batch, paths: [] })).files
-    }
+    const count = await this.master.announce(this.catalog.files())
     this.synced = true
     log('registered %d files with the master', count)
     this.events.onRegistered?.(count)
@@ -134,16 +125,16 @@ export class Registration {
   private async sendDeltas (): Promise<void> {
     while (this.pendingRemoves.size > 0) {
       const paths = [...this.pendingRemoves].slice(0, REGISTER_BATCH)
-      await this.master.register({ op: RegisterRequest.Op.REMOVE, files: [], paths })
+      await this.master.remove(paths)
       for (const p of paths) this.pendingRemoves.delete(p)
     }
     while (this.pendingAdds.size > 0) {
       const files = [...this.pendingAdds.values()].slice(0, REGISTER_BATCH)
-      const res = await this.master.register({ op: RegisterRequest.Op.ADD, files, paths: [] })
+      const count = await this.master.add(files)
       for (const f of files) {
         if (this.pendingAdds.get(f.path) === f) this.pendingAdds.delete(f.path)
       }
-      this.events.onRegistered?.(res.files)
+      this.events.onRegistered?.(count)
     }
   }
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { tempDir, startMaster, startPeer, writeRandomFile, waitFor } from '../helpers/swarm.js'
 import { spawnNode, freePort, type Proc } from '../helpers/spawned-nodes.js'
 import { createPeer, type Master, type Peer } from '../../src/index.js'
-import { RegisterRequest } from '../../src/protocol/pb/register.js'
+import { RegisterRequest } from '../../src/protocols/register/pb/register.js'
 import { parseContentId } from '../../src/content/content-id.js'
 
 async function providerCount (client: Peer, id: string): Promise<number> {

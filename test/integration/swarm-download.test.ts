@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { tempDir, startMaster, startPeer, writeRandomFile, sameFile, waitFor } from '../helpers/swarm.js'
 import { download, hashFile, limits, formatContentId, type Master, type Peer, type DownloadEvent, type ProviderRef } from '../../src/index.js'
-import { FetchSession } from '../../src/peer/download/fetch-session.js'
+import { FetchSession } from '../../src/protocols/fetch/client.js'
 
 const MiB = 1024 * 1024
 

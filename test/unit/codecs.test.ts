@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { FetchRequest, FetchResponse, Manifest, NameMatch, NameMatches } from '../../src/protocol/pb/fetch.js'
-import { SharedFile, RegisterRequest, RegisterResponse } from '../../src/protocol/pb/register.js'
-import { LookupRequest, LookupResponse, PeerInfo, SearchHit } from '../../src/protocol/pb/lookup.js'
+import { FetchRequest, FetchResponse, Manifest, NameMatch, NameMatches } from '../../src/protocols/fetch/pb/fetch.js'
+import { SharedFile, RegisterRequest, RegisterResponse } from '../../src/protocols/register/pb/register.js'
+import { LookupRequest, LookupResponse, PeerInfo, SearchHit } from '../../src/protocols/lookup/pb/lookup.js'
 
 function roundTrip<T> (codec: { encode: (v: T) => Uint8Array, decode: (b: Uint8Array, o?: any) => T }, value: T): void {
   assert.deepEqual(codec.decode(codec.encode(value)), value)

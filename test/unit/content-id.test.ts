@@ -5,7 +5,7 @@ import {
   chunkCount, chunkLength, chunkHash, manifestRoot, manifestMatches, checkManifestShape, formatContentId, parseContentId,
   isContentId, HASH_BYTES, type Manifest
 } from '../../src/content/content-id.js'
-import { CHUNK_SIZE, MAX_CHUNKS } from '../../src/protocol/limits.js'
+import { CHUNK_SIZE, MAX_CHUNKS } from '../../src/content/constants.js'
 
 function manifestOf (data: Buffer, chunkSize = CHUNK_SIZE): Manifest {
   const n = chunkCount(data.length, chunkSize)

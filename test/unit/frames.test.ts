@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { encodeFrame, readFrameLength } from '../../src/protocol/frames.js'
+import { encodeFrame, readFrameLength } from '../../src/protocols/frames.js'
 
 describe('frames: varint length prefixes', () => {
   it('round-trips lengths across varint byte boundaries', () => {

@@ -9,14 +9,15 @@ import assert from 'node:assert/strict'
 import { resolve, sep } from 'node:path'
 import fc from 'fast-check'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { RegisterRequest, RegisterResponse, SharedFile } from '../../src/protocol/pb/register.js'
-import { LookupRequest, LookupResponse } from '../../src/protocol/pb/lookup.js'
-import { FetchRequest, FetchResponse, Manifest, NameMatches } from '../../src/protocol/pb/fetch.js'
-import { encodeFrame, readFrameLength } from '../../src/protocol/frames.js'
-import { isSafeRelativePath, safeFileName } from '../../src/protocol/paths.js'
+import { RegisterRequest, RegisterResponse, SharedFile } from '../../src/protocols/register/pb/register.js'
+import { LookupRequest, LookupResponse } from '../../src/protocols/lookup/pb/lookup.js'
+import { FetchRequest, FetchResponse, Manifest, NameMatches } from '../../src/protocols/fetch/pb/fetch.js'
+import { encodeFrame, readFrameLength } from '../../src/protocols/frames.js'
+import { isSafeRelativePath, safeFileName } from '../../src/protocols/paths.js'
 import { IndexStore, ftsQuery } from '../../src/master/index-store.js'
-import { RegisterService } from '../../src/master/register-service.js'
-import { Liveness } from '../../src/master/liveness.js'
+import { defaultLogger } from '@libp2p/logger'
+import { RegisterServer } from '../../src/protocols/register/server.js'
+import { peerRateLimiter } from '../../src/master/rate-limiter.js'
 
 const RUNS = 400
 
@@ -117,7 +118,7 @@ describe('fuzzing the decoders (fast-check)', () => {
 
   it('the register handler answers any decoded request with a status, and binds records to the caller', () => {
     const index = new IndexStore(null)
-    const service = new RegisterService(null as any, index, new Liveness(null as any, index, 1000), { maxFilesPerPeer: 20, requestBurst: 1_000_000, requestsPerSecond: 1_000_000 })
+    const service = new RegisterServer({ registrar: null as any, logger: defaultLogger() }, { store: index, maxFilesPerPeer: 20, limiter: peerRateLimiter(1_000_000, 1_000_000) })
     const segment = fc.constantFrom('a', 'b.txt', '.', '..', '', 'c\\d', 'x\0', 'ü')
     const path = fc.array(segment, { minLength: 1, maxLength: 4 }).map(s => s.join('/'))
     const file = fc.record({ id: fc.uint8Array({ minLength: 30, maxLength: 33 }), path, size: fc.oneof(fc.nat(), fc.constant(-1), fc.constant(2 ** 52)) })

@@ -5,7 +5,7 @@ import { appendFileSync, writeFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { hashFile } from '../../src/content/hash-file.js'
 import { manifestRoot, chunkHash, formatContentId } from '../../src/content/content-id.js'
-import { CHUNK_SIZE } from '../../src/protocol/limits.js'
+import { CHUNK_SIZE } from '../../src/content/constants.js'
 import { tempDir, writeRandomFile } from '../helpers/swarm.js'
 
 describe('hashFile', () => {

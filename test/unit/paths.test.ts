@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { isSafeRelativePath, safeFileName, baseName } from '../../src/protocol/paths.js'
-import { MAX_PATH_LENGTH, MAX_NAME_LENGTH } from '../../src/protocol/limits.js'
+import { isSafeRelativePath, safeFileName, baseName } from '../../src/protocols/paths.js'
+import { MAX_PATH_LENGTH, MAX_NAME_LENGTH } from '../../src/protocols/constants.js'
 
 describe('paths', () => {
   it('accepts relative /-separated paths, dot files included', () => {

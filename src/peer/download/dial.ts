@@ -10,24 +10,26 @@
  *   (reachability.ts) tries its TCP addresses in the background, and a direct connection
  *   that works is moved to by the download.
  * - Else its direct addresses are dialled (bounded by DIRECT_DIAL_TIMEOUT_MS).
- * - A relayed connection is offered to hole punching (hole-punch.ts): when a direct QUIC
- *   connection is punched within its waitMs (config holePunchWaitMs) it is used from the
- *   first request on, so almost nothing crosses the relay; a slower punch goes on in the
- *   background and the download moves to it when it succeeds.
+ * - A relayed connection is offered to hole punching (node/hole-punch.ts): when a direct
+ *   QUIC connection is punched within its waitMs (config holePunchWaitMs) it is used from
+ *   the first request on, so almost nothing crosses the relay; a slower punch goes on in
+ *   the background and the download moves to it when it succeeds.
  * - Streams are opened on the chosen connection itself (not `dialProtocol(peer)`, which
  *   ignores limited relayed connections and would dial yet another one).
  * A relayed connection is later replaced by a direct one when either side manages to
- * dial the other (see reachability.ts: DirectUpgrader); the download engine notices
+ * dial the other (see reachability.ts: DirectUpgrader); the provider pool notices
  * with `connectionPath()` and moves its requests over.
  */
 import type { Connection, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { logger } from '@libp2p/logger'
-import { PROTOCOL_FETCH, DIRECT_DIAL_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from '../../protocol/limits.js'
-import { isRelayed, pathOf, withPeerId, transportOf, type FileShareNode, type PathKind } from '../../node/create-node.js'
-
+import { PROTOCOL_FETCH } from '../../protocols/fetch/constants.js'
+import { REQUEST_TIMEOUT_MS } from '../../protocols/constants.js'
+import { DIRECT_DIAL_TIMEOUT_MS } from './tuning.js'
+import type { FileShareNode } from '../../node/create-node.js'
+import { isRelayed, pathOf, withPeerId, transportOf, type PathKind } from '../../node/addresses.js'
 import { FileShareError, toFileShareError } from '../../errors.js'
-import type { ProviderRef } from './download.js'
+import type { ProviderRef } from './types.js'
 
 const log = logger('fileshare:peer:dial')
 
@@ -46,7 +48,7 @@ export async function openFetchStream (node: FileShareNode, provider: ProviderRe
   return { stream, path: pathOf(connection) }
 }
 
-/** A connection to `provider`: an open direct one, else a new direct one, else a relayed one. */
+/** A connection to `provider`: an open direct one, else a relayed one (punched when possible) for a provider behind a NAT, else a new direct one. */
 async function dialProvider (node: FileShareNode, provider: ProviderRef, signal?: AbortSignal): Promise<Connection> {
   const open = node.getConnections(provider.peer).filter(c => c.status === 'open')
   const direct = bestDirect(open)
@@ -60,7 +62,7 @@ async function dialProvider (node: FileShareNode, provider: ProviderRef, signal?
   }
   const directAddrs = known.filter(a => !isRelayed(a.toString())).map(a => withPeerId(a, provider.peer))
   const relayAddrs = known.filter(a => isRelayed(a.toString())).map(a => withPeerId(a, provider.peer))
-  if (directAddrs.length === 0 && relayAddrs.length === 0) {
+  if (directAddrs.length === 0 && relayAddrs.length === 0 && open.length === 0) {
     // nothing known here: let libp2p look the peer up (its peer store, a recent identify)
     return await node.dial(provider.peer, { signal: withTimeout(REQUEST_TIMEOUT_MS, signal) })
   }

@@ -1,17 +1,28 @@
 /**
- * The file a download writes into: `.NAME.<id>.part` beside the target, written at chunk
+ * The file a download writes into: `.NAME.<id>.part` beside the target (NAME cut to
+ * HELPER_NAME_BYTES bytes of UTF-8 so that every helper name fits in 255 bytes), written at chunk
  * positions as verified data arrives, and linked to its final name only when every chunk
  * has been verified. The final name is never overwritten: when it exists, "NAME (1).ext",
  * "NAME (2).ext", … are tried (link() fails on an existing name, so no race can clobber).
  * A lock file `.NAME.<id>.lock.part` holding the owner's pid keeps a second download of the
  * same file into the same folder (another process, or the same one) from sharing the part
- * file; a lock whose process is gone (SIGKILL, crash) is taken over.
+ * file; a lock whose process is gone (SIGKILL, crash) is taken over. Helper files are
+ * never opened through a link or as a FIFO (see safe-open.ts).
  */
-import { openSync, closeSync, ftruncateSync, fsyncSync, fdatasync, linkSync, unlinkSync, mkdirSync, fstatSync, existsSync, read, readFileSync, writeFileSync } from 'node:fs'
+import { closeSync, ftruncateSync, fsyncSync, fdatasync, linkSync, unlinkSync, mkdirSync, fstatSync, read } from 'node:fs'
 import { promisify } from 'node:util'
-import { join, extname } from 'node:path'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
 import { FileShareError } from '../../errors.js'
-import { PART_FLUSH_BYTES } from '../../protocol/limits.js'
+import { PART_FLUSH_BYTES } from './tuning.js'
+import { fitName, MAX_NAME_BYTES } from '../../protocols/paths.js'
+import { openRegularRw, readRegular, writeExclusive, assertNoTrap } from './safe-open.js'
+
+/**
+ * Bytes of NAME in the helper names: `.NAME.<id16>` takes 18 more, and the longest suffix
+ * (`.lock.<pid>.<tag>.part`, the lock's temporary name) at most 25, so all fit in 255.
+ */
+export const HELPER_NAME_BYTES = 200
 
 export class PartFile {
   readonly path: string
@@ -29,7 +40,7 @@ export class PartFile {
   private flushError: Error | null = null
 
   constructor (readonly dir: string, readonly name: string, idText: string, size: number) {
-    const stem = join(dir, `.${name}.${idText.slice(2, 18)}`)
+    const stem = join(dir, `.${fitName(name, HELPER_NAME_BYTES)}.${idText.slice(2, 18)}`)
     this.path = `${stem}.part`
     this.lockPath = `${stem}.lock.part`
     try {
@@ -38,14 +49,17 @@ export class PartFile {
       throw new FileShareError('IO', `cannot create ${dir}: ${err?.message ?? err}`, { cause: err })
     }
     this.lock()
-    this.existed = existsSync(this.path)
     try {
-      this.fd = openSync(this.path, 'a+')
-      closeSync(this.fd)
-      this.fd = openSync(this.path, 'r+')
+      // the resume state beside it (resume-state.ts) must not be a trap either: refused up
+      // front, before a part file of an earlier run could be discarded for it
+      assertNoTrap(`${stem}.state.part`)
+      const { fd, created } = openRegularRw(this.path)
+      this.fd = fd
+      this.existed = !created
       if (fstatSync(this.fd).size !== size) ftruncateSync(this.fd, size)
     } catch (err: any) {
       this.close()
+      if (err instanceof FileShareError) throw err
       throw new FileShareError('IO', `cannot create ${this.path}: ${err?.message ?? err}`, { cause: err })
     }
   }
@@ -95,10 +109,8 @@ export class PartFile {
       throw new FileShareError('IO', `cannot write ${this.path}: ${err?.message ?? err}`, { cause: err })
     }
     this.closeFile() // the lock stays until the part file is gone
-    const ext = extname(this.name)
-    const stem = this.name.slice(0, this.name.length - ext.length)
     for (let n = 0; n < 1000; n++) {
-      const target = join(this.dir, n === 0 ? this.name : `${stem} (${n})${ext}`)
+      const target = join(this.dir, fitName(this.name, MAX_NAME_BYTES, n === 0 ? '' : ` (${n})`))
       try {
         linkSync(this.path, target)
       } catch (err: any) {
@@ -136,9 +148,11 @@ export class PartFile {
   private lock (): void {
     // written under a temporary name and linked into place: the lock appears with its pid
     // in it (link() fails on an existing name, like 'wx', but never shows an empty lock)
-    const temp = `${this.lockPath.slice(0, -'.part'.length)}.${process.pid}.part`
+    const temp = `${this.lockPath.slice(0, -'.part'.length)}.${process.pid}.${randomBytes(3).toString('hex')}.part`
+    let wroteTemp = false
     try {
-      writeFileSync(temp, `${process.pid}\n`)
+      writeExclusive(temp, `${process.pid}\n`)
+      wroteTemp = true
       for (let attempt = 0; attempt < 2; attempt++) {
         try {
           linkSync(temp, this.lockPath)
@@ -160,7 +174,7 @@ export class PartFile {
       if (err instanceof FileShareError) throw err
       throw new FileShareError('IO', `cannot create ${this.lockPath}: ${err?.message ?? err}`, { cause: err })
     } finally {
-      try { unlinkSync(temp) } catch {}
+      if (wroteTemp) try { unlinkSync(temp) } catch {}
     }
   }
 
@@ -171,14 +185,20 @@ export class PartFile {
   }
 }
 
-/** The pid in a lock file, or null when it is unreadable or damaged. */
+/**
+ * The pid in a lock file, or null when it is gone, unreadable or damaged; throws 'IO' when
+ * the name holds a link, a FIFO or anything but a regular file (a trap: it is not removed).
+ */
 function lockOwner (path: string): number | null {
+  let text: string | null
   try {
-    const pid = Number.parseInt(readFileSync(path, 'utf8'), 10)
-    return Number.isSafeInteger(pid) && pid > 0 ? pid : null
-  } catch {
+    text = readRegular(path)
+  } catch (err: any) {
+    if (err instanceof FileShareError) throw err
     return null
   }
+  const pid = Number.parseInt(text ?? '', 10)
+  return Number.isSafeInteger(pid) && pid > 0 ? pid : null
 }
 
 function isAlive (pid: number): boolean {

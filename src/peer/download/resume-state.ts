@@ -6,13 +6,17 @@
  * rest) }. Written atomically (temporary file + rename) and at most every
  * RESUME_STATE_INTERVAL_MS while chunks verify. The state is a hint, never trusted: a
  * state that does not parse, does not match the download or fails its check is ignored,
- * and every chunk it lists is hashed again before it counts (see download.ts).
+ * and every chunk it lists is hashed again before it counts (see resume.ts). A link, FIFO
+ * or anything but a regular file at the state's name is a trap ('IO'), never followed; the
+ * temporary file is created exclusively (safe-open.ts).
  */
-import { readFileSync, writeFileSync, renameSync, unlinkSync } from 'node:fs'
+import { renameSync, unlinkSync } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { logger } from '@libp2p/logger'
-import { RESUME_STATE_INTERVAL_MS } from '../../protocol/limits.js'
+import { RESUME_STATE_INTERVAL_MS } from './tuning.js'
 import { OneShotTimer } from '../../util/one-shot-timer.js'
+import { FileShareError } from '../../errors.js'
+import { readRegular, writeExclusive } from './safe-open.js'
 
 const log = logger('fileshare:peer:download:resume')
 const VERSION = 1
@@ -41,9 +45,12 @@ function checksum (s: Omit<StateFile, 'check'>): string {
 export function readResumeState (path: string, expect: { id: string, size: number, chunkSize: number, chunks: number }): Uint8Array | null {
   let parsed: StateFile
   try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'))
+    const text = readRegular(path) // throws 'IO' at a link or a FIFO
+    if (text == null) return null
+    parsed = JSON.parse(text)
   } catch (err: any) {
-    if (err?.code !== 'ENOENT') log('ignoring unreadable resume state %s: %s', path, err?.message ?? err)
+    if (err instanceof FileShareError) throw err
+    log('ignoring unreadable resume state %s: %s', path, err?.message ?? err)
     return null
   }
   const bytes = Math.ceil(expect.chunks / 8)
@@ -83,7 +90,9 @@ export class ResumeState {
     const body = { version: VERSION, id: this.meta.id, size: this.meta.size, chunkSize: this.meta.chunkSize, chunks: Buffer.from(this.bits).toString('base64') }
     const tmp = this.path.replace(/\.part$/, '-tmp.part')
     try {
-      writeFileSync(tmp, JSON.stringify({ ...body, check: checksum(body) }))
+      // created exclusively (never through a link planted at its name); rename() replaces a
+      // link at the state's name instead of following it
+      writeExclusive(tmp, JSON.stringify({ ...body, check: checksum(body) }))
       renameSync(tmp, this.path)
     } catch (err: any) {
       log('cannot write resume state %s: %s', this.path, err?.message ?? err)

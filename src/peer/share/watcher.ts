@@ -8,7 +8,7 @@ import { watch, type FSWatcher } from 'node:fs'
 import { logger } from '@libp2p/logger'
 import {
   SHARE_WATCH_DEBOUNCE_MS, SHARE_RESCAN_INTERVAL_MS, SHARE_MAX_QUEUED_PATHS
-} from '../../protocol/limits.js'
+} from './tuning.js'
 import type { ShareFolder } from './scanner.js'
 import { OneShotTimer } from '../../util/one-shot-timer.js'
 

@@ -1,74 +1,119 @@
 /**
- * /fileshare/fetch/1.0.0, the provider side.
- *
- * Wire protocol (one stream per downloader and provider, many requests per stream):
- *   downloader → provider: FetchRequest frames (varint length + protobuf), pipelined.
- *   provider → downloader: for each request, in order, a FetchResponse frame followed by
- *     exactly `length` raw bytes: the encoded Manifest (MANIFEST), the chunk's bytes
- *     (CHUNK) or an encoded NameMatches (RESOLVE). A non-OK status carries no payload.
- * The provider serves only ids in its catalog; a downloader verifies the manifest against
- * the id and every chunk against the manifest, so a provider is never trusted.
- * A stream that sends no request for STREAM_IDLE_TIMEOUT_MS is closed; when more than
- * `maxUploads` streams are active the first request gets BUSY.
+ * /fileshare/fetch/1.0.0, the provider side (the protocol is described in index.ts).
+ * The provider serves only ids in its catalog. A stream that sends no request for the
+ * idle timeout is closed; when more than `maxUploads` streams are active the first
+ * request gets BUSY.
  */
 import { open, type FileHandle } from 'node:fs/promises'
 import { readSync } from 'node:fs'
-import type { Connection, Stream } from '@libp2p/interface'
+import type { Connection, Logger, Stream, Startable } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
-import { logger } from '@libp2p/logger'
-import { FetchRequest, FetchResponse, Manifest as WireManifest, NameMatches } from '../protocol/pb/fetch.js'
-import {
-  PROTOCOL_FETCH, MAX_CONTROL_FRAME, STREAM_IDLE_TIMEOUT_MS, DEFAULT_MAX_UPLOADS, MAX_INBOUND_STREAMS,
-  MAX_NAME_MATCHES, MAX_PATH_LENGTH
-} from '../protocol/limits.js'
-import { encodeFrame } from '../protocol/frames.js'
-import { baseName } from '../protocol/paths.js'
-import { sendWithBackpressure, waitForDrain } from '../protocol/stream-io.js'
-import { chunkCount, chunkLength, ID_BYTES } from '../content/content-id.js'
-import type { Catalog, SharedEntry } from './catalog.js'
-import type { FileShareNode } from '../node/create-node.js'
+import { FetchRequest, FetchResponse, Manifest as WireManifest, NameMatches } from './pb/fetch.js'
+import { PROTOCOL_FETCH, STREAM_IDLE_TIMEOUT_MS, DEFAULT_MAX_UPLOADS, MAX_NAME_MATCHES } from './constants.js'
+import { MAX_CONTROL_FRAME, MAX_INBOUND_STREAMS, MAX_PATH_LENGTH } from '../constants.js'
+import { encodeFrame } from '../frames.js'
+import { baseName } from '../paths.js'
+import { sendWithBackpressure, waitForDrain } from '../stream-io.js'
+import type { ServerComponents } from '../components.js'
+import { chunkCount, chunkLength, ID_BYTES } from '../../content/content-id.js'
+import type { Manifest } from '../../content/content-id.js'
 
-const log = logger('fileshare:peer:fetch-server')
 const { Status } = FetchResponse
 
-export interface FetchServerOptions {
-  maxUploads?: number
-  /** a stream with no request for this long is closed (default STREAM_IDLE_TIMEOUT_MS) */
-  idleTimeoutMs?: number
-  /** total chunk bytes per second this server sends (all streams together); unlimited when omitted */
-  maxUploadRate?: number
+/** One content id a provider serves. */
+export interface ServedContent {
+  manifest: Manifest
+  /** absolute path on disk → relative path in the share (the first one is read) */
+  files: Map<string, string>
 }
 
-export class FetchServer {
+/** What the provider serves (peer/catalog.ts): only ids in it, never a path. */
+export interface FetchCatalog {
+  get: (id: Uint8Array) => ServedContent | undefined
+  /** files whose name or relative path is exactly `name` */
+  findByName: (name: string, limit: number) => Array<{ id: Uint8Array, path: string, size: number }>
+}
+
+export interface FetchServerInit {
+  catalog: FetchCatalog
+  /**
+   * concurrent fetch streams served; the first request of one more gets BUSY
+   *
+   * @default DEFAULT_MAX_UPLOADS (32)
+   */
+  maxUploads?: number
+  /**
+   * a stream with no request for this long is closed
+   *
+   * @default STREAM_IDLE_TIMEOUT_MS (30 s)
+   */
+  idleTimeoutMs?: number
+  /**
+   * total chunk bytes per second sent (all streams together); 0 = unlimited
+   *
+   * @default 0
+   */
+  maxUploadRate?: number
+  /**
+   * register the protocol handler when the node starts; a peer that only downloads
+   * passes false and calls serve() once it has something to share
+   *
+   * @default true
+   */
+  serving?: boolean
+}
+
+export class FetchServer implements Startable {
+  readonly protocol = PROTOCOL_FETCH
+  private readonly log: Logger
   private active = 0
   private readonly maxUploads: number
   private readonly idleTimeoutMs: number
   private readonly maxUploadRate: number
   private nextSendAt = 0
+  private started = false
+  private handling = false
   /** bytes of chunk payload sent since start (for tests and stats) */
   bytesServed = 0
 
-  constructor (private readonly node: FileShareNode, private readonly catalog: Catalog, options: FetchServerOptions = {}) {
-    this.maxUploads = options.maxUploads ?? DEFAULT_MAX_UPLOADS
-    this.idleTimeoutMs = options.idleTimeoutMs ?? STREAM_IDLE_TIMEOUT_MS
-    this.maxUploadRate = options.maxUploadRate ?? 0
+  constructor (private readonly components: ServerComponents, private readonly init: FetchServerInit) {
+    this.log = components.logger.forComponent('fileshare:peer:fetch-server')
+    this.maxUploads = init.maxUploads ?? DEFAULT_MAX_UPLOADS
+    this.idleTimeoutMs = init.idleTimeoutMs ?? STREAM_IDLE_TIMEOUT_MS
+    this.maxUploadRate = init.maxUploadRate ?? 0
   }
 
+  readonly [Symbol.toStringTag] = 'fileshare/fetch-server'
+
   async start (): Promise<void> {
-    await this.node.handle(PROTOCOL_FETCH, async (stream: Stream, connection: Connection) => {
-      await this.serve(stream, connection)
-    }, { maxInboundStreams: MAX_INBOUND_STREAMS, runOnLimitedConnection: true })
+    this.started = true
+    if (this.init.serving !== false) await this.serve()
   }
 
   async stop (): Promise<void> {
-    await this.node.unhandle(PROTOCOL_FETCH)
+    this.started = false
+    if (!this.handling) return
+    this.handling = false
+    await this.components.registrar.unhandle(PROTOCOL_FETCH)
+  }
+
+  async serve (): Promise<void> {
+    if (this.handling || !this.started) return
+    this.handling = true
+    await this.components.registrar.handle(PROTOCOL_FETCH, async (stream: Stream, connection: Connection) => {
+      await this.serveStream(stream, connection)
+    }, { maxInboundStreams: MAX_INBOUND_STREAMS, runOnLimitedConnection: true })
+  }
+
+  get serving (): boolean {
+    return this.handling
   }
 
   get activeUploads (): number {
     return this.active
   }
 
-  private async serve (stream: Stream, connection: Connection): Promise<void> {
+  private async serveStream (stream: Stream, connection: Connection): Promise<void> {
     const busy = this.active >= this.maxUploads
     this.active++
     const lp = lpStream(stream, { maxDataLength: MAX_CONTROL_FRAME })
@@ -97,7 +142,7 @@ export class FetchServer {
       }
       await stream.close({ signal: AbortSignal.timeout(this.idleTimeoutMs) })
     } catch (err: any) {
-      log('fetch stream from %p ended: %s', connection.remotePeer, err?.message ?? err)
+      this.log('fetch stream from %p ended: %s', connection.remotePeer, err?.message ?? err)
       stream.abort(err)
     } finally {
       this.active--
@@ -112,11 +157,11 @@ export class FetchServer {
         this.reply(stream, Status.BAD_REQUEST, 0, 'bad name')
         return
       }
-      const matches = this.catalog.findByName(request.name, MAX_NAME_MATCHES)
+      const matches = this.init.catalog.findByName(request.name, MAX_NAME_MATCHES)
       await this.replyWithPayload(stream, 0, NameMatches.encode({ matches }))
       return
     }
-    const entry = request.id.length === ID_BYTES ? this.catalog.get(request.id) : undefined
+    const entry = request.id.length === ID_BYTES ? this.init.catalog.get(request.id) : undefined
     if (entry == null) {
       this.reply(stream, Status.NOT_FOUND, request.index, 'not shared here')
       return
@@ -169,9 +214,9 @@ export class FetchServer {
 
 /** Open file handles of one fetch stream, one per content id, closed with the stream. */
 class FileCache {
-  private readonly handles = new Map<SharedEntry, FileHandle>()
+  private readonly handles = new Map<ServedContent, FileHandle>()
 
-  async read (entry: SharedEntry, into: Buffer, position: number): Promise<void> {
+  async read (entry: ServedContent, into: Buffer, position: number): Promise<void> {
     let fh = this.handles.get(entry)
     if (fh == null) {
       const abs = entry.files.keys().next().value

@@ -6,7 +6,7 @@
 import { pbStream } from '@libp2p/utils'
 import type { Stream, AbortOptions } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
-import { MAX_CONTROL_FRAME } from './limits.js'
+import { MAX_CONTROL_FRAME } from './constants.js'
 
 export interface Codec<T> {
   encode: (value: T) => Uint8Array

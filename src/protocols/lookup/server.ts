@@ -1,39 +1,73 @@
 /**
- * /fileshare/lookup/1.0.0 on the master: live providers of a content id (with their
- * addresses, relay addresses included), name search, exact-name lookup, and a PeerId's
- * current addresses. One request and one response per stream.
+ * /fileshare/lookup/1.0.0, the master's side (the protocol is described in index.ts).
  */
-import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import type { Connection, PeerId, Stream, Startable } from '@libp2p/interface'
 import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
 import * as Digest from 'multiformats/hashes/digest'
-import type { RateLimiter } from '@libp2p/utils'
-import { peerRateLimiter, type RegisterServiceOptions } from './register-service.js'
-import { LookupRequest, LookupResponse, type PeerInfo, type SearchHit as WireHit } from '../protocol/pb/lookup.js'
+import { LookupRequest, LookupResponse, type PeerInfo, type SearchHit as WireHit } from './pb/lookup.js'
 import {
-  PROTOCOL_LOOKUP, MAX_CONTROL_FRAME, REQUEST_TIMEOUT_MS, MAX_SEARCH_RESULTS, DEFAULT_SEARCH_RESULTS,
-  MAX_PROVIDERS_RETURNED, MAX_ADDRS_PER_PEER, MAX_QUERY_LENGTH, MAX_INBOUND_STREAMS
-} from '../protocol/limits.js'
-import { serveExchange } from '../protocol/stream-io.js'
-import { ID_BYTES } from '../content/content-id.js'
-import type { FileShareNode } from '../node/create-node.js'
-import type { IndexStore, SearchHit } from './index-store.js'
+  PROTOCOL_LOOKUP, MAX_SEARCH_RESULTS, DEFAULT_SEARCH_RESULTS, MAX_PROVIDERS_RETURNED, MAX_ADDRS_PER_PEER, MAX_QUERY_LENGTH
+} from './constants.js'
+import { MAX_CONTROL_FRAME, REQUEST_TIMEOUT_MS, MAX_INBOUND_STREAMS } from '../constants.js'
+import { serveExchange } from '../stream-io.js'
+import { ID_BYTES } from '../../content/content-id.js'
+import type { PeerStore } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { ServerComponents, PeerLimiter } from '../components.js'
 
 const { Status } = LookupResponse
 
-export type LookupServiceOptions = Pick<RegisterServiceOptions, 'requestTimeoutMs' | 'requestsPerSecond' | 'requestBurst'>
+/** One file of the index, grouped by content id, with its live provider count. */
+export interface IndexedFile {
+  id: Uint8Array
+  name: string
+  path: string
+  size: number
+  providers: number
+}
 
-export class LookupService {
-  private readonly limiter: RateLimiter
+/** What the master's index answers (master/index-store.ts). */
+export interface LookupStore {
+  /** live peers (PeerId strings) that share `id` */
+  providers: (id: Uint8Array, limit: number) => string[]
+  describe: (id: Uint8Array) => IndexedFile | undefined
+  search: (query: string, limit: number) => IndexedFile[]
+  findByName: (name: string, limit: number) => IndexedFile[]
+}
+
+export interface LookupServerComponents extends ServerComponents {
+  peerStore: Pick<PeerStore, 'get'>
+  addressManager: { getAddresses: () => Multiaddr[] }
+  /** the master's circuit relay server, when it runs one (libp2p passes services as components too) */
+  relay?: { reservations: { has: (peer: PeerId) => boolean } }
+}
+
+export interface LookupServerInit {
+  store: LookupStore
+  /** per-peer request budget (master/rate-limiter.ts) */
+  limiter: PeerLimiter
+  /**
+   * a request must arrive and be answered within this time
+   *
+   * @default REQUEST_TIMEOUT_MS (15 s)
+   */
+  requestTimeoutMs?: number
+}
+
+export class LookupServer implements Startable {
+  readonly protocol = PROTOCOL_LOOKUP
+  private readonly store: LookupStore
   private readonly timeoutMs: number
 
-  constructor (private readonly node: FileShareNode, private readonly index: IndexStore, options: LookupServiceOptions = {}) {
-    this.timeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS
-    this.limiter = peerRateLimiter(options.requestsPerSecond, options.requestBurst)
+  constructor (private readonly components: LookupServerComponents, private readonly init: LookupServerInit) {
+    this.store = init.store
+    this.timeoutMs = init.requestTimeoutMs ?? REQUEST_TIMEOUT_MS
   }
 
+  readonly [Symbol.toStringTag] = 'fileshare/lookup-server'
+
   async start (): Promise<void> {
-    await this.node.handle(PROTOCOL_LOOKUP, async (stream: Stream, connection: Connection) => {
+    await this.components.registrar.handle(PROTOCOL_LOOKUP, async (stream: Stream, connection: Connection) => {
       await serveExchange(stream, LookupRequest, LookupResponse, {
         maxRequestBytes: MAX_CONTROL_FRAME,
         timeoutMs: this.timeoutMs,
@@ -44,12 +78,12 @@ export class LookupService {
   }
 
   async stop (): Promise<void> {
-    await this.node.unhandle(PROTOCOL_LOOKUP)
+    await this.components.registrar.unhandle(PROTOCOL_LOOKUP)
   }
 
   async answer (from: string, request: LookupRequest): Promise<LookupResponse> {
     try {
-      this.limiter.consume(from)
+      this.init.limiter.consume(from)
     } catch {
       return response(Status.RATE_LIMITED, 'too many lookups, slow down')
     }
@@ -57,18 +91,18 @@ export class LookupService {
     switch (request.kind) {
       case LookupRequest.Kind.PROVIDERS: {
         if (request.id.length !== ID_BYTES) return response(Status.BAD_REQUEST, 'bad content id')
-        const peers = this.index.providers(request.id, MAX_PROVIDERS_RETURNED)
+        const peers = this.store.providers(request.id, MAX_PROVIDERS_RETURNED)
         if (peers.length === 0) return response(Status.NOT_FOUND, 'no live provider for this id')
         const providers = await Promise.all(peers.map(async p => await this.peerInfo(peerIdFromString(p))))
-        const hit = this.index.describe(request.id)
+        const hit = this.store.describe(request.id)
         return { ...response(Status.OK), providers, hits: hit != null ? [toWireHit(hit)] : [] }
       }
       case LookupRequest.Kind.SEARCH:
       case LookupRequest.Kind.NAME: {
         if (request.query.length > MAX_QUERY_LENGTH) return response(Status.BAD_REQUEST, `query longer than ${MAX_QUERY_LENGTH} characters`)
         const hits = request.kind === LookupRequest.Kind.SEARCH
-          ? this.index.search(request.query, limit)
-          : this.index.findByName(request.query, limit)
+          ? this.store.search(request.query, limit)
+          : this.store.findByName(request.query, limit)
         return { ...response(Status.OK), hits: hits.map(toWireHit) }
       }
       case LookupRequest.Kind.PEER: {
@@ -94,17 +128,26 @@ export class LookupService {
    */
   private async peerInfo (peer: PeerId): Promise<PeerInfo> {
     const addrs = new Map<string, Uint8Array>()
-    if (this.node.services.relay?.reservations.has(peer) === true) {
-      for (const own of this.node.getMultiaddrs()) {
+    if (this.holdsReservation(peer)) {
+      for (const own of this.components.addressManager.getAddresses()) {
         const relayed = own.encapsulate('/p2p-circuit')
         addrs.set(relayed.toString(), relayed.bytes)
       }
     }
     try {
-      const stored = await this.node.peerStore.get(peer)
+      const stored = await this.components.peerStore.get(peer)
       for (const a of stored.addresses) addrs.set(a.multiaddr.toString(), a.multiaddr.bytes)
     } catch {}
     return { peer: peer.toMultihash().bytes, addrs: [...addrs.values()].slice(0, MAX_ADDRS_PER_PEER) }
+  }
+
+  /** Whether `peer` holds a slot on this master's relay (a node without a relay server has no `relay` component). */
+  private holdsReservation (peer: PeerId): boolean {
+    try {
+      return this.components.relay?.reservations.has(peer) === true
+    } catch {
+      return false
+    }
   }
 }
 
@@ -112,6 +155,6 @@ function response (status: LookupResponse.Status, message = ''): LookupResponse 
   return { status, message, providers: [], hits: [] }
 }
 
-function toWireHit (hit: SearchHit): WireHit {
+function toWireHit (hit: IndexedFile): WireHit {
   return { id: hit.id, name: hit.name, path: hit.path, size: hit.size, providers: hit.providers }
 }

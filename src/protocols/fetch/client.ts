@@ -1,18 +1,22 @@
 /**
  * /fileshare/fetch/1.0.0, the downloader side: one stream to one provider, requests
- * pipelined, responses parsed straight off the stream's 'message' events (see
- * fetch-server.ts for the framing). Payload bytes are handed to the request's sink as
+ * pipelined, responses parsed straight off the stream's 'message' events (see index.ts
+ * for the framing). Payload bytes are handed to the request's sink as
  * sub-arrays of what arrived: no concatenation, no copy (the download's chunk sink copies
  * them once, into the buffer that goes to its writer thread). Data in flight is bounded by
  * the number of outstanding requests.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Stream } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { FetchRequest, FetchResponse, Manifest as WireManifest, NameMatches, type NameMatch } from '../../protocol/pb/fetch.js'
-import { MAX_CONTROL_FRAME, MAX_MANIFEST_BYTES, CHUNK_STALL_TIMEOUT_MS, MAX_NAME_MATCHES } from '../../protocol/limits.js'
-import { encodeFrame, readFrameLength } from '../../protocol/frames.js'
+import { FetchRequest, FetchResponse, Manifest as WireManifest, NameMatches, type NameMatch } from './pb/fetch.js'
+import { CHUNK_STALL_TIMEOUT_MS, MAX_NAME_MATCHES, BUSY_RETRY_MS, BUSY_RETRY_MAX_MS } from './constants.js'
+import { MAX_CONTROL_FRAME } from '../constants.js'
+import { encodeFrame, readFrameLength } from '../frames.js'
 import { FileShareError } from '../../errors.js'
 import type { Manifest } from '../../content/content-id.js'
+import { MAX_MANIFEST_BYTES } from '../../content/constants.js'
+import { backoffDelay } from '../../util/backoff.js'
 
 /** Receives one response's payload. */
 export interface PayloadSink {
@@ -34,6 +38,21 @@ export class FetchError extends FileShareError {
     super(status === FetchResponse.Status.NOT_FOUND ? 'NOT_FOUND' : 'PROTOCOL', message)
     this.name = 'FetchError'
   }
+}
+
+/** Whether `err` is a provider's BUSY answer (ask again later, or ask another provider). */
+export function isBusy (err: unknown): boolean {
+  return err instanceof FetchError && err.status === FetchResponse.Status.BUSY
+}
+
+/** How long to wait before asking a BUSY provider again for the `attempt`-th time (1, 2, 4, 8, 8 … s). */
+export function busyDelay (attempt: number): number {
+  return backoffDelay(attempt, { minMs: BUSY_RETRY_MS, maxMs: BUSY_RETRY_MAX_MS })
+}
+
+/** Waits busyDelay(attempt); an abort ends the wait with ABORTED. */
+export async function waitBusy (attempt: number, signal?: AbortSignal): Promise<void> {
+  await sleep(busyDelay(attempt), undefined, { signal }).catch(() => { throw new FileShareError('ABORTED', 'download aborted') })
 }
 
 export class FetchSession {

@@ -1,0 +1,79 @@
+/**
+ * Connection and address helpers: which path (direct or through a relay) a connection
+ * takes, and the small multiaddr rewrites the protocols and the dialler need.
+ */
+import type { Connection, PeerId } from '@libp2p/interface'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+
+export type PathKind = 'direct' | 'relayed'
+
+/** 'direct' when an open connection to `peer` does not go through a relay, else 'relayed'. */
+export function connectionPath (node: { getConnections: (peer?: PeerId) => Connection[] }, peer: PeerId): PathKind {
+  return node.getConnections(peer).some(c => c.status === 'open' && pathOf(c) === 'direct') ? 'direct' : 'relayed'
+}
+
+/** Whether `connection` goes through a relay. */
+export function pathOf (connection: Connection): PathKind {
+  return isRelayed(connection.remoteAddr.toString()) ? 'relayed' : 'direct'
+}
+
+export function isRelayed (addr: string): boolean {
+  return addr.includes('/p2p-circuit')
+}
+
+/** `/ip4|ip6/<host>/tcp/<port>` and nothing else: an address a dial-back may try. */
+export function isPlainTcp (addr: Multiaddr): boolean {
+  const parts = addr.getComponents()
+  return parts.length === 2 && (parts[0].name === 'ip4' || parts[0].name === 'ip6') && parts[1].name === 'tcp'
+}
+
+/** `addr` without a trailing `/p2p/<PeerId>`. */
+export function withoutPeerId (addr: Multiaddr): Multiaddr {
+  return multiaddr(addr.toString().replace(/\/p2p\/[^/]+$/, ''))
+}
+
+/** `addr` ending in `/p2p/<peer>` (added unless it is there already). */
+export function withPeerId (addr: Multiaddr, peer: PeerId): Multiaddr {
+  const last = addr.getComponents().at(-1)
+  if (last?.name === 'p2p' && last.value === peer.toString()) return addr
+  return addr.encapsulate(`/p2p/${peer.toString()}`)
+}
+
+/** The addresses in `list` that parse (a remote peer's garbage is skipped, not fatal). */
+export function parseAddrs (list: Uint8Array[]): Multiaddr[] {
+  const addrs: Multiaddr[] = []
+  for (const bytes of list) {
+    try { addrs.push(multiaddr(bytes)) } catch {}
+  }
+  return addrs
+}
+
+/** `/ip4|ip6/<host>/tcp/<port>` or `/ip4|ip6/<host>/udp/<port>/quic-v1`: an address a dial-back may try. */
+export function isPlainDirect (addr: Multiaddr): boolean {
+  const parts = addr.getComponents()
+  if (isPlainTcp(addr)) return true
+  return parts.length === 3 && (parts[0].name === 'ip4' || parts[0].name === 'ip6') && parts[1].name === 'udp' && parts[2].name === 'quic-v1'
+}
+
+export type TransportName = 'tcp' | 'quic'
+export const TRANSPORTS: readonly TransportName[] = ['tcp', 'quic']
+
+/** Which transport `addr` uses ('tcp', 'quic'), or null (relay addresses and others). */
+export function transportOf (addr: string | Multiaddr): TransportName | null {
+  const text = addr.toString()
+  if (isRelayed(text)) return null
+  if (/\/udp\/\d+\/quic-v1(\/|$)/.test(text)) return 'quic'
+  if (/\/tcp\/\d+(\/|$)/.test(text)) return 'tcp'
+  return null
+}
+
+/** Checks a list of transport names (config `transports`, `--transport`). */
+export function parseTransports (names: readonly string[]): TransportName[] {
+  const out: TransportName[] = []
+  for (const name of names.flatMap(n => n.split(',')).map(n => n.trim().toLowerCase()).filter(n => n !== '')) {
+    if (!(TRANSPORTS as readonly string[]).includes(name)) throw new Error(`unknown transport ${JSON.stringify(name)} (tcp, quic)`)
+    if (!out.includes(name as TransportName)) out.push(name as TransportName)
+  }
+  if (out.length === 0) throw new Error('at least one transport is needed (tcp, quic)')
+  return out
+}

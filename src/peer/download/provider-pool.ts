@@ -1,0 +1,274 @@
+/**
+ * The providers of one download: who is dialled, re-dialled, retried or given up.
+ *
+ * 1. Every provider is dialled at once at the start (`dialEarly`); the manifest race and
+ *    the first workers take those sessions (`sessionFor`), the rest are closed at the end.
+ * 2. Connections (see dial.ts): direct first, the relay as fallback. A worker on a relayed
+ *    connection moves to a direct one as soon as one exists (`moveToDirect`): new requests
+ *    go to a session on it, the relayed session finishes what it has in flight and is
+ *    closed, then the relayed connection when nothing else uses it.
+ * 3. A provider that answered BUSY is dialled again after busyDelay() (BUSY_RETRY_MS,
+ *    doubling up to BUSY_RETRY_MAX_MS: protocols/fetch), at most BUSY_MAX_RETRIES times per download.
+ * 4. A provider whose connection dropped (a relay limit, a restart) is re-dialled, up to
+ *    PROVIDER_REDIALS times in a row without a verified chunk in between, before it is
+ *    given up.
+ * 5. Through a master, the provider list is asked again every PROVIDER_REFRESH_MS: new
+ *    providers join, dropped ones come back after PROVIDER_RETRY_MS, liars never.
+ * Which chunk a provider gets is not decided here (scheduler.ts).
+ */
+import { logger } from '@libp2p/logger'
+import { toFileShareError } from '../../errors.js'
+import type { FileShareNode } from '../../node/create-node.js'
+import { connectionPath, type PathKind } from '../../node/addresses.js'
+import { FetchSession, busyDelay } from '../../protocols/fetch/client.js'
+import { openFetchStream, closeIdleRelayed } from './dial.js'
+import { PROVIDER_REDIALS, PROVIDER_RETRY_MS, BUSY_MAX_RETRIES } from './tuning.js'
+import type { ProviderRef } from './types.js'
+
+export type { ProviderRef } from './types.js'
+
+const log = logger('fileshare:peer:download')
+
+/** A provider being downloaded from: its current session and the path it runs on. */
+export interface ProviderLink {
+  readonly peer: string
+  readonly ref: ProviderRef
+  session: FetchSession
+  /** the path of `session`'s connection */
+  path: PathKind
+  /** a move to a direct connection is under way */
+  moving?: boolean
+}
+
+/** What the pool asks of the download it serves. */
+export interface PoolHost {
+  /** the download has ended: no more dials */
+  ended: () => boolean
+  /** `link` is the provider's current worker */
+  current: (link: ProviderLink) => boolean
+  /** `peer` has a worker now */
+  working: (peer: string) => boolean
+  /** a session to `provider` opened: put it to work */
+  start: (provider: ProviderRef, session: FetchSession) => void
+  /** a dial or a retry ended: the download may have no provider left */
+  checkStalled: () => void
+  /** `peer` was given up for `reason` */
+  dropped: (peer: string, reason: string) => void
+}
+
+export class ProviderPool {
+  /** peers that sent a bad manifest or chunk: never dialled again (shared with the scheduler) */
+  readonly liars = new Set<string>()
+  /** peer → when and why it was dropped */
+  private readonly dropped = new Map<string, { at: number, reason: string }>()
+  private readonly connecting = new Set<string>()
+  /** BUSY answers per provider so far, and retries waiting to dial */
+  private readonly busyCount = new Map<string, number>()
+  private readonly retryTimers = new Set<NodeJS.Timeout>()
+  /** sessions being opened since the start (all providers are dialled at once) */
+  private readonly early = new Map<string, Promise<FetchSession>>()
+  /** the connection path each session was opened on */
+  private readonly sessionPaths = new WeakMap<FetchSession, PathKind>()
+  /** re-dials made per provider since its last verified chunk */
+  private readonly redials = new Map<string, number>()
+  private refreshing = false
+
+  constructor (private readonly node: FileShareNode, private readonly host: PoolHost, private readonly signal?: AbortSignal) {}
+
+  /** Dials and retries under way: the download is not stalled while there are any. */
+  get pending (): boolean {
+    return this.connecting.size > 0 || this.retryTimers.size > 0
+  }
+
+  get droppedCount (): number {
+    return this.dropped.size
+  }
+
+  isSelf (provider: ProviderRef): boolean {
+    return provider.peer.toString() === this.node.peerId.toString()
+  }
+
+  isDropped (peer: string): boolean {
+    return this.dropped.has(peer)
+  }
+
+  pathOf (session: FetchSession): PathKind {
+    return this.sessionPaths.get(session)!
+  }
+
+  /** BUSY answers from `peer` so far. */
+  busy (peer: string): number {
+    return this.busyCount.get(peer) ?? 0
+  }
+
+  noteBusy (peer: string): void {
+    this.busyCount.set(peer, this.busy(peer) + 1)
+  }
+
+  /** Opens a fetch stream to a provider: the one place that dials providers. */
+  async openSession (provider: ProviderRef): Promise<FetchSession> {
+    const { stream, path } = await openFetchStream(this.node, provider, this.signal)
+    const session = new FetchSession(stream)
+    this.sessionPaths.set(session, path)
+    return session
+  }
+
+  /** Starts opening a session to `provider` now, for sessionFor() to take. */
+  dialEarly (provider: ProviderRef): void {
+    const opening = this.openSession(provider)
+    opening.catch(() => {}) // handled where it is awaited (sessionFor)
+    this.early.set(provider.peer.toString(), opening)
+  }
+
+  /** Resolves once the session dialled at the start for `provider` has opened or failed. */
+  async settled (provider: ProviderRef): Promise<void> {
+    await this.early.get(provider.peer.toString())?.catch(() => {})
+  }
+
+  /** The session dialled at the start for this provider (once), else a new one. */
+  async sessionFor (provider: ProviderRef): Promise<FetchSession> {
+    const key = provider.peer.toString()
+    const early = this.early.get(key)
+    this.early.delete(key)
+    return await (early ?? this.openSession(provider))
+  }
+
+  /** After the manifest race: puts the other providers to work (BUSY ones after a wait). */
+  connectAll (providers: ProviderRef[], first: ProviderRef): void {
+    for (const p of providers) {
+      if (p === first) continue
+      const peer = p.peer.toString()
+      if (!this.dropped.has(peer)) void this.connect(p)
+      else if (this.busyCount.has(peer)) this.retryBusy(p)
+    }
+  }
+
+  async connect (provider: ProviderRef): Promise<void> {
+    const peer = provider.peer.toString()
+    if (this.host.ended()) return
+    this.connecting.add(peer)
+    try {
+      const session = await this.sessionFor(provider)
+      if (this.host.ended()) {
+        await session.close()
+        return
+      }
+      this.host.start(provider, session)
+    } catch (err: any) {
+      if (!this.host.ended()) this.drop(peer, toFileShareError(err, 'NETWORK').message)
+    } finally {
+      this.connecting.delete(peer)
+      this.host.checkStalled()
+    }
+  }
+
+  /** Dials a provider that answered BUSY again later (with backoff); false once it has been asked enough. */
+  retryBusy (provider: ProviderRef): boolean {
+    const peer = provider.peer.toString()
+    const count = this.busyCount.get(peer) ?? 0
+    if (count >= BUSY_MAX_RETRIES || this.host.ended()) return false
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer)
+      if (!this.host.ended() && !this.host.working(peer) && !this.connecting.has(peer)) void this.connect(provider)
+      else this.host.checkStalled()
+    }, busyDelay(count))
+    this.retryTimers.add(timer)
+    return true
+  }
+
+  /**
+   * A provider whose connection dropped (a relay's data or time limit, a restart) is
+   * dialled again, a bounded number of times: its verified chunks stay verified, its
+   * unfinished ones went back to the queue.
+   */
+  redial (link: ProviderLink, reason: string): boolean {
+    const count = this.redials.get(link.peer) ?? 0
+    if (count >= PROVIDER_REDIALS || this.host.ended()) return false
+    this.redials.set(link.peer, count + 1)
+    log('connection to %s lost (%s), dialling again (%d/%d)', link.peer, reason, count + 1, PROVIDER_REDIALS)
+    void this.connect(link.ref)
+    return true
+  }
+
+  /** A verified chunk from `peer`: its re-dial count starts again. */
+  delivered (peer: string): void {
+    this.redials.delete(peer)
+  }
+
+  /** Adds providers the master lists now that are not in use (liars never come back). */
+  async refresh (list: () => Promise<ProviderRef[]>): Promise<void> {
+    if (this.refreshing || this.host.ended()) return
+    this.refreshing = true
+    try {
+      const providers = await list()
+      for (const p of providers) {
+        const peer = p.peer.toString()
+        if (this.host.ended() || this.isSelf(p) || this.host.working(peer) || this.connecting.has(peer) || this.liars.has(peer)) continue
+        const dropped = this.dropped.get(peer)
+        if (dropped != null && Date.now() - dropped.at < PROVIDER_RETRY_MS) continue
+        log('provider %s joins the download', peer)
+        void this.connect(p)
+      }
+    } catch (err: any) {
+      log('provider refresh failed: %s', err?.message ?? err)
+    } finally {
+      this.refreshing = false
+    }
+  }
+
+  /**
+   * When a worker on a relayed connection finds a direct one to its provider (opened by
+   * either side, see reachability.ts), new requests go to a session on the direct
+   * connection; the relayed session finishes what it has in flight and is closed.
+   */
+  moveToDirect (link: ProviderLink, moved: () => void): void {
+    if (link.path !== 'relayed' || link.moving === true) return
+    if (connectionPath(this.node, link.ref.peer) !== 'direct') return
+    link.moving = true
+    this.openSession(link.ref).then(session => {
+      link.moving = false
+      if (!this.host.current(link) || this.host.ended()) {
+        void session.close()
+        return
+      }
+      const old = link.session
+      link.session = session
+      link.path = this.pathOf(session)
+      log('provider %s: moved from the relay to a %s connection', link.peer, link.path)
+      this.retireSession(old, link)
+      moved()
+    }, (err: any) => {
+      link.moving = false
+      log('provider %s: direct session failed, staying on the relay: %s', link.peer, err?.message ?? err)
+    })
+  }
+
+  /** Closes a session a worker no longer uses once nothing is in flight on it, then the relayed connection it ran on. */
+  retireSession (session: FetchSession, link: ProviderLink): void {
+    if (session.inFlight !== 0 || session.closed) return
+    void session.close().then(() => { closeIdleRelayed(this.node, link.ref.peer) })
+  }
+
+  drop (peer: string, reason: string): void {
+    log('dropping provider %s: %s', peer, reason)
+    this.dropped.set(peer, { at: Date.now(), reason })
+    this.host.dropped(peer, reason)
+  }
+
+  /** Why each dropped provider was dropped, for error messages. */
+  reasons (): string {
+    return [...this.dropped.entries()].map(([p, d]) => `${p.slice(-8)}: ${d.reason}`).join('; ')
+  }
+
+  /** Ends the pool's own work: retry timers and the sessions dialled early that nobody took. */
+  stop (): void {
+    for (const t of this.retryTimers) clearTimeout(t)
+    this.closeEarly()
+  }
+
+  /** Closes the sessions dialled early that nobody took. */
+  closeEarly (): void {
+    for (const pending of this.early.values()) void pending.then(async s => { await s.close() }, () => {})
+    this.early.clear()
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * A provider's speed and the pipeline depth that follows it.
+ *
+ * Speed is the bytes verified over a sliding window of RATE_WINDOW_MS (chunks complete in
+ * bursts, so per-chunk intervals are far too noisy), or since the provider started when it
+ * is younger (at least RATE_MIN_SPAN_MS). The depth (requests kept in flight) aims at
+ * DEPTH_TARGET_MS of queued work: a fast provider gets a deeper pipeline, a slow one holds
+ * few chunks at the end. It starts at INITIAL_REQUESTS_IN_FLIGHT and stays within
+ * [MIN_REQUESTS_IN_FLIGHT, maxDepth]. No timers: the caller passes `now`.
+ */
+import {
+  DEFAULT_REQUESTS_IN_FLIGHT, MIN_REQUESTS_IN_FLIGHT, INITIAL_REQUESTS_IN_FLIGHT, DEPTH_TARGET_MS, RATE_WINDOW_MS, RATE_MIN_SPAN_MS
+} from './tuning.js'
+import type { ChunkSpeed } from './scheduler.js'
+
+/** The deepest pipeline a download allows (its `requestsInFlight` option, at least MIN_REQUESTS_IN_FLIGHT). */
+export function maxDepthFor (requestsInFlight?: number): number {
+  return Math.max(MIN_REQUESTS_IN_FLIGHT, requestsInFlight ?? DEFAULT_REQUESTS_IN_FLIGHT)
+}
+
+export class RateEstimator implements ChunkSpeed {
+  /** bytes per second over the window, 0 until the first chunk */
+  rate = 0
+  lastDone = 0
+  /** requests to keep in flight */
+  depth: number
+  /** completions in the window: times and byte counts side by side (no allocation per chunk) */
+  private readonly times: number[] = []
+  private readonly sizes: number[] = []
+  /** the bytes of `sizes` */
+  private sampledBytes = 0
+
+  constructor (readonly started: number, private readonly maxDepth: number, private readonly chunkSize: number) {
+    this.depth = Math.min(maxDepth, INITIAL_REQUESTS_IN_FLIGHT)
+  }
+
+  /** A chunk of `bytes` verified at `now`: updates the rate and the depth. */
+  record (now: number, bytes: number): void {
+    this.lastDone = now
+    this.times.push(now)
+    this.sizes.push(bytes)
+    this.sampledBytes += bytes
+    while (this.times[0] < now - RATE_WINDOW_MS) {
+      this.times.shift()
+      this.sampledBytes -= this.sizes.shift()!
+    }
+    const span = Math.max(RATE_MIN_SPAN_MS, Math.min(RATE_WINDOW_MS, now - this.started))
+    this.rate = this.sampledBytes / span * 1000
+    const want = Math.ceil(this.rate * DEPTH_TARGET_MS / 1000 / this.chunkSize) + 1
+    this.depth = Math.max(MIN_REQUESTS_IN_FLIGHT, Math.min(this.maxDepth, want))
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * The public types of a download: its options and result, and a provider as a lookup
+ * names it (ProviderRef: dialled by provider-pool.ts through dial.ts). Progress events and
+ * per-provider stats: progress.ts.
+ */
+import type { PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Manifest } from '../../content/content-id.js'
+import type { FileShareNode } from '../../node/create-node.js'
+import type { ProviderStats, DownloadEvent } from './progress.js'
+
+/** A provider of a content id: its peer id and the addresses to dial. */
+export interface ProviderRef {
+  peer: PeerId
+  /** addresses to dial (may be empty when the node already knows the peer) */
+  addrs: Multiaddr[]
+}
+
+export interface DownloadResult {
+  id: string
+  path: string
+  bytes: number
+  seconds: number
+  providers: ProviderStats[]
+  /** bytes that were already on disk from an interrupted run (re-verified) */
+  resumedBytes: number
+  /** the verified manifest (for seeding) */
+  manifest: Manifest
+}
+
+export interface DownloadOptions {
+  node: FileShareNode
+  id: Uint8Array
+  /** file name to write (reduced to a safe single name); default: the provider's name for it, else the id */
+  name?: string
+  outDir: string
+  providers: ProviderRef[]
+  /** asked every `refreshIntervalMs` for the current providers (new ones join the download) */
+  refreshProviders?: () => Promise<ProviderRef[]>
+  refreshIntervalMs?: number
+  /** upper bound of requests in flight per provider (adapted below it to the provider's speed) */
+  requestsInFlight?: number
+  onEvent?: (event: DownloadEvent) => void
+  /** called as each chunk verifies (library users and tests; not a CLI event) */
+  onChunk?: (index: number, peer: string) => void
+  signal?: AbortSignal
+}

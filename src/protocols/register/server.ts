@@ -1,0 +1,125 @@
+/**
+ * /fileshare/register/1.0.0, the master's side (the protocol is described in index.ts).
+ * Records are bound to the authenticated remote PeerId of the connection: a request
+ * cannot name another peer.
+ */
+import type { Connection, Logger, Stream, Startable } from '@libp2p/interface'
+import { RegisterRequest, RegisterResponse } from './pb/register.js'
+import { PROTOCOL_REGISTER, MAX_REGISTER_FRAME, REGISTER_BATCH } from './constants.js'
+import { REQUEST_TIMEOUT_MS, MAX_PATH_LENGTH, MAX_INBOUND_STREAMS } from '../constants.js'
+import { serveExchange } from '../stream-io.js'
+import { isSafeRelativePath } from '../paths.js'
+import type { ServerComponents, PeerLimiter } from '../components.js'
+import { ID_BYTES } from '../../content/content-id.js'
+import { MAX_FILE_SIZE } from '../../content/constants.js'
+
+const { Status } = RegisterResponse
+
+export interface RegisteredFile {
+  id: Uint8Array
+  path: string
+  size: number
+}
+
+/** Where the master keeps what peers registered (master/index-store.ts). */
+export interface RegisterStore {
+  fileCount: (peer: string) => number
+  /** replaces (reset) or extends the peer's files; returns its file count */
+  addFiles: (peer: string, files: RegisteredFile[], reset: boolean) => number
+  removePaths: (peer: string, paths: string[]) => number
+  setLive: (peer: string, live: boolean) => void
+}
+
+export interface RegisterServerInit {
+  store: RegisterStore
+  /** per-peer request budget (master/rate-limiter.ts) */
+  limiter: PeerLimiter
+  /** files one peer may register */
+  maxFilesPerPeer: number
+  /**
+   * a request must arrive and be answered within this time
+   *
+   * @default REQUEST_TIMEOUT_MS (15 s)
+   */
+  requestTimeoutMs?: number
+  /** called after every accepted request of `peer` (the master's liveness tracking) */
+  onRegistered?: (peer: string) => void
+}
+
+export class RegisterServer implements Startable {
+  readonly protocol = PROTOCOL_REGISTER
+  private readonly log: Logger
+  private readonly store: RegisterStore
+  private readonly init: RegisterServerInit
+  private readonly timeoutMs: number
+
+  constructor (private readonly components: ServerComponents, init: RegisterServerInit) {
+    this.log = components.logger.forComponent('fileshare:master:register')
+    this.init = init
+    this.store = init.store
+    this.timeoutMs = init.requestTimeoutMs ?? REQUEST_TIMEOUT_MS
+  }
+
+  readonly [Symbol.toStringTag] = 'fileshare/register-server'
+
+  async start (): Promise<void> {
+    await this.components.registrar.handle(PROTOCOL_REGISTER, async (stream: Stream, connection: Connection) => {
+      await this.serve(stream, connection)
+    }, { maxInboundStreams: MAX_INBOUND_STREAMS, runOnLimitedConnection: true })
+  }
+
+  async stop (): Promise<void> {
+    await this.components.registrar.unhandle(PROTOCOL_REGISTER)
+  }
+
+  private async serve (stream: Stream, connection: Connection): Promise<void> {
+    const peer = connection.remotePeer.toString()
+    await serveExchange(stream, RegisterRequest, RegisterResponse, {
+      maxRequestBytes: MAX_REGISTER_FRAME,
+      timeoutMs: this.timeoutMs,
+      decodeLimits: { files: REGISTER_BATCH, paths: REGISTER_BATCH },
+      badRequest: message => ({ status: Status.BAD_REQUEST, message, files: 0 }),
+      internalError: message => ({ status: Status.ERROR, message, files: 0 })
+    }, request => this.apply(peer, request))
+  }
+
+  /** Applies one batch for `peer` (the authenticated remote PeerId). */
+  apply (peer: string, request: RegisterRequest): RegisterResponse {
+    try {
+      this.init.limiter.consume(peer)
+    } catch {
+      return { status: Status.RATE_LIMITED, message: 'too many register requests, slow down', files: 0 }
+    }
+    const files: RegisteredFile[] = []
+    for (const f of request.files) {
+      if (f.id.length !== ID_BYTES) return bad(`bad content id length ${f.id.length}`)
+      if (!isSafeRelativePath(f.path) || f.path.length > MAX_PATH_LENGTH) return bad(`bad path ${JSON.stringify(f.path.slice(0, 80))}`)
+      if (f.size < 0 || f.size > MAX_FILE_SIZE) return bad(`bad size ${f.size}`)
+      files.push({ id: f.id, path: f.path, size: f.size })
+    }
+    for (const path of request.paths) {
+      if (!isSafeRelativePath(path)) return bad(`bad path ${JSON.stringify(path.slice(0, 80))}`)
+    }
+    if (request.op === RegisterRequest.Op.REMOVE && files.length > 0) return bad('REMOVE carries paths, not files')
+    const maxFiles = this.init.maxFilesPerPeer
+    let count: number
+    if (request.op === RegisterRequest.Op.REMOVE) {
+      count = this.store.removePaths(peer, request.paths)
+    } else {
+      const reset = request.op === RegisterRequest.Op.RESET
+      const current = reset ? 0 : this.store.fileCount(peer)
+      if (current + files.length > maxFiles) {
+        return { status: Status.QUOTA_EXCEEDED, message: `at most ${maxFiles} files per peer`, files: current }
+      }
+      count = this.store.addFiles(peer, files, reset)
+    }
+    this.store.setLive(peer, true)
+    this.init.onRegistered?.(peer)
+    this.log('%s %s: %d files, %d paths -> %d', peer, request.op, files.length, request.paths.length, count)
+    return { status: Status.OK, message: '', files: count }
+  }
+}
+
+function bad (message: string): RegisterResponse {
+  return { status: Status.BAD_REQUEST, message, files: 0 }
+}

@@ -1,0 +1,43 @@
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import fc from 'fast-check'
+import { RateEstimator, maxDepthFor } from '../../src/peer/download/rate.js'
+import { DEFAULT_REQUESTS_IN_FLIGHT, INITIAL_REQUESTS_IN_FLIGHT, MIN_REQUESTS_IN_FLIGHT, RATE_WINDOW_MS } from '../../src/peer/download/tuning.js'
+
+const MiB = 1024 * 1024
+
+describe('rate estimator', () => {
+  it('starts at the initial depth, at most the configured bound', () => {
+    assert.equal(maxDepthFor(), DEFAULT_REQUESTS_IN_FLIGHT)
+    assert.equal(maxDepthFor(1), MIN_REQUESTS_IN_FLIGHT)
+    assert.equal(new RateEstimator(0, 16, MiB).depth, INITIAL_REQUESTS_IN_FLIGHT)
+    assert.equal(new RateEstimator(0, 3, MiB).depth, 3)
+  })
+
+  it('measures over the window and follows the speed with the depth', () => {
+    const r = new RateEstimator(0, 16, MiB)
+    // 100 MiB/s for 2 s: ≈ 50 MiB of work in 0.5 s → the bound
+    for (let t = 10; t <= 2_000; t += 10) r.record(t, MiB)
+    assert.ok(Math.abs(r.rate - 100 * MiB) < 2 * MiB, String(r.rate))
+    assert.equal(r.depth, 16)
+    // then 2 MiB/s: the fast samples leave the window (both of its ends count), the depth falls
+    for (let t = 2_500; t <= 2_000 + 2 * RATE_WINDOW_MS; t += 500) r.record(t, MiB)
+    assert.equal(r.rate, 5 * MiB / 2, '5 completions in the 2 s window')
+    assert.equal(r.depth, 3, '1.25 MiB of work in 0.5 s, plus one')
+    assert.equal(r.lastDone, 2_000 + 2 * RATE_WINDOW_MS)
+  })
+
+  it('keeps the depth within its bounds whatever the completions (fast-check)', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 64 }), fc.array(fc.tuple(fc.nat(3_000), fc.integer({ min: 1, max: 4 * MiB })), { maxLength: 200 }), (bound, steps) => {
+      const max = maxDepthFor(bound)
+      const r = new RateEstimator(0, max, MiB)
+      let now = 0
+      for (const [dt, bytes] of steps) {
+        now += dt
+        r.record(now, bytes)
+        assert.ok(r.depth >= MIN_REQUESTS_IN_FLIGHT && r.depth <= max)
+        assert.ok(r.rate >= 0 && Number.isFinite(r.rate))
+      }
+    }))
+  })
+})
