@@ -40,6 +40,8 @@ export const PUNCH_LISTEN_MS = 10_000
 /** Punch exchanges on one relayed connection: one try, and one retry PUNCH_RETRY_MS after a failure. */
 const MAX_PUNCH_TRIES = 2
 export const PUNCH_RETRY_MS = 2_000
+/** After a punch to a peer failed (and its retry), new relayed connections to it are not punched for this long (a symmetric NAT stays one). */
+export const PUNCH_FAILED_BACKOFF_MS = 60_000
 /** Default of HolePunchInit.waitMs. */
 export const PUNCH_WAIT_MS = 1_500
 const MAX_MESSAGE = 4096
@@ -102,6 +104,8 @@ class HolePunchService implements HolePunch, Startable {
   /** relays we opened a QUIC connection to */
   private readonly preconnected = new Set<string>()
   private readonly tries = new Map<string, number>()
+  /** peer → when its last punch (after the retry) failed */
+  private readonly failedAt = new Map<string, number>()
   private readonly listeners = new Set<Listener>()
   private readonly counters: HolePunchStats = { attempts: 0, direct: 0, failed: 0 }
   private started = false
@@ -180,6 +184,8 @@ class HolePunchService implements HolePunch, Startable {
     if (running != null) return await running
     const tries = this.tries.get(relayed.id) ?? 0
     if (tries >= MAX_PUNCH_TRIES || relayed.status !== 'open') return null
+    const failed = this.failedAt.get(key)
+    if (tries === 0 && failed != null && Date.now() - failed < PUNCH_FAILED_BACKOFF_MS) return null
     this.tries.set(relayed.id, tries + 1)
     if (tries === 0) relayed.addEventListener('close', () => { this.tries.delete(relayed.id) }, { once: true })
     const attempt = this.attempt(relayed, signal).finally(() => { this.attempts.delete(key) })
@@ -216,6 +222,7 @@ class HolePunchService implements HolePunch, Startable {
         a.encapsulate(`/p2p/${peer.toString()}`), { signal: timeout(PUNCH_DIAL_TIMEOUT_MS, signal) }) as Connection))
       if (isRelayedAddr(direct.remoteAddr)) throw new Error('got a relayed connection')
       this.counters.direct++
+      this.failedAt.delete(peer.toString())
       this.log('punched through to %p in %d ms via %a', peer, Date.now() - started, direct.remoteAddr)
       return direct
     } catch (err: any) {
@@ -226,6 +233,8 @@ class HolePunchService implements HolePunch, Startable {
         setTimeout(() => {
           if (relayed.status === 'open' && this.directTo(peer) == null) void this.punch(relayed).catch(() => {})
         }, PUNCH_RETRY_MS).unref()
+      } else {
+        this.failedAt.set(peer.toString(), Date.now())
       }
       return this.directTo(peer)
     }

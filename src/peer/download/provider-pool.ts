@@ -4,9 +4,10 @@
  * 1. Every provider is dialled at once at the start (`dialEarly`); the manifest race and
  *    the first workers take those sessions (`sessionFor`), the rest are closed at the end.
  * 2. Connections (see dial.ts): direct first, the relay as fallback. A worker on a relayed
- *    connection moves to a direct one as soon as one exists (`moveToDirect`): new requests
- *    go to a session on it, the relayed session finishes what it has in flight and is
- *    closed, then the relayed connection when nothing else uses it.
+ *    connection moves to a direct one as soon as one exists, and a worker on a direct QUIC
+ *    connection (a punched one) to a direct TCP one (`moveToDirect`): new requests go to
+ *    a session on it, the old session finishes what it has in flight and is closed, then
+ *    a relayed connection when nothing else uses it.
  * 3. A provider that answered BUSY is dialled again after busyDelay() (BUSY_RETRY_MS,
  *    doubling up to BUSY_RETRY_MAX_MS: protocols/fetch), at most BUSY_MAX_RETRIES times per download.
  * 4. A provider whose connection dropped (a relay limit, a restart) is re-dialled, up to
@@ -16,12 +17,13 @@
  *    providers join, dropped ones come back after PROVIDER_RETRY_MS, liars never.
  * Which chunk a provider gets is not decided here (scheduler.ts).
  */
+import type { Connection } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
 import { toFileShareError } from '../../errors.js'
 import type { FileShareNode } from '../../node/create-node.js'
 import { connectionPath, type PathKind } from '../../node/addresses.js'
 import { FetchSession, busyDelay } from '../../protocols/fetch/client.js'
-import { openFetchStream, closeIdleRelayed } from './dial.js'
+import { openFetchStream, closeIdleRelayed, betterConnection } from './dial.js'
 import { PROVIDER_REDIALS, PROVIDER_RETRY_MS, BUSY_MAX_RETRIES } from './tuning.js'
 import type { ProviderRef } from './types.js'
 
@@ -69,6 +71,8 @@ export class ProviderPool {
   private readonly early = new Map<string, Promise<FetchSession>>()
   /** the connection path each session was opened on */
   private readonly sessionPaths = new WeakMap<FetchSession, PathKind>()
+  /** the connection each session runs on */
+  private readonly sessionConnections = new WeakMap<FetchSession, Connection>()
   /** re-dials made per provider since its last verified chunk */
   private readonly redials = new Map<string, number>()
   private refreshing = false
@@ -107,9 +111,10 @@ export class ProviderPool {
 
   /** Opens a fetch stream to a provider: the one place that dials providers. */
   async openSession (provider: ProviderRef): Promise<FetchSession> {
-    const { stream, path } = await openFetchStream(this.node, provider, this.signal)
+    const { stream, path, connection } = await openFetchStream(this.node, provider, this.signal)
     const session = new FetchSession(stream)
     this.sessionPaths.set(session, path)
+    this.sessionConnections.set(session, connection)
     return session
   }
 
@@ -218,12 +223,16 @@ export class ProviderPool {
 
   /**
    * When a worker on a relayed connection finds a direct one to its provider (opened by
-   * either side, see reachability.ts), new requests go to a session on the direct
-   * connection; the relayed session finishes what it has in flight and is closed.
+   * either side, see reachability.ts, or punched, see hole-punch.ts), or a worker on a
+   * direct QUIC connection finds a direct TCP one, new requests go to a session on the
+   * better connection; the old session finishes what it has in flight and is closed.
    */
   moveToDirect (link: ProviderLink, moved: () => void): void {
-    if (link.path !== 'relayed' || link.moving === true) return
-    if (connectionPath(this.node, link.ref.peer) !== 'direct') return
+    if (link.moving === true) return
+    const current = this.sessionConnections.get(link.session)
+    if (current == null) {
+      if (link.path !== 'relayed' || connectionPath(this.node, link.ref.peer) !== 'direct') return
+    } else if (betterConnection(this.node, current) == null) return
     link.moving = true
     this.openSession(link.ref).then(session => {
       link.moving = false
@@ -234,7 +243,7 @@ export class ProviderPool {
       const old = link.session
       link.session = session
       link.path = this.pathOf(session)
-      log('provider %s: moved from the relay to a %s connection', link.peer, link.path)
+      log('provider %s: moved from %s to %s', link.peer, current?.remoteAddr.toString() ?? 'the relay', this.sessionConnections.get(session)?.remoteAddr.toString() ?? link.path)
       this.retireSession(old, link)
       moved()
     }, (err: any) => {
