@@ -161,8 +161,9 @@ describe('NAT lab: master public, peer1 and peer2 behind two port-preserving NAT
     await writeRandomFile(join(share1(), 'punch.bin'), 32 * MiB)
     await writeRandomFile(join(share3(), 'public.bin'), 3 * MiB + 7)
     master = await startMaster()
-    peer1 = new NodeProcess('peer1', 'peer.js', ['--share', share1(), '--master', masterAddr, '--data', join(dir.path, 'peer1')])
-    peer3 = new NodeProcess('peer3', 'peer.js', ['--share', share3(), '--master', masterAddr, '--data', join(dir.path, 'peer3')])
+    const debug = { DEBUG: 'fileshare:peer:reachability' }
+    peer1 = new NodeProcess('peer1', 'peer.js', ['--share', share1(), '--master', masterAddr, '--data', join(dir.path, 'peer1')], debug)
+    peer3 = new NodeProcess('peer3', 'peer.js', ['--share', share3(), '--master', masterAddr, '--data', join(dir.path, 'peer3')], debug)
     procs.push(peer1, peer3)
     peer1Id = (await peer1.event(e => e.event === 'ready', 30_000, 'peer1 ready')).peerId
     peer3Id = (await peer3.event(e => e.event === 'ready', 30_000, 'peer3 ready')).peerId
@@ -252,8 +253,10 @@ describe('NAT lab: master public, peer1 and peer2 behind two port-preserving NAT
     assert.deepEqual(res.done.providers.map((p: any) => [p.peer, p.path, p.relayedBytes]), [[peer3Id, 'direct', 0]])
   })
 
-  it('the master restarts: peer1 reserves again and stays findable', async () => {
+  it('the master restarts: peer1 reserves again and stays findable; peer3 checks again that it is public', async () => {
     const seen = peer1.events.length
+    const logFrom3 = peer3.allStderr.length
+    const logFrom1 = peer1.allStderr.length
     await master.stop()
     await peer1.event(e => peer1.events.indexOf(e) >= seen && e.event === 'reachability' && e.reachability === 'private', 20_000, 'reservation lost')
     master = await startMaster()
@@ -269,8 +272,22 @@ describe('NAT lab: master public, peer1 and peer2 behind two port-preserving NAT
     assert.equal(res.code, 0, res.log)
     assert.ok(await sameFile(join(out, 'behind-nat.bin'), join(share1(), 'behind-nat.bin')))
     assert.deepEqual(res.done.providers.map((p: any) => p.peer), [peer1Id])
+    // identify push carried the new relayed address to the new master process (the
+    // reservation waits until the master lists it: see README "Reachability / NAT")
+    assert.match(peer1.allStderr.slice(logFrom1), /the master lists our relayed address after \d+ ms \(\d+ extra identify pushes\)/)
+    // the public peer asked for a dial-back again once the master was back, and is still public
+    await waitUntil(() => /checking reachability again[\s\S]*dial-back: public/.test(peer3.allStderr.slice(logFrom3)), 30_000, 'peer3 re-checks its reachability')
+    assert.ok(!peer3.events.some(e => e.event === 'reachability' && e.reachability !== 'public'), 'peer3 stayed public')
   })
 })
+
+async function waitUntil (check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting: ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 250))
+  }
+}
 
 describe('NAT lab: peer1 and peer2 behind two symmetric NATs (--random-fully)', { skip: missing != null && !IN_CI ? missing : false }, () => {
   let dir: { path: string, cleanup: () => Promise<void> }

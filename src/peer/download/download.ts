@@ -248,7 +248,7 @@ class Download {
           this.pool.noteBusy(worker.peer)
           this.pool.retryBusy(worker.ref)
         }
-        this.removeWorker(worker, toFileShareError(err, 'NETWORK').message, !(err instanceof FetchError))
+        this.removeWorker(worker, toFileShareError(err, 'NETWORK').message, !(err instanceof FetchError) || this.pool.connectionGone(session))
       }
     })
   }

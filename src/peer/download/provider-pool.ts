@@ -100,6 +100,16 @@ export class ProviderPool {
     return this.sessionPaths.get(session)!
   }
 
+  /**
+   * Whether the connection `session` ran on is closing or closed: its failure is then a
+   * lost connection, whatever the stream reported (DCUtR closes a relayed connection it
+   * replaced, a relay cuts one at its limit) and the provider is dialled again.
+   */
+  connectionGone (session: FetchSession): boolean {
+    const connection = this.sessionConnections.get(session)
+    return connection != null && connection.status !== 'open'
+  }
+
   /** BUSY answers from `peer` so far. */
   busy (peer: string): number {
     return this.busyCount.get(peer) ?? 0
