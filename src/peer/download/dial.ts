@@ -133,6 +133,23 @@ async function preferPunched (node: FileShareNode, relayed: Connection, signal?:
   return punched != null && punched.status === 'open' ? punched : relayed
 }
 
+/**
+ * A fetch stream on a new relayed connection to the peer of `current` (a relayed
+ * connection near its relay's data limit), or on a direct one if one exists by now.
+ */
+export async function openFreshFetchStream (node: FileShareNode, current: Connection, signal?: AbortSignal): Promise<ProviderStream> {
+  const connection = bestDirect(node.getConnections(current.remotePeer)) ??
+    await node.dial(current.remoteAddr, { force: true, signal: withTimeout(REQUEST_TIMEOUT_MS, signal) })
+  const stream = await connection.newStream(PROTOCOL_FETCH, { runOnLimitedConnection: true, signal: withTimeout(REQUEST_TIMEOUT_MS, signal) })
+  return { stream, path: pathOf(connection), connection }
+}
+
+/** Bytes a relayed connection may still carry before its relay cuts it (Infinity without a data limit). */
+export function relayBytesLeft (connection: Connection): number {
+  const bytes = connection.limits?.bytes
+  return bytes == null ? Infinity : Number(bytes)
+}
+
 /** Closes relayed connections to `peer` that carry no stream: a direct one replaced them, and each holds relay resources on the master. */
 export function closeIdleRelayed (node: FileShareNode, peer: ProviderRef['peer']): void {
   for (const c of node.getConnections(peer)) {

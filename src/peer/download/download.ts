@@ -196,6 +196,8 @@ class Download {
   private fill (worker: Worker): void {
     // chunks being verified and written count against the depth: that bounds memory
     while (!this.done && worker.slot.chunks.size + worker.writing < worker.speed.depth && this.workers.get(worker.peer) === worker) {
+      // a relayed connection near its relay's data limit: new requests wait for a fresh one
+      if (!this.pool.roomFor(worker, this.chunks.chunkSize, worker.speed.depth, () => { worker.stats.path = worker.path; this.fill(worker) })) return
       const index = this.chunks.next(worker.slot, Date.now())
       if (index === undefined) return
       this.requestChunk(worker, index)

@@ -23,7 +23,7 @@ import { toFileShareError } from '../../errors.js'
 import type { FileShareNode } from '../../node/create-node.js'
 import { connectionPath, type PathKind } from '../../node/addresses.js'
 import { FetchSession, busyDelay } from '../../protocols/fetch/client.js'
-import { openFetchStream, closeIdleRelayed, betterConnection } from './dial.js'
+import { openFetchStream, openFreshFetchStream, closeIdleRelayed, betterConnection, relayBytesLeft } from './dial.js'
 import { PROVIDER_REDIALS, PROVIDER_RETRY_MS, BUSY_MAX_RETRIES } from './tuning.js'
 import type { ProviderRef } from './types.js'
 
@@ -259,6 +259,50 @@ export class ProviderPool {
     }, (err: any) => {
       link.moving = false
       log('provider %s: direct session failed, staying on the relay: %s', link.peer, err?.message ?? err)
+    })
+  }
+
+  /**
+   * Room for one more request of `length` bytes on `link`'s session before its relay's
+   * data limit (with the requests in flight counted in full). A relayed connection is
+   * renewed ahead of its cut (make before break): when fewer than `depth` + 2 more chunks
+   * fit, a fresh relayed connection is opened and new requests go there, while the ones in
+   * flight finish on the old one; no byte is lost to the cut and there is no gap.
+   */
+  roomFor (link: ProviderLink, length: number, depth: number, moved: () => void): boolean {
+    if (link.path !== 'relayed') return true
+    const connection = this.sessionConnections.get(link.session)
+    if (connection == null) return true
+    const left = relayBytesLeft(connection)
+    if (left === Infinity) return true
+    const margin = 64 * 1024 + left / 100
+    const committed = (link.session.inFlight + 1) * length + margin
+    if (left < committed + (depth + 2) * length) this.renew(link, connection, moved)
+    return left >= committed
+  }
+
+  private renew (link: ProviderLink, connection: Connection, moved: () => void): void {
+    if (link.moving === true || this.host.ended()) return
+    link.moving = true
+    log('provider %s: %d bytes left on the relayed connection, opening a fresh one', link.peer, relayBytesLeft(connection))
+    openFreshFetchStream(this.node, connection, this.signal).then(({ stream, path, connection: fresh }) => {
+      link.moving = false
+      const session = new FetchSession(stream)
+      this.sessionPaths.set(session, path)
+      this.sessionConnections.set(session, fresh)
+      if (!this.host.current(link) || this.host.ended()) {
+        void session.close()
+        return
+      }
+      const old = link.session
+      link.session = session
+      link.path = path
+      log('provider %s: renewed on %s', link.peer, fresh.remoteAddr.toString())
+      this.retireSession(old, link)
+      moved()
+    }, (err: any) => {
+      link.moving = false
+      log('provider %s: no fresh relayed connection: %s', link.peer, err?.message ?? err)
     })
   }
 
