@@ -45,6 +45,9 @@ export const PUNCH_FAILED_BACKOFF_MS = 60_000
 /** Default of HolePunchInit.waitMs. */
 export const PUNCH_WAIT_MS = 1_500
 const MAX_MESSAGE = 4096
+/** Punch listeners one node keeps at once, and punch answers per peer and minute: a stranger cannot make us hold ports or send datagrams at will. */
+const MAX_PUNCH_LISTENERS = 16
+const ANSWERS_PER_PEER_PER_MINUTE = 6
 const RELAY_HOP = '/libp2p/circuit/relay/0.2.0/hop'
 const MAX_ADDRS = 4
 /** datagrams B sends from its new port to open its NAT (a lost one is covered by the others) */
@@ -107,6 +110,8 @@ class HolePunchService implements HolePunch, Startable {
   /** peer → when its last punch (after the retry) failed */
   private readonly failedAt = new Map<string, number>()
   private readonly listeners = new Set<Listener>()
+  /** peer → times of its recent punch requests (rate limit) */
+  private readonly answered = new Map<string, number[]>()
   private readonly counters: HolePunchStats = { attempts: 0, direct: 0, failed: 0 }
   private started = false
 
@@ -270,7 +275,17 @@ class HolePunchService implements HolePunch, Startable {
     const targets = request.addrs.slice(0, MAX_ADDRS).map(a => multiaddr(a)).filter(isQuicAddr)
     const ip = this.publicIp()
     const transport = this.components.transportManager.dialTransportForMultiaddr(multiaddr('/ip4/127.0.0.1/udp/1/quic-v1'))
-    const reason = targets.length === 0 ? 'no QUIC address to punch towards' : ip == null ? 'our public address is unknown' : transport == null ? 'no QUIC transport' : null
+    const key = connection.remotePeer.toString()
+    const now = Date.now()
+    const recent = (this.answered.get(key) ?? []).filter(t => now - t < 60_000)
+    recent.push(now)
+    this.answered.set(key, recent)
+    if (this.answered.size > 1000) this.answered.clear()
+    const reason = !isRelayedAddr(connection.remoteAddr)
+      ? 'punching is for relayed connections'
+      : recent.length > ANSWERS_PER_PEER_PER_MINUTE || this.listeners.size >= MAX_PUNCH_LISTENERS
+        ? 'too many punch requests, later'
+        : targets.length === 0 ? 'no QUIC address to punch towards' : ip == null ? 'our public address is unknown' : transport == null ? 'no QUIC transport' : null
     if (reason != null) {
       await lp.write(encode({ addrs: [], error: reason }))
       await stream.close()
