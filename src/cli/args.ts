@@ -3,7 +3,7 @@
  * value is a usage error, exit 2).
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { UsageError } from '../errors.js'
+import { FileShareError } from '../errors.js'
 import { parseTransports, type TransportName } from '../node/addresses.js'
 
 export type Options = NonNullable<ParseArgsConfig['options']>
@@ -13,7 +13,7 @@ export function parse (argv: string[], options: Options, usage: string): { value
     const { values, positionals } = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true })
     return { values, positionals }
   } catch (err: any) {
-    throw new UsageError(`${err?.message ?? err}\n${usage}`)
+    throw new FileShareError('USAGE', `${err?.message ?? err}\n${usage}`)
   }
 }
 
@@ -38,6 +38,6 @@ export function transportsOption (values: Record<string, any>): TransportName[] 
   try {
     return parseTransports(given)
   } catch (err: any) {
-    throw new UsageError(`--transport: ${err?.message ?? err}`)
+    throw new FileShareError('USAGE', `--transport: ${err?.message ?? err}`)
   }
 }

@@ -4,7 +4,8 @@
 import { createMaster } from '../master/master.js'
 import { Output } from './output.js'
 import { parse, onShutdownSignal, transportsOption } from './args.js'
-import { UsageError } from '../errors.js'
+import { FileShareError } from '../errors.js'
+import { loadConfig } from './config.js'
 
 export const MASTER_USAGE = `usage: node dist/master.js [--listen MA]... [--announce MA]... [--transport tcp,quic] [--data DIR] [--config FILE] [--json]`
 
@@ -24,10 +25,25 @@ export async function runMaster (argv: string[]): Promise<number> {
       process.stdout.write(MASTER_USAGE + '\n')
       return 0
     }
-    if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}\n${MASTER_USAGE}`)
+    if (positionals.length > 0) throw new FileShareError('USAGE', `unexpected argument ${positionals[0]}\n${MASTER_USAGE}`)
     // listening before the start: a signal during it stops the master cleanly once it is up
     const shutdown = onShutdownSignal(new AbortController())
-    const master = await createMaster({ listen: values.listen, announce: values.announce, transports: transportsOption(values), data: values.data, config: values.config })
+    const config = loadConfig('master', values.config)
+    const master = await createMaster({
+      listen: values.listen ?? config.listen,
+      announce: values.announce ?? config.announce,
+      transports: transportsOption(values) ?? config.transports,
+      encrypters: config.encrypters,
+      data: values.data ?? config.data,
+      relay: config.relay,
+      providerGraceMs: config.providerGraceMs,
+      maxFilesPerPeer: config.maxFilesPerPeer,
+      maxConnections: config.maxConnections,
+      requestTimeoutMs: config.requestTimeoutMs,
+      requestsPerSecond: config.requestsPerSecond,
+      requestBurst: config.requestBurst,
+      dialBackPerIpPerMinute: config.dialBackPerIpPerMinute
+    })
     const addrs = master.addrs()
     out.event('ready', { peerId: master.peerId, addrs }, `SwarmMaster ${master.peerId} ready; peers pass one of these as --master:\n${addrs.map(a => `  ${a}`).join('\n')}`)
     const signal = await shutdown

@@ -3,12 +3,13 @@
  * `node dist/peer.js get ID|NAME …`: see PEER_USAGE.
  */
 import { createPeer, type Peer } from '../peer/peer.js'
-import { FileShareError, UsageError } from '../errors.js'
+import { FileShareError } from '../errors.js'
 import { Output, formatBytes } from './output.js'
 import { printable } from './printable.js'
 import { ProgressBar } from './progress.js'
 import { parse, onShutdownSignal, transportsOption, type Options } from './args.js'
-import { loadConfig, type PeerConfig } from '../config.js'
+import { loadConfig, masterAddress, type PeerConfig } from './config.js'
+import type { PeerOptions } from '../peer/peer.js'
 import { REACHABILITY_SETTLE_MS } from '../peer/tuning.js'
 
 export const PEER_USAGE = `usage:
@@ -46,7 +47,7 @@ function positiveInt (values: Record<string, any>, name: string): number | undef
   const text = values[name]
   if (text == null) return undefined
   const n = Number(text)
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} takes a positive whole number`)
+  if (!Number.isInteger(n) || n < 1) throw new FileShareError('USAGE', `--${name} takes a positive whole number`)
   return n
 }
 
@@ -65,19 +66,17 @@ export async function runPeer (argv: string[]): Promise<number> {
 async function share (argv: string[], out: Output): Promise<number> {
   const { values, positionals } = parse(argv, SHARE, PEER_USAGE)
   if (values.help === true) return help()
-  if (positionals.length > 0) throw new UsageError(`unknown command ${positionals[0]}\n${PEER_USAGE}`)
-  if (values.share == null) throw new UsageError(`nothing to do: pass --share DIR, or a command\n${PEER_USAGE}`)
+  if (positionals.length > 0) throw new FileShareError('USAGE', `unknown command ${positionals[0]}\n${PEER_USAGE}`)
+  if (values.share == null) throw new FileShareError('USAGE', `nothing to do: pass --share DIR, or a command\n${PEER_USAGE}`)
   const controller = new AbortController()
   const shutdown = onShutdownSignal(controller)
+  const config = loadConfig('peer', values.config)
   const peer = await createPeer({
+    ...peerOptions(config, values),
     share: values.share,
-    master: values.master,
-    listen: values.listen,
-    announce: values.announce,
-    transports: transportsOption(values),
-    maxUploads: positiveInt(values, 'max-uploads'),
-    data: values.data,
-    config: values.config,
+    listen: values.listen ?? config.listen,
+    maxUploads: positiveInt(values, 'max-uploads') ?? config.maxUploads,
+    data: values.data ?? config.data,
     onWarning: message => { out.warn(message) }
   })
   if (peer.master == null) out.warn('no master configured: serving only peers that know this address')
@@ -96,9 +95,9 @@ async function share (argv: string[], out: Output): Promise<number> {
 async function search (argv: string[], out: Output): Promise<number> {
   const { values, positionals } = parse(argv, SEARCH, PEER_USAGE)
   if (values.help === true) return help()
-  if (positionals.length === 0) throw new UsageError(`search needs words\n${PEER_USAGE}`)
+  if (positionals.length === 0) throw new FileShareError('USAGE', `search needs words\n${PEER_USAGE}`)
   const limit = positiveInt(values, 'limit')
-  return await withClient(values, out, async peer => {
+  return await withClient(loadConfig('peer', values.config), values, {}, out, async peer => {
     const query = positionals.join(' ')
     const results = await peer.search(query, { limit })
     if (results.length === 0) throw new FileShareError('NOT_FOUND', `no shared file matches ${JSON.stringify(query)}`)
@@ -113,19 +112,19 @@ async function search (argv: string[], out: Output): Promise<number> {
 async function get (argv: string[], out: Output): Promise<number> {
   const { values, positionals } = parse(argv, GET, PEER_USAGE)
   if (values.help === true) return help()
-  if (positionals.length !== 1) throw new UsageError(`get takes one ID or NAME\n${PEER_USAGE}`)
+  if (positionals.length !== 1) throw new FileShareError('USAGE', `get takes one ID or NAME\n${PEER_USAGE}`)
   const target = positionals[0]
   const seed = values.seed === true
   if (!seed && (values.announce != null || values['max-uploads'] != null)) {
-    throw new UsageError(`--announce and --max-uploads go with --seed\n${PEER_USAGE}`)
+    throw new FileShareError('USAGE', `--announce and --max-uploads go with --seed\n${PEER_USAGE}`)
   }
-  const serving = seed ? { announce: values.announce, maxUploads: positiveInt(values, 'max-uploads') } : {}
+  const maxUploads = seed ? positiveInt(values, 'max-uploads') : undefined
   const controller = new AbortController()
   const shutdown = onShutdownSignal(controller)
   // get listens (config addresses unless --listen): a provider behind a NAT can then dial us
   // back so data flows direct instead of relayed, and a seeding get is reachable
-  const listen = values.listen ?? loadConfig<PeerConfig>('peer', values.config).listen
-  return await withClient({ ...values, ...serving, listen }, out, async peer => {
+  const config = loadConfig('peer', values.config)
+  return await withClient(config, values, { listen: values.listen ?? config.listen, maxUploads: maxUploads ?? config.maxUploads }, out, async peer => {
     const bar = ProgressBar.enabled(out.json) ? new ProgressBar(printable(target)) : null
     try {
       const result = await peer.get(target, {
@@ -166,16 +165,30 @@ async function get (argv: string[], out: Output): Promise<number> {
   }, values.master != null || values.from == null)
 }
 
-/** A throwaway peer for one command (a persistent key only with --data). */
-async function withClient (values: Record<string, any>, out: Output, run: (peer: Peer) => Promise<number>, needsMaster = true): Promise<number> {
+/** Options every command takes from the config, the environment and the common flags. */
+function peerOptions (config: PeerConfig, values: Record<string, any>): PeerOptions {
+  return {
+    master: masterAddress(values.master, process.env, config),
+    announce: values.announce ?? config.announce,
+    transports: transportsOption(values) ?? config.transports,
+    encrypters: config.encrypters,
+    holePunchWaitMs: config.holePunchWaitMs,
+    requestsInFlight: config.requestsInFlight,
+    reachability: config.reachability,
+    watch: config.watch,
+    settleMs: config.settleMs,
+    rescanIntervalMs: config.rescanIntervalMs,
+    streamIdleTimeoutMs: config.streamIdleTimeoutMs
+  }
+}
+
+/** A throwaway peer for one command (a persistent key only with --data); `extra` on top of the config. */
+async function withClient (config: PeerConfig, values: Record<string, any>, extra: PeerOptions, out: Output, run: (peer: Peer) => Promise<number>, needsMaster = true): Promise<number> {
   const peer = await createPeer({
-    master: values.master,
+    ...peerOptions(config, values),
     data: values.data ?? null,
-    config: values.config,
-    listen: values.listen,
-    announce: values.announce,
-    transports: transportsOption(values),
-    maxUploads: values.maxUploads,
+    listen: [],
+    ...extra,
     // only a seeding get serves and registers: the warnings of those parts
     onWarning: message => { out.warn(message) }
   })

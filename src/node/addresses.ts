@@ -77,3 +77,11 @@ export function parseTransports (names: readonly string[]): TransportName[] {
   if (out.length === 0) throw new Error('at least one transport is needed (tcp, quic)')
   return out
 }
+
+/** The addresses of `listen` that one of `transports` listens on (relay and other addresses stay). */
+export function listenFor (listen: string[], transports: readonly TransportName[]): string[] {
+  return listen.filter(a => {
+    const t = transportOf(a)
+    return t == null || transports.includes(t)
+  })
+}

@@ -2,91 +2,152 @@
  * A FileShare peer: a libp2p node with a persistent key that (optionally) shares a folder
  * (scanner → catalog → fetch server, registration with the master) and downloads
  * (search, get) through the master or straight from a known peer.
+ *
+ * `createPeer` takes plain options; every option left out takes its default from
+ * src/defaults.ts (PEER_DEFAULTS). It reads no config file and no environment: that is the
+ * CLI's job (src/cli/config.ts). A create that fails stops everything it started and
+ * rejects with a FileShareError.
  */
 import { resolve, relative, isAbsolute, basename, sep } from 'node:path'
+import { stat } from 'node:fs/promises'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import { peerIdFromString } from '@libp2p/peer-id'
 import { logger } from '@libp2p/logger'
-import { createNode, type FileShareNode, type TransportName, type EncrypterName } from '../node/create-node.js'
+import { createNode, type FileShareNode, type EncrypterName } from '../node/create-node.js'
+import { listenFor, type TransportName } from '../node/addresses.js'
 import { loadOrCreateKey } from '../node/key-store.js'
-import { loadConfig, type PeerConfig } from '../config.js'
+import { lockDataDir, type DataLock } from '../node/data-lock.js'
+import { assertListening } from '../node/listen-check.js'
+import { PEER_DEFAULTS } from '../defaults.js'
 import { FileShareError, toFileShareError } from '../errors.js'
-import { isContentId, parseContentId, formatContentId } from '../content/content-id.js'
-import { BUSY_MAX_RETRIES } from './download/tuning.js'
+import { parseContentId } from '../content/content-id.js'
+import { REACHABILITY_SETTLE_MS } from './tuning.js'
 import { Catalog } from './catalog.js'
 import { startLiveShare, type LiveShare } from './share/live-share.js'
 import type { ScanStats } from './share/scanner.js'
-import { fetchServer } from '../protocols/fetch/index.js'
-import { FetchSession, isBusy, waitBusy } from '../protocols/fetch/client.js'
+import { fetchServer, type FetchServer } from '../protocols/fetch/index.js'
 import { MasterClient, type SearchResult } from './master-client.js'
 import { Registration } from './registration.js'
-import { download, type DownloadEvent, type DownloadResult, type ProviderRef } from './download/download.js'
-import { openFetchStream } from './download/dial.js'
+import type { DownloadResult } from './download/download.js'
+import { getFile, type GetOptions } from './get.js'
 import { ReachabilityManager, DirectUpgrader, type ReachabilityMode, type ReachabilityState } from './reachability.js'
+
+export type { GetOptions } from './get.js'
 
 const log = logger('fileshare:peer')
 
 export interface PeerOptions {
   /** folder to share (omit for a peer that only searches and downloads) */
   share?: string
-  /** master multiaddr ending in /p2p/<PeerId>; default: FILESHARE_MASTER, then config */
+  /**
+   * the master's multiaddr ending in /p2p/<PeerId>; null = no master (search and get by
+   * name need one; `get` with `from` does not)
+   * @default null
+   */
   master?: string | null
+  /**
+   * multiaddrs to listen on; every one must be bound, else the create rejects with 'LISTEN'
+   * @default ['/ip4/0.0.0.0/tcp/0'] for a sharing peer, [] (dial only) otherwise
+   */
   listen?: string[]
+  /**
+   * multiaddrs to announce instead of all others
+   * @default []
+   */
   announce?: string[]
-  /** 'tcp' and/or 'quic' (default: config, both) */
+  /**
+   * 'tcp' and/or 'quic'; listen addresses of a transport left out are ignored
+   * @default ['tcp', 'quic']
+   */
   transports?: TransportName[]
-  /** TCP encrypters in order of preference (default: config, else noise then tls) */
+  /**
+   * TCP connection encrypters in order of preference
+   * @default ['noise', 'tls']
+   */
   encrypters?: EncrypterName[]
-  /** ms a download waits for a hole punch before it starts on the relay (default: config, 1500) */
+  /**
+   * ms a download waits for a hole punch before it starts on the relay (0: start at once,
+   * move to the punched connection when it comes)
+   * @default 1500
+   */
   holePunchWaitMs?: number
-  /** folder for the key (default: config/peer.json); null = a throwaway key */
+  /**
+   * folder for the key (a stable PeerId) and the hash cache, locked by this process while the
+   * peer runs ('LOCKED' when another process holds it); null = a throwaway key and an in-memory cache
+   * @default '.fileshare/peer'
+   */
   data?: string | null
-  config?: string
+  /**
+   * fetch streams served at once; one more gets BUSY
+   * @default 32
+   */
   maxUploads?: number
-  /** chunk bytes per second this peer uploads in total (default: unlimited) */
+  /**
+   * chunk bytes per second this peer uploads in total
+   * @default unlimited
+   */
   maxUploadRate?: number
+  /**
+   * upper bound of chunk requests outstanding per provider during a get
+   * @default 16
+   */
   requestsInFlight?: number
-  /** follow the shared folder with fs.watch (default: config, true) */
+  /**
+   * follow the shared folder with fs.watch
+   * @default true
+   */
   watch?: boolean
-  /** full rescan period of the shared folder in ms, 0 = never (default: config, 60 s) */
+  /**
+   * full rescan period of the shared folder in ms, 0 = never
+   * @default 60000
+   */
   rescanIntervalMs?: number
-  /** a file is hashed once unchanged for this long, ms (default: config, 1 s) */
+  /**
+   * a file is hashed once unchanged for this long, ms
+   * @default 1000
+   */
   settleMs?: number
-  /** an inbound fetch stream idle this long is closed, ms (default: config, 30 s) */
+  /**
+   * an inbound fetch stream idle this long is closed, ms
+   * @default 30000
+   */
   streamIdleTimeoutMs?: number
-  /** 'auto' (dial-back check, relay reservation when not public), 'public' or 'relayed'; default: config */
+  /**
+   * 'auto' (dial-back check, relay reservation when not public), 'public' or 'relayed'
+   * @default 'auto'
+   */
   reachability?: ReachabilityMode
+  /**
+   * a sharing peer with a master resolves `createPeer` (and `ready()`) once the master accepted
+   * its first full registration, or once the first attempt failed, or after this many ms
+   * @default 10000
+   */
+  registrationTimeoutMs?: number
   /** registration problems and other notices */
   onWarning?: (message: string) => void
 }
 
-export interface GetOptions {
-  /** folder to write into (default: the current folder) */
-  out?: string
-  /** fetch from this peer (multiaddr ending in /p2p/<PeerId>, or just /p2p/<PeerId>) instead of asking the master */
-  from?: string
-  onEvent?: (event: DownloadEvent) => void
-  /** called as each chunk verifies (index, provider PeerId) */
-  onChunk?: (index: number, peer: string) => void
-  /** keep serving the file once it is complete (registered with the master) until stop() */
-  seed?: boolean
-  /** how often to ask the master for new providers during the download (ms) */
-  providerRefreshMs?: number
-  signal?: AbortSignal
-}
+/** A peer's node: the common services plus its fetch server. */
+export type PeerNode = FileShareNode<{ fetch: FetchServer }>
 
 export interface Peer {
-  readonly node: FileShareNode
+  readonly node: PeerNode
   readonly peerId: string
   addrs: () => string[]
   readonly catalog: Catalog
   /** null when no master is configured */
   readonly master: MasterClient | null
+  /**
+   * Resolves once the first registration of the shared files has been settled: true when
+   * the master accepted it, false when it failed (the peer keeps retrying) or took longer
+   * than `registrationTimeoutMs`, or when there is nothing to register (no master, no share).
+   * `createPeer` already waits for it.
+   */
+  ready: () => Promise<boolean>
   /** true once the master holds this peer's full file list */
   registered: () => boolean
   /** waits until queued catalog changes have been sent to the master */
   flushRegistration: () => Promise<void>
-  /** files hashed / taken from the hash cache / pending since start (null without --share) */
+  /** files hashed / taken from the hash cache / pending since start (null without a share) */
   shareStats: () => ScanStats | null
   /** rescans the shared folder now */
   rescan: () => Promise<number>
@@ -106,251 +167,247 @@ export interface Peer {
 }
 
 export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
-  const config = loadConfig<PeerConfig>('peer', options.config)
-  const masterAddr = options.master !== undefined ? options.master : (process.env.FILESHARE_MASTER ?? config.master)
-  const dataDir = options.data === null ? null : resolve(options.data ?? config.data)
-  const shareDir = options.share != null ? resolve(options.share) : null
-  const privateKey = dataDir != null ? await loadOrCreateKey(dataDir) : undefined
-  let masterMa: Multiaddr | null = null
-  if (masterAddr != null && masterAddr !== '') {
-    try {
-      masterMa = multiaddr(masterAddr)
-    } catch (err: any) {
-      throw new FileShareError('USAGE', `bad master address ${masterAddr}: ${err?.message ?? err}`)
-    }
-  }
-
-  const catalog = new Catalog()
-  const node = await createNode({
-    privateKey,
-    listen: shareDir != null ? (options.listen ?? config.listen) : (options.listen ?? []),
-    announce: options.announce ?? config.announce,
-    transports: options.transports ?? config.transports,
-    encrypters: options.encrypters ?? config.encrypters,
-    holePunchWaitMs: options.holePunchWaitMs ?? config.holePunchWaitMs,
-    // a sharing peer announces a public address once the master's dial-back verified it;
-    // a client (get) announces its listen addresses as they are: a NATed provider tries
-    // them to dial it back (connection reversal), and a wrong one costs only that dial
-    publicListenAddrs: shareDir == null,
-    relayTransport: true,
-    services: {
-      // a libp2p service, stopped with the node; it registers its handler once this peer
-      // has something to serve (startServing)
-      fetch: fetchServer({
-        catalog,
-        maxUploads: options.maxUploads ?? config.maxUploads,
-        maxUploadRate: options.maxUploadRate,
-        idleTimeoutMs: options.streamIdleTimeoutMs ?? config.streamIdleTimeoutMs,
-        serving: false
-      })
-    }
-  })
-  const master = masterMa != null ? new MasterClient(node, masterMa) : null
-  let serving = false
-  let registration: Registration | null = null
-  let share: LiveShare | null = null
-  let reachability: ReachabilityManager | null = null
-  const upgrader = new DirectUpgrader(node)
-  upgrader.start()
-
-  /** Starts the fetch server, the registration with the master and reachability (once). */
-  async function startServing (): Promise<void> {
-    if (serving) return
-    serving = true
-    await node.services.fetch.serve()
-    if (master != null) {
-      registration = new Registration(node, master.peer, master.registry, catalog, { onError: options.onWarning })
-      registration.start()
-      reachability = new ReachabilityManager(node, master, options.reachability ?? config.reachability ?? 'auto', options.onWarning)
-      reachability.start()
-    }
-  }
-
+  const peer = new FileSharePeer(options)
   try {
+    await peer.start()
+    return peer
+  } catch (err) {
+    await peer.stop().catch(() => {})
+    throw toFileShareError(err, 'INTERNAL')
+  }
+}
+
+export class FileSharePeer implements Peer {
+  readonly catalog = new Catalog()
+  private _node: PeerNode | null = null
+  private _master: MasterClient | null = null
+  private readonly shareDir: string | null
+  private readonly dataDir: string | null
+  private lock: DataLock | null = null
+  private upgrader: DirectUpgrader | null = null
+  private serving = false
+  private registration: Registration | null = null
+  private reachabilityManager: ReachabilityManager | null = null
+  private share: LiveShare | null = null
+  private firstRegistration: Promise<boolean> = Promise.resolve(false)
+  private stopped = false
+
+  constructor (private readonly options: PeerOptions) {
+    this.shareDir = options.share != null ? resolve(options.share) : null
+    this.dataDir = options.data === null ? null : resolve(options.data ?? PEER_DEFAULTS.data)
+  }
+
+  get node (): PeerNode {
+    if (this._node == null) throw new FileShareError('INTERNAL', 'peer not started')
+    return this._node
+  }
+
+  get peerId (): string { return this.node.peerId.toString() }
+  get master (): MasterClient | null { return this._master }
+
+  /** Starts the node and (with a share) serving and registration; the caller stops on failure. */
+  async start (): Promise<void> {
+    const { options, shareDir, dataDir } = this
+    const masterMa = parseMaster(options.master ?? PEER_DEFAULTS.master)
+    if (shareDir != null) await checkFolder(shareDir)
+    if (dataDir != null) this.lock = lockDataDir(dataDir)
+    const privateKey = dataDir != null ? await loadOrCreateKey(dataDir) : undefined
+    const transports = options.transports ?? PEER_DEFAULTS.transports
+    const listen = listenFor(options.listen ?? (shareDir != null ? PEER_DEFAULTS.listen : []), transports)
+    const node = this._node = await createNode({
+      privateKey,
+      listen,
+      transports,
+      encrypters: options.encrypters ?? PEER_DEFAULTS.encrypters,
+      holePunchWaitMs: options.holePunchWaitMs ?? PEER_DEFAULTS.holePunchWaitMs,
+      // a sharing peer announces a public address once the master's dial-back verified it;
+      // a client (get) announces its listen addresses as they are: a NATed provider tries
+      // them to dial it back (connection reversal), and a wrong one costs only that dial
+      publicListenAddrs: shareDir == null,
+      announce: options.announce ?? PEER_DEFAULTS.announce,
+      relayTransport: true,
+      services: {
+        // a libp2p service, stopped with the node; it registers its handler once this peer
+        // has something to serve (startServing)
+        fetch: fetchServer({
+          catalog: this.catalog,
+          maxUploads: options.maxUploads ?? PEER_DEFAULTS.maxUploads,
+          maxUploadRate: options.maxUploadRate,
+          idleTimeoutMs: options.streamIdleTimeoutMs ?? PEER_DEFAULTS.streamIdleTimeoutMs,
+          serving: false
+        })
+      }
+    })
+    await assertListening(node, listen)
+    if (masterMa != null) this._master = new MasterClient(node, masterMa)
+    this.upgrader = new DirectUpgrader(node)
+    this.upgrader.start()
     if (shareDir != null) {
-      share = await startLiveShare({
+      this.share = await startLiveShare({
         root: shareDir,
-        catalog,
+        catalog: this.catalog,
         dataDir,
-        settleMs: options.settleMs ?? config.settleMs,
-        watch: options.watch ?? config.watch,
-        rescanIntervalMs: options.rescanIntervalMs ?? config.rescanIntervalMs,
+        settleMs: options.settleMs ?? PEER_DEFAULTS.settleMs,
+        watch: options.watch ?? PEER_DEFAULTS.watch,
+        rescanIntervalMs: options.rescanIntervalMs ?? PEER_DEFAULTS.rescanIntervalMs,
         onWarning: options.onWarning
       })
-      await startServing()
+      await this.startServing()
+      await this.firstRegistration
     }
-  } catch (err) {
-    await share?.stop()
-    upgrader.stop()
-    await node.stop()
-    throw err
+    log('peer %s ready, sharing %d files', node.peerId.toString(), this.catalog.size)
   }
 
-  const requireMaster = (): MasterClient => {
-    if (master == null) throw new FileShareError('NO_MASTER', 'no master configured: pass --master, set FILESHARE_MASTER or config/peer.json "master"')
-    return master
+  /** Starts the fetch server, the registration with the master and reachability (once). */
+  private async startServing (): Promise<void> {
+    if (this.serving) return
+    this.serving = true
+    const { options } = this
+    const node = this.node
+    await node.services.fetch.serve()
+    if (this._master != null) {
+      let settle!: (ok: boolean) => void
+      const first = new Promise<boolean>(resolve => { settle = resolve })
+      const timer = setTimeout(() => { settle(false) }, options.registrationTimeoutMs ?? REACHABILITY_SETTLE_MS)
+      timer.unref()
+      void first.then(() => { clearTimeout(timer) })
+      this.firstRegistration = first
+      this.registration = new Registration(node, this._master.peer, this._master.registry, this.catalog, {
+        onRegistered: () => { settle(true) },
+        onError: message => {
+          settle(false)
+          options.onWarning?.(message)
+        }
+      })
+      this.registration.start()
+      this.reachabilityManager = new ReachabilityManager(node, this._master, options.reachability ?? PEER_DEFAULTS.reachability, options.onWarning)
+      this.reachabilityManager.start()
+    }
   }
 
-  async function get (idOrName: string, getOptions: GetOptions = {}): Promise<DownloadResult> {
-    const out = resolve(getOptions.out ?? '.')
-    let id: Uint8Array
-    let name: string | undefined
-    let providers: ProviderRef[]
-    let refreshProviders: (() => Promise<ProviderRef[]>) | undefined
-    if (getOptions.from != null) {
-      const from = await resolveFromAddr(getOptions.from)
-      if (isContentId(idOrName)) {
-        id = parseContentId(idOrName)
-      } else {
-        const match = await resolveNameAt(from, idOrName, getOptions.signal)
-        id = match.id
-        name = match.name
-      }
-      providers = [from]
-    } else {
-      const m = requireMaster()
-      if (isContentId(idOrName)) {
-        id = parseContentId(idOrName)
-        const found = await m.providers(id)
-        providers = found.providers
-        name = found.file?.name
-      } else {
-        const hits = await m.findByName(idOrName)
-        if (hits.length === 0) throw new FileShareError('NOT_FOUND', `no file named ${JSON.stringify(idOrName)} is shared by a live peer`)
-        if (hits.length > 1) throw ambiguous(idOrName, hits.map(h => `${h.id} ${h.path} (${h.size} bytes)`))
-        id = parseContentId(hits[0].id)
-        name = hits[0].name
-        providers = (await m.providers(id)).providers
-      }
-      if (providers.length === 0) throw new FileShareError('NO_PROVIDER', `no live provider for ${formatContentId(id)}`)
-      const wanted = id
-      refreshProviders = async () => (await m.providers(wanted)).providers
-    }
-    const result = await download({
-      node,
-      id,
-      name,
-      outDir: out,
-      providers,
-      refreshProviders,
-      refreshIntervalMs: getOptions.providerRefreshMs,
-      requestsInFlight: options.requestsInFlight ?? config.requestsInFlight,
-      onEvent: getOptions.onEvent,
-      onChunk: getOptions.onChunk,
-      signal: getOptions.signal
-    })
-    const own = shareHolding(result.path)
+  addrs (): string[] {
+    return this.node.getMultiaddrs().map(String)
+  }
+
+  async ready (): Promise<boolean> {
+    return await this.firstRegistration
+  }
+
+  registered (): boolean {
+    return this.registration?.registered ?? false
+  }
+
+  async flushRegistration (): Promise<void> {
+    await this.registration?.flush()
+  }
+
+  shareStats (): ScanStats | null {
+    return this.share != null ? { ...this.share.folder.totals, pending: this.share.folder.pendingPaths().length } : null
+  }
+
+  async rescan (): Promise<number> {
+    return await (this.share?.rescan() ?? Promise.resolve(0))
+  }
+
+  activeUploads (): number {
+    return this._node?.services.fetch.activeUploads ?? 0
+  }
+
+  reachability (): ReachabilityState {
+    return this.reachabilityManager?.current ?? { reachability: 'unknown', addrs: [] }
+  }
+
+  onReachabilityChange (listener: (state: ReachabilityState) => void): () => void {
+    return this.reachabilityManager?.onChange(listener) ?? (() => {})
+  }
+
+  async reachabilitySettled (timeoutMs: number): Promise<ReachabilityState> {
+    return await (this.reachabilityManager?.settled(timeoutMs) ?? Promise.resolve({ reachability: 'unknown' as const, addrs: [] }))
+  }
+
+  async search (words: string, searchOptions?: { limit?: number }): Promise<SearchResult[]> {
+    return await this.requireMaster().search(words, searchOptions?.limit)
+  }
+
+  async get (idOrName: string, getOptions: GetOptions = {}): Promise<DownloadResult> {
+    const result = await getFile({
+      node: this.node,
+      requireMaster: () => this.requireMaster(),
+      requestsInFlight: this.options.requestsInFlight ?? PEER_DEFAULTS.requestsInFlight
+    }, idOrName, getOptions)
+    const own = this.shareHolding(result.path)
     if (own != null) {
       // downloaded into our own share: serve it like any shared file
-      await own.adopt(result.path, result.manifest).catch(err => { options.onWarning?.(`sharing the download failed: ${err?.message ?? err}`) })
+      await own.adopt(result.path, result.manifest).catch(err => { this.options.onWarning?.(`sharing the download failed: ${err?.message ?? err}`) })
     } else if (getOptions.seed === true) {
-      await seed(result)
+      await this.seed(result)
     }
     return result
   }
 
-  /** This peer's share when `path` is inside its folder (the share then serves it), else null. */
-  function shareHolding (path: string): LiveShare | null {
-    return share != null && shareDir != null && isInside(shareDir, path) ? share : null
-  }
-
-  async function seed (result: Pick<DownloadResult, 'id' | 'path' | 'manifest'>): Promise<void> {
+  async seed (result: Pick<DownloadResult, 'id' | 'path' | 'manifest'>): Promise<void> {
     const abs = resolve(result.path)
-    const own = shareHolding(abs)
+    const own = this.shareHolding(abs)
     if (own != null) {
       await own.adopt(abs, result.manifest)
       return
     }
     // a seeded file outside the share is published under its file name
-    catalog.add(basename(abs), abs, parseContentId(result.id), result.manifest)
-    await startServing()
+    this.catalog.add(basename(abs), abs, parseContentId(result.id), result.manifest)
+    await this.startServing()
     log('seeding %s from %s', result.id, abs)
   }
 
-  /** `--from`: a full multiaddr, or /p2p/<PeerId> whose addresses the master knows. */
-  async function resolveFromAddr (from: string): Promise<ProviderRef> {
-    let ma: Multiaddr
+  async stop (): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
     try {
-      ma = multiaddr(from)
-    } catch (err: any) {
-      throw new FileShareError('USAGE', `bad --from address ${from}: ${err?.message ?? err}`)
-    }
-    const id = ma.getComponents().findLast(c => c.name === 'p2p')?.value
-    if (id == null) throw new FileShareError('USAGE', `--from ${from} must end with /p2p/<PeerId>`)
-    const peer = peerIdFromString(id)
-    const bare = ma.getComponents().length === 1
-    if (!bare) return { peer, addrs: [ma] }
-    const addrs = await requireMaster().peerAddrs(peer)
-    if (addrs.length === 0) throw new FileShareError('NOT_FOUND', `the master knows no address for ${id}`)
-    return { peer, addrs }
-  }
-
-  /** Asks one peer which of its files carry `name` (again after a while when it is BUSY). */
-  async function resolveNameAt (from: ProviderRef, fileName: string, signal?: AbortSignal): Promise<{ id: Uint8Array, name: string }> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await resolveNameOnce(from, fileName)
-      } catch (err: any) {
-        if (!isBusy(err?.cause ?? err) || attempt >= BUSY_MAX_RETRIES) throw err
-        await waitBusy(attempt, signal)
-      }
-    }
-  }
-
-  async function resolveNameOnce (from: ProviderRef, fileName: string): Promise<{ id: Uint8Array, name: string }> {
-    let session: FetchSession | null = null
-    try {
-      const { stream } = await openFetchStream(node, from)
-      session = new FetchSession(stream)
-      const matches = await session.resolve(fileName)
-      const ids = new Map(matches.map(m => [formatContentId(m.id), m]))
-      if (ids.size === 0) throw new FileShareError('NOT_FOUND', `${from.peer.toString()} shares no file named ${JSON.stringify(fileName)}`)
-      if (ids.size > 1) throw ambiguous(fileName, [...ids].map(([text, m]) => `${text} ${m.path} (${m.size} bytes)`))
-      const match = [...ids.values()][0]
-      return { id: match.id, name: match.path.split('/').pop() ?? fileName }
-    } catch (err) {
-      throw toFileShareError(err, 'NETWORK')
+      await this.share?.stop()
+      await this.registration?.stop()
+      await this.reachabilityManager?.stop()
+      this.upgrader?.stop()
+      await this._node?.stop()
     } finally {
-      await session?.close()
+      this.lock?.release()
     }
   }
 
-  let stopped = false
-  log('peer %s ready, sharing %d files', node.peerId.toString(), catalog.size)
-  return {
-    node,
-    peerId: node.peerId.toString(),
-    addrs: () => node.getMultiaddrs().map(String),
-    catalog,
-    master,
-    registered: () => registration?.registered ?? false,
-    flushRegistration: async () => { await registration?.flush() },
-    shareStats: () => share != null ? { ...share.folder.totals, pending: share.folder.pendingPaths().length } : null,
-    rescan: async () => await (share?.rescan() ?? Promise.resolve(0)),
-    seed,
-    activeUploads: () => node.services.fetch.activeUploads,
-    reachability: () => reachability?.current ?? { reachability: 'unknown', addrs: [] },
-    onReachabilityChange: listener => reachability?.onChange(listener) ?? (() => {}),
-    reachabilitySettled: async timeoutMs => await (reachability?.settled(timeoutMs) ?? Promise.resolve({ reachability: 'unknown' as const, addrs: [] })),
-    search: async (words, searchOptions) => await requireMaster().search(words, searchOptions?.limit),
-    get,
-    async stop () {
-      if (stopped) return
-      stopped = true
-      await share?.stop()
-      await registration?.stop()
-      await reachability?.stop()
-      upgrader.stop()
-      await node.stop()
-    }
+  private requireMaster (): MasterClient {
+    if (this._master == null) throw new FileShareError('NO_MASTER', 'no master configured')
+    return this._master
   }
+
+  /** This peer's share when `path` is inside its folder (the share then serves it), else null. */
+  private shareHolding (path: string): LiveShare | null {
+    return this.share != null && this.shareDir != null && isInside(this.shareDir, path) ? this.share : null
+  }
+}
+
+function parseMaster (addr: string | null): Multiaddr | null {
+  if (addr == null || addr === '') return null
+  let ma: Multiaddr
+  try {
+    ma = multiaddr(addr)
+  } catch (err: any) {
+    throw new FileShareError('USAGE', `bad master address ${addr}: ${err?.message ?? err}`)
+  }
+  if (ma.getComponents().findLast(c => c.name === 'p2p') == null) {
+    throw new FileShareError('USAGE', `master address ${addr} must end with /p2p/<PeerId>`)
+  }
+  return ma
+}
+
+async function checkFolder (dir: string): Promise<void> {
+  let isDir: boolean
+  try {
+    isDir = (await stat(dir)).isDirectory()
+  } catch (err: any) {
+    throw new FileShareError('IO', `cannot share ${dir}: ${err?.code === 'ENOENT' ? 'no such folder' : err?.message ?? err}`, { cause: err })
+  }
+  if (!isDir) throw new FileShareError('IO', `cannot share ${dir}: not a folder`)
 }
 
 function isInside (dir: string, path: string): boolean {
   const rel = relative(dir, path)
   return rel !== '' && !rel.startsWith('..' + sep) && rel !== '..' && !isAbsolute(rel)
-}
-
-function ambiguous (name: string, candidates: string[]): FileShareError {
-  return new FileShareError('AMBIGUOUS_NAME', `${JSON.stringify(name)} names ${candidates.length} different files; get one by id:\n  ${candidates.join('\n  ')}`, { details: { candidates } })
 }

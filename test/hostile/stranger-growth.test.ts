@@ -15,7 +15,7 @@ import type { Master, Peer } from '../../src/index.js'
 import { createNode, type FileShareNode } from '../../src/node/create-node.js'
 import { MasterClient } from '../../src/peer/master-client.js'
 import { FileShareError } from '../../src/errors.js'
-import { DEFAULT_CONFIG_DIR } from '../../src/config.js'
+import { DEFAULT_CONFIG_DIR } from '../../src/cli/config.js'
 import { DIALBACK_PER_IP_PER_MINUTE } from '../../src/protocols/dialback/constants.js'
 
 const GRACE_MS = 300
@@ -123,7 +123,7 @@ describe('hostile strangers: nothing grows per stranger', () => {
   })
 
   it('the per-IP allowance is a documented config key with a NAT-friendly default', () => {
-    const config = JSON.parse(readFileSync(join(DEFAULT_CONFIG_DIR, 'master.json'), 'utf8'))
+    const config = JSON.parse(readFileSync(join(DEFAULT_CONFIG_DIR!, 'master.json'), 'utf8'))
     assert.equal(config.dialBackPerIpPerMinute, DIALBACK_PER_IP_PER_MINUTE)
     assert.ok(DIALBACK_PER_IP_PER_MINUTE >= 30)
   })

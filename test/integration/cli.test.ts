@@ -43,7 +43,7 @@ describe('CLI: dist/master.js and dist/peer.js as processes (--json)', () => {
     sharer = run(PEER_JS, ['--share', share, '--master', masterAddr, '--data', join(dir.path, 'sharer'), '--json', ...LISTEN])
     const peerReady = await sharer.next(e => e.event === 'ready', 'sharer ready')
     sharerAddr = peerReady.addrs[0]
-    // registration runs after `ready`: wait until the master answers for the shared files
+    // `ready` comes after the registration was accepted; the wait stays as a guard
     await waitFor(async () => (await runToEnd(PEER_JS, ['search', 'readme', '--master', masterAddr, '--json'])).events.filter(e => e.event === 'result').length === 2, 20_000, 'registration')
   })
 

@@ -1,0 +1,88 @@
+/**
+ * The one home of the defaults of a master's and a peer's options. `createMaster`/`createPeer`
+ * fall back to these for every option left out; the CLI starts from them too, and the shipped
+ * config/master.json and config/peer.json repeat them for users to copy and edit (a unit
+ * test keeps the two in agreement). Library code never reads those files. Values that are
+ * also tuning constants of a module are taken from it, so each number is written once.
+ */
+import { DEFAULT_ENCRYPTERS, type RelayServerConfig, type EncrypterName } from './node/create-node.js'
+import { TRANSPORTS, type TransportName } from './node/addresses.js'
+import { PUNCH_WAIT_MS } from './node/hole-punch.js'
+import type { ReachabilityMode } from './types.js'
+import { PROVIDER_GRACE_MS, MAX_FILES_PER_PEER, MASTER_REQUESTS_PER_SECOND, MASTER_REQUEST_BURST } from './master/tuning.js'
+import { REQUEST_TIMEOUT_MS } from './protocols/constants.js'
+import { DIALBACK_PER_IP_PER_MINUTE } from './protocols/dialback/constants.js'
+import { DEFAULT_MAX_UPLOADS, STREAM_IDLE_TIMEOUT_MS } from './protocols/fetch/constants.js'
+import { DEFAULT_REQUESTS_IN_FLIGHT } from './peer/download/tuning.js'
+import { SHARE_SETTLE_MS, SHARE_RESCAN_INTERVAL_MS } from './peer/share/tuning.js'
+
+export interface MasterDefaults {
+  listen: string[]
+  announce: string[]
+  transports: TransportName[]
+  encrypters: EncrypterName[]
+  data: string
+  maxConnections: number
+  providerGraceMs: number
+  maxFilesPerPeer: number
+  requestTimeoutMs: number
+  requestsPerSecond: number
+  requestBurst: number
+  dialBackPerIpPerMinute: number
+  relay: RelayServerConfig
+}
+
+export interface PeerDefaults {
+  master: string | null
+  listen: string[]
+  announce: string[]
+  transports: TransportName[]
+  encrypters: EncrypterName[]
+  data: string
+  maxUploads: number
+  requestsInFlight: number
+  reachability: ReachabilityMode
+  holePunchWaitMs: number
+  watch: boolean
+  settleMs: number
+  rescanIntervalMs: number
+  streamIdleTimeoutMs: number
+}
+
+export const MASTER_DEFAULTS: Readonly<MasterDefaults> = Object.freeze({
+  listen: ['/ip4/0.0.0.0/tcp/4001', '/ip4/0.0.0.0/udp/4001/quic-v1'],
+  announce: [],
+  transports: [...TRANSPORTS],
+  encrypters: [...DEFAULT_ENCRYPTERS],
+  data: '.fileshare/master',
+  maxConnections: 2000,
+  providerGraceMs: PROVIDER_GRACE_MS,
+  maxFilesPerPeer: MAX_FILES_PER_PEER,
+  requestTimeoutMs: REQUEST_TIMEOUT_MS,
+  requestsPerSecond: MASTER_REQUESTS_PER_SECOND,
+  requestBurst: MASTER_REQUEST_BURST,
+  dialBackPerIpPerMinute: DIALBACK_PER_IP_PER_MINUTE,
+  relay: Object.freeze({
+    maxReservations: 1024,
+    dataLimit: 1024 * 1024 * 1024,
+    durationLimit: 3_600_000,
+    reservationTtl: 7200
+  })
+})
+
+export const PEER_DEFAULTS: Readonly<PeerDefaults> = Object.freeze({
+  master: null,
+  listen: ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/udp/0/quic-v1'],
+  announce: [],
+  transports: [...TRANSPORTS],
+  encrypters: [...DEFAULT_ENCRYPTERS],
+  data: '.fileshare/peer',
+  maxUploads: DEFAULT_MAX_UPLOADS,
+  requestsInFlight: DEFAULT_REQUESTS_IN_FLIGHT,
+  reachability: 'auto',
+  holePunchWaitMs: PUNCH_WAIT_MS,
+  watch: true,
+  settleMs: SHARE_SETTLE_MS,
+  rescanIntervalMs: SHARE_RESCAN_INTERVAL_MS,
+  streamIdleTimeoutMs: STREAM_IDLE_TIMEOUT_MS
+})

@@ -1,0 +1,141 @@
+/**
+ * `peer.get()`: turns an id or a name into a content id and a first set of providers —
+ * through the master, or straight from one peer (`from`, whose fetch server answers which
+ * of its files carries a name) — and runs the download engine.
+ */
+import { resolve } from 'node:path'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { FileShareNode } from '../node/create-node.js'
+import { FileShareError, toFileShareError } from '../errors.js'
+import { isContentId, parseContentId, formatContentId } from '../content/content-id.js'
+import { BUSY_MAX_RETRIES } from './download/tuning.js'
+import type { MasterClient } from './master-client.js'
+import { download, type DownloadEvent, type DownloadResult, type ProviderRef } from './download/download.js'
+import { FetchSession, isBusy, waitBusy } from '../protocols/fetch/client.js'
+import { openFetchStream } from './download/dial.js'
+
+export interface GetOptions {
+  /** folder to write into (default: the current folder) */
+  out?: string
+  /** fetch from this peer (multiaddr ending in /p2p/<PeerId>, or just /p2p/<PeerId>) instead of asking the master */
+  from?: string
+  onEvent?: (event: DownloadEvent) => void
+  /** called as each chunk verifies (index, provider PeerId) */
+  onChunk?: (index: number, peer: string) => void
+  /** keep serving the file once it is complete (registered with the master) until stop() */
+  seed?: boolean
+  /** how often to ask the master for new providers during the download (ms) */
+  providerRefreshMs?: number
+  signal?: AbortSignal
+}
+
+export interface GetContext {
+  node: FileShareNode
+  /** the master client, or a function that throws NO_MASTER */
+  requireMaster: () => MasterClient
+  requestsInFlight: number
+}
+
+/** Resolves `idOrName` and downloads it (nothing else: serving the result is the caller's). */
+export async function getFile (ctx: GetContext, idOrName: string, options: GetOptions): Promise<DownloadResult> {
+  const out = resolve(options.out ?? '.')
+  let id: Uint8Array
+  let name: string | undefined
+  let providers: ProviderRef[]
+  let refreshProviders: (() => Promise<ProviderRef[]>) | undefined
+  if (options.from != null) {
+    const from = await resolveFromAddr(ctx, options.from)
+    if (isContentId(idOrName)) {
+      id = parseContentId(idOrName)
+    } else {
+      const match = await resolveNameAt(ctx.node, from, idOrName, options.signal)
+      id = match.id
+      name = match.name
+    }
+    providers = [from]
+  } else {
+    const m = ctx.requireMaster()
+    if (isContentId(idOrName)) {
+      id = parseContentId(idOrName)
+      const found = await m.providers(id)
+      providers = found.providers
+      name = found.file?.name
+    } else {
+      const hits = await m.findByName(idOrName)
+      if (hits.length === 0) throw new FileShareError('NOT_FOUND', `no file named ${JSON.stringify(idOrName)} is shared by a live peer`)
+      if (hits.length > 1) throw ambiguous(idOrName, hits.map(h => `${h.id} ${h.path} (${h.size} bytes)`))
+      id = parseContentId(hits[0].id)
+      name = hits[0].name
+      providers = (await m.providers(id)).providers
+    }
+    if (providers.length === 0) throw new FileShareError('NO_PROVIDER', `no live provider for ${formatContentId(id)}`)
+    const wanted = id
+    refreshProviders = async () => (await m.providers(wanted)).providers
+  }
+  return await download({
+    node: ctx.node,
+    id,
+    name,
+    outDir: out,
+    providers,
+    refreshProviders,
+    refreshIntervalMs: options.providerRefreshMs,
+    requestsInFlight: ctx.requestsInFlight,
+    onEvent: options.onEvent,
+    onChunk: options.onChunk,
+    signal: options.signal
+  })
+}
+
+/** `from`: a full multiaddr, or /p2p/<PeerId> whose addresses the master knows. */
+async function resolveFromAddr (ctx: GetContext, from: string): Promise<ProviderRef> {
+  let ma: Multiaddr
+  try {
+    ma = multiaddr(from)
+  } catch (err: any) {
+    throw new FileShareError('USAGE', `bad --from address ${from}: ${err?.message ?? err}`)
+  }
+  const id = ma.getComponents().findLast(c => c.name === 'p2p')?.value
+  if (id == null) throw new FileShareError('USAGE', `--from ${from} must end with /p2p/<PeerId>`)
+  const peer = peerIdFromString(id)
+  const bare = ma.getComponents().length === 1
+  if (!bare) return { peer, addrs: [ma] }
+  const addrs = await ctx.requireMaster().peerAddrs(peer)
+  if (addrs.length === 0) throw new FileShareError('NOT_FOUND', `the master knows no address for ${id}`)
+  return { peer, addrs }
+}
+
+/** Asks one peer which of its files carry `name` (again after a while when it is BUSY). */
+async function resolveNameAt (node: FileShareNode, from: ProviderRef, fileName: string, signal?: AbortSignal): Promise<{ id: Uint8Array, name: string }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await resolveNameOnce(node, from, fileName)
+    } catch (err: any) {
+      if (!isBusy(err?.cause ?? err) || attempt >= BUSY_MAX_RETRIES) throw err
+      await waitBusy(attempt, signal)
+    }
+  }
+}
+
+async function resolveNameOnce (node: FileShareNode, from: ProviderRef, fileName: string): Promise<{ id: Uint8Array, name: string }> {
+  let session: FetchSession | null = null
+  try {
+    const { stream } = await openFetchStream(node, from)
+    session = new FetchSession(stream)
+    const matches = await session.resolve(fileName)
+    const ids = new Map(matches.map(m => [formatContentId(m.id), m]))
+    if (ids.size === 0) throw new FileShareError('NOT_FOUND', `${from.peer.toString()} shares no file named ${JSON.stringify(fileName)}`)
+    if (ids.size > 1) throw ambiguous(fileName, [...ids].map(([text, m]) => `${text} ${m.path} (${m.size} bytes)`))
+    const match = [...ids.values()][0]
+    return { id: match.id, name: match.path.split('/').pop() ?? fileName }
+  } catch (err) {
+    throw toFileShareError(err, 'NETWORK')
+  } finally {
+    await session?.close()
+  }
+}
+
+function ambiguous (name: string, candidates: string[]): FileShareError {
+  return new FileShareError('AMBIGUOUS_NAME', `${JSON.stringify(name)} names ${candidates.length} different files; get one by id:\n  ${candidates.join('\n  ')}`, { details: { candidates } })
+}
