@@ -127,7 +127,7 @@ async function campaign (pair) {
       const provider = start('peer1', 'peer.js', ['--share', join(dir, 'share'), '--master', masterAddr, '--data', join(dir, `p-${tag}`)], { DEBUG: 'fileshare:hole-punch' })
       const record = { pair, trial, ok: false, path: null, toDirectMs: null, relayBytes: null, seconds: null, relayedChunkBytes: null }
       try {
-        const r = await provider.event('ready', 30_000)
+        const r = await provider.event('ready', 60_000)
         if (r.reachability !== 'relayed') throw new Error(`provider is ${r.reachability}`)
         const before = wanBytes()
         const get = start('peer2', 'peer.js', ['get', 'holepunch.bin', '--master', masterAddr, '--out', join(dir, `out-${tag}`)], { DEBUG: 'fileshare:hole-punch,fileshare:peer:download' })

@@ -29,6 +29,9 @@ import type { ProviderRef } from './types.js'
 
 export type { ProviderRef } from './types.js'
 
+/** A failed re-dial is tried again after this long. */
+const REDIAL_RETRY_MS = 250
+
 const log = logger('fileshare:peer:download')
 
 /** A provider being downloaded from: its current session and the path it runs on. */
@@ -158,7 +161,8 @@ export class ProviderPool {
     }
   }
 
-  async connect (provider: ProviderRef): Promise<void> {
+  /** `redialing`: this connects again after a lost connection; a failure then tries again (within PROVIDER_REDIALS) before the provider is dropped. */
+  async connect (provider: ProviderRef, redialing = false): Promise<void> {
     const peer = provider.peer.toString()
     if (this.host.ended()) return
     this.connecting.add(peer)
@@ -170,7 +174,9 @@ export class ProviderPool {
       }
       this.host.start(provider, session)
     } catch (err: any) {
-      if (!this.host.ended()) this.drop(peer, toFileShareError(err, 'NETWORK').message)
+      const reason = toFileShareError(err, 'NETWORK').message
+      // e.g. the connection picked closed under us while DCUtR or a reversal replaced it
+      if (!this.host.ended() && !(redialing && this.redialLater(provider, reason))) this.drop(peer, reason)
     } finally {
       this.connecting.delete(peer)
       this.host.checkStalled()
@@ -201,7 +207,22 @@ export class ProviderPool {
     if (count >= PROVIDER_REDIALS || this.host.ended()) return false
     this.redials.set(link.peer, count + 1)
     log('connection to %s lost (%s), dialling again (%d/%d)', link.peer, reason, count + 1, PROVIDER_REDIALS)
-    void this.connect(link.ref)
+    void this.connect(link.ref, true)
+    return true
+  }
+
+  /** A re-dial that failed is tried again shortly (counted against PROVIDER_REDIALS). */
+  private redialLater (provider: ProviderRef, reason: string): boolean {
+    const peer = provider.peer.toString()
+    const count = this.redials.get(peer) ?? 0
+    if (count >= PROVIDER_REDIALS || this.host.ended()) return false
+    this.redials.set(peer, count + 1)
+    log('re-dial of %s failed (%s), again in %d ms (%d/%d)', peer, reason, REDIAL_RETRY_MS, count + 1, PROVIDER_REDIALS)
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer)
+      void this.connect(provider, true)
+    }, REDIAL_RETRY_MS)
+    this.retryTimers.add(timer)
     return true
   }
 
