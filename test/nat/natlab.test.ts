@@ -116,7 +116,7 @@ class NodeProcess {
 
 /** Runs `peer.js get …` inside `node`'s namespace to completion (hole-punch log lines in `stderr`). */
 async function get (node: string, target: string, master: string, out: string, extra: string[] = []): Promise<{ code: number, done: any, events: any[], log: string, stderr: string }> {
-  const p = new NodeProcess(node, 'peer.js', ['get', target, '--master', master, '--out', out, ...extra], { DEBUG: 'fileshare:hole-punch' })
+  const p = new NodeProcess(node, 'peer.js', ['get', target, '--master', master, '--out', out, ...extra], { DEBUG: 'fileshare:hole-punch,fileshare:peer:download' })
   const timer = setTimeout(() => { void p.stop() }, 90_000)
   const code = await p.exited
   clearTimeout(timer)
@@ -289,7 +289,9 @@ async function waitUntil (check: () => boolean, timeoutMs: number, what: string)
   }
 }
 
-describe('NAT lab: peer1 and peer2 behind two symmetric NATs (--random-fully)', { skip: missing != null && !IN_CI ? missing : false }, () => {
+const RELAY_LIMIT = 10 * MiB
+
+describe('NAT lab: peer1 and peer2 behind two symmetric NATs (--random-fully), a relay data limit of 10 MiB', { skip: missing != null && !IN_CI ? missing : false }, () => {
   let dir: { path: string, cleanup: () => Promise<void> }
   let peer1Id: string
   let masterAddr: string
@@ -306,7 +308,10 @@ describe('NAT lab: peer1 and peer2 behind two symmetric NATs (--random-fully)', 
     await mkdir(share1())
     await writeRandomFile(join(share1(), 'sym.bin'), 5 * MiB + 17)
     await writeRandomFile(join(share1(), 'long.bin'), 24 * MiB)
-    const master = new NodeProcess('master', 'master.js', ['--listen', MASTER_TCP, '--listen', MASTER_QUIC, '--data', join(dir.path, 'master')])
+    // a small relay data limit: relayed downloads here need several relayed connections
+    const masterConfig = join(dir.path, 'master.json')
+    await writeFile(masterConfig, JSON.stringify({ relay: { dataLimit: RELAY_LIMIT } }))
+    const master = new NodeProcess('master', 'master.js', ['--listen', MASTER_TCP, '--listen', MASTER_QUIC, '--data', join(dir.path, 'master'), '--config', masterConfig])
     procs.push(master)
     masterAddr = (await master.event(e => e.event === 'ready', 20_000, 'master ready')).addrs.find((a: string) => a.startsWith(MASTER_TCP))
     const peer1 = new NodeProcess('peer1', 'peer.js', ['--share', share1(), '--master', masterAddr, '--data', join(dir.path, 'peer1')])
@@ -345,6 +350,11 @@ describe('NAT lab: peer1 and peer2 behind two symmetric NATs (--random-fully)', 
       const [p] = res.done.providers
       assert.deepEqual([p.path, p.bytes, p.relayedBytes], ['relayed', 24 * MiB, 24 * MiB])
       assert.ok(res.done.seconds > 4, `the download outlasted the punch (${res.done.seconds as number} s)`)
+      // 24 MiB over relayed connections of 10 MiB each: renewed before each limit (make
+      // before break), so no relay cut and no chunk lost to one
+      const renewals = (res.stderr.match(/renewed on /g) ?? []).length
+      assert.ok(renewals >= 2, `relayed connection renewed ${renewals} times`)
+      assert.doesNotMatch(res.stderr, /connection to \S+ lost/, 'no relay cut')
     } finally {
       natlab('unshape', 'peer1')
     }
