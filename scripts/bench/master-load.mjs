@@ -5,13 +5,11 @@
 // latencies. Prints p50/p99 per kind, the master's RSS, and the populate time.
 // usage: node scripts/bench/master-load.mjs [--peers 1000] [--files 1000000] [--workers 2]
 //        [--duration 20] [--concurrency 16]
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { start as startProcess, percentile as pct, MASTER_JS } from './lib.mjs'
 
 const { values } = parseArgs({
   options: {
@@ -25,33 +23,10 @@ const { values } = parseArgs({
 const peers = Number(values.peers)
 const files = Number(values.files)
 const workers = Number(values.workers)
-const root = fileURLToPath(new URL('../../', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'fileshare-master-load-'))
-const procs = []
 
-function start (args, name) {
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] })
-  procs.push(child)
-  const waiting = []
-  const queue = []
-  createInterface({ input: child.stdout }).on('line', line => {
-    let ev
-    try { ev = JSON.parse(line) } catch { return }
-    const w = waiting.findIndex(x => x.phase === ev.phase || x.phase === ev.event)
-    if (w >= 0) waiting.splice(w, 1)[0].resolve(ev)
-    else queue.push(ev)
-  })
-  child.once('exit', code => { for (const w of waiting.splice(0)) w.reject(new Error(`${name} exited with ${code}`)) })
-  return {
-    child,
-    next: phase => {
-      const q = queue.findIndex(x => x.phase === phase || x.event === phase)
-      if (q >= 0) return Promise.resolve(queue.splice(q, 1)[0])
-      return new Promise((resolve, reject) => waiting.push({ phase, resolve, reject }))
-    },
-    send: obj => child.stdin.write(JSON.stringify(obj) + '\n')
-  }
-}
+/** `node ARGS`: its JSON lines (events and phases), a stdin for commands, its stderr shown */
+const start = args => startProcess(args, { stdin: true, stderr: 'inherit' })
 
 function rssMiB (pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
@@ -59,15 +34,9 @@ function rssMiB (pid) {
   return { rss: get('VmRSS'), hwm: get('VmHWM') }
 }
 
-const pct = (xs, p) => {
-  if (xs.length === 0) return NaN
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))]
-}
-
 try {
   writeFileSync(join(dir, 'master.json'), JSON.stringify({ maxConnections: peers + 500, maxFilesPerPeer: Math.ceil(files / peers) + 100 }))
-  const master = start(['dist/master.js', '--listen', '/ip4/127.0.0.1/tcp/0', '--data', join(dir, 'master'), '--config', join(dir, 'master.json'), '--json'], 'master')
+  const master = start([MASTER_JS, '--listen', '/ip4/127.0.0.1/tcp/0', '--data', join(dir, 'master'), '--config', join(dir, 'master.json'), '--json'])
   const ready = await master.next('ready')
   const addr = ready.addrs[0]
   const base = rssMiB(master.child.pid)
@@ -76,7 +45,7 @@ try {
   const perWorker = Math.ceil(peers / workers)
   const filesPerNode = Math.ceil(files / peers)
   const t0 = Date.now()
-  const ws = Array.from({ length: workers }, (_, w) => start(['scripts/bench/master-load-peers.mjs', addr, String(w), String(Math.min(perWorker, peers - w * perWorker)), String(filesPerNode)], `worker ${w}`))
+  const ws = Array.from({ length: workers }, (_, w) => start(['scripts/bench/master-load-peers.mjs', addr, String(w), String(Math.min(perWorker, peers - w * perWorker)), String(filesPerNode)]))
   const connected = await Promise.all(ws.map(w => w.next('connected')))
   console.log(`${connected.reduce((a, c) => a + c.nodes, 0)} peers connected in ${((Date.now() - t0) / 1000).toFixed(1)} s; master RSS ${rssMiB(master.child.pid).rss.toFixed(0)} MiB`)
   const registered = await Promise.all(ws.map(w => w.next('registered')))
@@ -111,8 +80,9 @@ try {
   console.log(`errors: ${JSON.stringify(errors)}`)
   console.log(`targets: lookup p99 < 20 ms ${pct(lookup, 0.99) < 20 ? 'MET' : 'MISSED'}, search p99 < 50 ms ${pct(search, 0.99) < 50 ? 'MET' : 'MISSED'}, RSS < 1 GiB ${hwm < 1024 ? 'MET' : 'MISSED'}`)
   for (const w of ws) w.send({ cmd: 'stop' })
-  await new Promise(resolve => setTimeout(resolve, 2000))
+  await Promise.all(ws.map(w => w.exited))
+  await master.stop()
 } finally {
-  for (const p of procs) if (p.exitCode == null) p.kill('SIGKILL')
+  // anything still running is SIGKILLed by lib.mjs on exit
   rmSync(dir, { recursive: true, force: true })
 }

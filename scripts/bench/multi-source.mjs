@@ -11,21 +11,18 @@
 //   ms-s1 10.77.0.11, ms-s2 10.77.0.12, ms-s3 10.77.0.13  seeders, egress: tbf RATE
 // Rounds alternate: single (get --from seeder 1) and multi (get through the master, all
 // three seeders). Prints each time, the medians and the speed-up multi vs single.
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, writeFileSync, rmSync, mkdirSync, copyFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
+import { start as startProcess, runToEnd, stopAll, median, withPeerId, MASTER_JS as MASTER, PEER_JS as PEER } from './lib.mjs'
 
 const { values } = parseArgs({ options: { size: { type: 'string', default: '64' }, rate: { type: 'string', default: '80' }, rounds: { type: 'string', default: '3' } } })
 const SIZE = Number(values.size) * 1024 * 1024
 const RATE = `${Number(values.rate)}mbit`
 const ROUNDS = Number(values.rounds)
-const root = new URL('../..', import.meta.url).pathname
-const PEER = join(root, 'dist/peer.js')
-const MASTER = join(root, 'dist/master.js')
 const NS = ['ms-sw', 'ms-d', 'ms-s1', 'ms-s2', 'ms-s3']
 const IP = { 'ms-d': '10.77.0.10', 'ms-s1': '10.77.0.11', 'ms-s2': '10.77.0.12', 'ms-s3': '10.77.0.13' }
 
@@ -36,10 +33,10 @@ if (process.getuid?.() !== 0) {
 
 const sh = (...args) => execFileSync(args[0], args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }).toString()
 const inNs = (ns, ...args) => sh('ip', 'netns', 'exec', ns, ...args)
-const children = []
 
+/** SIGKILLs the nodes (synchronously: also runs on exit) and removes the namespaces. */
 function down () {
-  for (const c of children) if (c.exitCode == null) c.kill('SIGKILL')
+  void stopAll('SIGKILL')
   for (const ns of NS) { try { sh('ip', 'netns', 'del', ns) } catch {} }
 }
 
@@ -60,34 +57,20 @@ function up () {
   }
 }
 
-/** Starts `node script args… --json` in a namespace; resolves with the first event named `ready`. */
-function start (ns, script, args) {
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, script, ...args, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] })
-  children.push(child)
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout }).on('line', line => {
-      const e = JSON.parse(line)
-      if (e.event === 'ready') resolve(e)
-    })
-    child.on('exit', code => reject(new Error(`${script} in ${ns} exited ${code}`)))
-  })
+/** Starts `node script args… --json` in a namespace; resolves with its `ready` event. */
+async function start (ns, script, args) {
+  return await startProcess([script, ...args, '--json'], { wrap: ['ip', 'netns', 'exec', ns], stderr: 'inherit' }).next('ready', `ready of ${script} in ${ns}`)
 }
 
 /** Runs one get in ms-d; returns the done event. */
-function get (args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', 'ms-d', process.execPath, PEER, 'get', ...args, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] })
-    children.push(child)
-    let done = null
-    createInterface({ input: child.stdout }).on('line', line => {
-      const e = JSON.parse(line)
-      if (e.event === 'done') done = e
-    })
-    child.on('exit', code => { code === 0 && done != null ? resolve(done) : reject(new Error(`get exited ${code}`)) })
-  })
+async function get (args) {
+  const p = startProcess([PEER, 'get', ...args, '--json'], { wrap: ['ip', 'netns', 'exec', 'ms-d'], stderr: 'inherit' })
+  const code = await p.exited
+  const done = p.events.find(e => e.event === 'done')
+  if (code !== 0 || done == null) throw new Error(`get exited ${code}`)
+  return done
 }
 
-const median = xs => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const tmp = mkdtempSync(join(tmpdir(), 'fileshare-ms-bench-'))
 process.on('exit', () => { down(); rmSync(tmp, { recursive: true, force: true }) })
 process.on('SIGINT', () => process.exit(130))
@@ -105,12 +88,18 @@ try {
     copyFileSync(file, join(share, 'bench.bin'))
     seeders.push(await start(ns, PEER, ['--share', share, '--master', masterAddr, '--listen', `/ip4/${IP[ns]}/tcp/0`, '--data', join(tmp, `data-${ns}`)]))
   }
-  await new Promise(resolve => setTimeout(resolve, 1500)) // registrations
+  // `ready` comes before the master has the file lists: search until all three provide it
+  for (let tries = 0; ; tries++) {
+    const search = await runToEnd([PEER, 'search', 'bench', '--master', masterAddr, '--json'], { wrap: ['ip', 'netns', 'exec', 'ms-d'] })
+    if (search.events.find(e => e.event === 'result')?.providers === 3) break
+    if (tries === 50) throw new Error('the seeders never registered their file')
+    await new Promise(resolve => setTimeout(resolve, 200))
+  }
   const single = []
   const multi = []
   console.log(`multi-source: ${SIZE / 1048576} MiB, each seeder's upload limited to ${RATE} (tc tbf), ${ROUNDS} rounds`)
   for (let r = 0; r < ROUNDS; r++) {
-    const from = seeders[0].addrs[0].includes('/p2p/') ? seeders[0].addrs[0] : `${seeders[0].addrs[0]}/p2p/${seeders[0].peerId}`
+    const from = withPeerId(seeders[0].addrs[0], seeders[0].peerId)
     const a = await get(['bench.bin', '--from', from, '--out', join(tmp, `out-1-${r}`)])
     single.push(a.seconds)
     const b = await get(['bench.bin', '--master', masterAddr, '--out', join(tmp, `out-3-${r}`)])

@@ -12,22 +12,19 @@
 // `--cpu-prof DIR` writes a V8 CPU profile of every spawned process into DIR.
 // `--links tcp+noise,tcp+tls,quic` compares links instead: per run, one get over each
 // (master, sharing peer and get all restricted to that transport and encrypter by a
-// config file), interleaved, with the receiving process's CPU seconds; no bare runs.
+// config file), interleaved, with the get process's CPU seconds; no bare runs.
 // Needs `npm run build` first (npm run bench:single-source does it).
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, mkdirSync, openSync, writeSync, fsyncSync, closeSync, statSync, writeFileSync, readFileSync } from 'node:fs'
 import { randomFillSync } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
+import { start as startProcess, runToEnd, median, ROOT, MASTER_JS, PEER_JS } from './lib.mjs'
 
-const root = new URL('../../', import.meta.url).pathname
 const { values } = parseArgs({ options: { 'size-mib': { type: 'string', default: '1024' }, runs: { type: 'string', default: '3' }, keep: { type: 'boolean' }, 'cpu-prof': { type: 'string' }, links: { type: 'string' } } })
 const LINKS = {
   'tcp+noise': { transports: ['tcp'], encrypters: ['noise'], listen: '/ip4/127.0.0.1/tcp/0' },
   'tcp+tls': { transports: ['tcp'], encrypters: ['tls'], listen: '/ip4/127.0.0.1/tcp/0' },
-  'tcp+tls,noise': { transports: ['tcp'], encrypters: ['tls', 'noise'], listen: '/ip4/127.0.0.1/tcp/0' },
   quic: { transports: ['quic'], encrypters: ['noise'], listen: '/ip4/127.0.0.1/udp/0/quic-v1' }
 }
 const links = values.links?.split(',').map(l => l.trim()).filter(Boolean) ?? null
@@ -40,46 +37,15 @@ if (!(sizeMiB > 0) || !(runs > 0)) {
 }
 const size = sizeMiB * 1024 * 1024
 const dir = mkdtempSync(join(tmpdir(), 'fileshare-bench-'))
-const children = new Set()
 const nodeArgs = values['cpu-prof'] != null ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : []
 
-function cleanup () {
-  for (const child of children) child.kill('SIGKILL')
-  if (values.keep !== true) rmSync(dir, { recursive: true, force: true })
-}
-process.on('exit', cleanup)
+// the processes still running are SIGKILLed by lib.mjs on exit
+process.on('exit', () => { if (values.keep !== true) rmSync(dir, { recursive: true, force: true }) })
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130))
 
-/** Starts a process; `next(pred)` resolves with the first JSON line matching pred. */
-function start (args) {
-  const child = spawn(process.execPath, [...nodeArgs, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
-  children.add(child)
-  const lines = []
-  const waiters = []
-  let stderr = ''
-  child.stderr.on('data', d => { stderr += d })
-  createInterface({ input: child.stdout }).on('line', line => {
-    let obj
-    try { obj = JSON.parse(line) } catch { return }
-    lines.push(obj)
-    for (const w of [...waiters]) if (w.pred(obj)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(obj) }
-  })
-  const exited = new Promise(resolve => child.on('exit', code => {
-    children.delete(child)
-    for (const w of waiters) w.reject(new Error(`${args[0]} exited (${code}) before ${w.what}: ${stderr.trim()}`))
-    resolve(code)
-  }))
-  return {
-    child,
-    exited,
-    next: (pred, what = 'the expected event') => {
-      const hit = lines.find(pred)
-      if (hit != null) return Promise.resolve(hit)
-      return new Promise((resolve, reject) => waiters.push({ pred, resolve, reject, what }))
-    },
-    stop: async () => { if (child.exitCode == null) { child.kill('SIGTERM'); await exited } }
-  }
-}
+/** Starts a node process (profiled with --cpu-prof DIR). */
+const start = args => startProcess(args, { nodeArgs })
+const BARE_JS = join(ROOT, 'scripts/bench/bare-stream.mjs')
 
 function makeFile (path) {
   const fd = openSync(path, 'w')
@@ -92,9 +58,9 @@ function makeFile (path) {
 
 async function bare (i) {
   const out = join(dir, `bare-${i}.bin`)
-  const receiver = start([join(root, 'scripts/bench/bare-stream.mjs'), 'receive', out])
+  const receiver = start([BARE_JS, 'receive', out])
   const { addr } = await receiver.next(e => e.event === 'ready')
-  const sender = start([join(root, 'scripts/bench/bare-stream.mjs'), 'send', source, addr])
+  const sender = start([BARE_JS, 'send', source, addr])
   const dialing = await sender.next(e => e.event === 'dialing')
   const done = await receiver.next(e => e.event === 'done')
   await Promise.all([sender.exited, receiver.exited])
@@ -112,19 +78,18 @@ async function get (i, link = null) {
     writeFileSync(file, JSON.stringify({ transports: LINKS[link].transports, encrypters: LINKS[link].encrypters, listen: [listen] }))
     config.push('--config', file)
   }
-  const master = start([join(root, 'dist/master.js'), '--json', '--data', join(dir, 'master'), '--listen', listen, ...config])
+  const master = start([MASTER_JS, '--json', '--data', join(dir, 'master'), '--listen', listen, ...config])
   const { addrs } = await master.next(e => e.event === 'ready')
-  const sharer = start([join(root, 'dist/peer.js'), '--json', '--share', shareDir, '--data', join(dir, 'sharer'), '--master', addrs[0], '--listen', listen, ...config])
+  const sharer = start([PEER_JS, '--json', '--share', shareDir, '--data', join(dir, 'sharer'), '--master', addrs[0], '--listen', listen, ...config])
   await sharer.next(e => e.event === 'ready')
   // `ready` comes before the master has the file list: wait until a search finds the file
   for (let tries = 0; ; tries++) {
-    const search = start([join(root, 'dist/peer.js'), 'search', 'single', 'source', '--master', addrs[0], '--json', ...config])
-    if (await search.exited === 0) break
+    if ((await runToEnd([PEER_JS, 'search', 'single', 'source', '--master', addrs[0], '--json', ...config])).code === 0) break
     if (tries === 50) throw new Error('the sharing peer never registered its file')
     await new Promise(resolve => setTimeout(resolve, 200))
   }
   const out = join(dir, `get-${i}`)
-  const getter = start([join(root, 'dist/peer.js'), 'get', 'single-source.bin', '--master', addrs[0], '--out', out, '--json', ...config])
+  const getter = start([PEER_JS, 'get', 'single-source.bin', '--master', addrs[0], '--out', out, '--json', ...config])
   const done = await getter.next(e => e.event === 'done' || e.event === 'error')
   const cpu = cpuSeconds(getter.child.pid)
   const code = await getter.exited
@@ -145,7 +110,6 @@ function cpuSeconds (pid) {
   } catch { return null }
 }
 
-const median = xs => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2 }
 const shareDir = join(dir, 'share')
 mkdirSync(shareDir)
 const source = join(shareDir, 'single-source.bin')
@@ -157,7 +121,7 @@ if (links != null) {
     for (const link of links) {
       const r = await get(`${link}-${i}`, link)
       byLink[link].push(r)
-      console.log(`run ${i + 1}/${runs}  ${link.padEnd(13)} ${r.mbps.toFixed(0).padStart(5)} MB/s, get process ${r.cpu?.toFixed(1) ?? '?'} CPU-s`)
+      console.log(`run ${i + 1}/${runs}  ${link.padEnd(10)} ${r.mbps.toFixed(0).padStart(5)} MB/s, get process ${r.cpu?.toFixed(1) ?? '?'} CPU-s`)
     }
   }
   console.log(`\n${sizeMiB} MiB, ${runs} runs each (interleaved), medians:`)

@@ -1,39 +1,46 @@
 /**
- * `node dist/master.js [--listen MA]... [--announce MA]... [--transport tcp,quic] [--data DIR] [--config FILE] [--json]`
+ * The master program: `[--listen MA]... [--announce MA]... [--data DIR] [--config FILE] [--json]`.
+ * Its option table is masterCommand.options; the master (libp2p, SQLite) is imported only
+ * once the arguments are parsed.
  */
-import { createMaster } from '../master/master.js'
 import { Output } from './output.js'
-import { parse, onShutdownSignal, transportsOption } from './args.js'
+import { onShutdownSignal } from './args.js'
 import { FileShareError } from '../errors.js'
 import { loadConfig } from './config.js'
+import { parseCommand, formatHelp, programName, version, TRANSPORT_OPTION, type CommandSpec } from './command.js'
+import { checkMultiaddrs, transports, encrypters } from './validate.js'
 
-export const MASTER_USAGE = `usage: node dist/master.js [--listen MA]... [--announce MA]... [--transport tcp,quic] [--data DIR] [--config FILE] [--json]`
-
-export async function runMaster (argv: string[]): Promise<number> {
-  const json = argv.includes('--json')
-  const out = new Output(json)
-  try {
-    const { values, positionals } = parse(argv, {
-      listen: { type: 'string', multiple: true },
-      announce: { type: 'string', multiple: true },
-      transport: { type: 'string', multiple: true },
-      data: { type: 'string' },
-      config: { type: 'string' },
-      json: { type: 'boolean' }
-    }, MASTER_USAGE)
-    if (values.help === true) {
-      process.stdout.write(MASTER_USAGE + '\n')
-      return 0
-    }
-    if (positionals.length > 0) throw new FileShareError('USAGE', `unexpected argument ${positionals[0]}\n${MASTER_USAGE}`)
+export const masterCommand: CommandSpec = {
+  name: '',
+  summary: 'Runs a SwarmMaster: the index of who shares what (SQLite), name search and lookups, dial-back checks and a circuit relay for FileShare peers. Prints the addresses peers pass as --master, runs until Ctrl-C.',
+  options: [
+    { name: 'listen', type: 'string', multiple: true, value: 'MA', help: 'multiaddr to listen on', default: '/ip4/0.0.0.0/tcp/4001 and /ip4/0.0.0.0/udp/4001/quic-v1 ("listen" of config/master.json)' },
+    { name: 'announce', type: 'string', multiple: true, value: 'MA', help: 'multiaddr to announce instead of the listen addresses (public address behind a port forward)', default: 'none' },
+    { name: 'data', type: 'string', value: 'DIR', help: 'folder for the key (a stable PeerId) and the index (index.sqlite)', default: '.fileshare/master' },
+    TRANSPORT_OPTION,
+    { name: 'config', type: 'string', value: 'FILE', help: 'JSON file whose keys override config/master.json' },
+    { name: 'json', type: 'boolean', help: 'JSON lines on stdout instead of text' },
+    { name: 'version', short: 'V', type: 'boolean', help: 'print the version' }
+  ],
+  examples: [
+    '--listen /ip4/0.0.0.0/tcp/4001 --data /var/lib/fileshare-master',
+    '--listen /ip4/10.0.0.5/tcp/4001 --announce /ip4/203.0.113.9/tcp/4001',
+    '--config master.json --json'
+  ],
+  async run ({ values, positionals }, out) {
+    if (positionals.length > 0) throw new FileShareError('USAGE', `unexpected argument ${JSON.stringify(positionals[0])}; see ${programName('master')} --help`)
     // listening before the start: a signal during it stops the master cleanly once it is up
     const shutdown = onShutdownSignal(new AbortController())
-    const config = loadConfig('master', values.config)
+    const config = loadConfig('master', values.config, m => { out.warn(m) })
+    await checkMultiaddrs(values.listen != null ? '--listen' : 'config key "listen"', values.listen ?? config.listen, 'optional')
+    await checkMultiaddrs(values.announce != null ? '--announce' : 'config key "announce"', values.announce ?? config.announce, 'optional')
+    await import('../node/polyfill.js')
+    const { createMaster } = await import('../master/master.js')
     const master = await createMaster({
       listen: values.listen ?? config.listen,
       announce: values.announce ?? config.announce,
-      transports: transportsOption(values) ?? config.transports,
-      encrypters: config.encrypters,
+      transports: transports(values.transport, config.transports),
+      encrypters: encrypters(config.encrypters),
       data: values.data ?? config.data,
       relay: config.relay,
       providerGraceMs: config.providerGraceMs,
@@ -45,11 +52,28 @@ export async function runMaster (argv: string[]): Promise<number> {
       dialBackPerIpPerMinute: config.dialBackPerIpPerMinute
     })
     const addrs = master.addrs()
-    out.event('ready', { peerId: master.peerId, addrs }, `SwarmMaster ${master.peerId} ready; peers pass one of these as --master:\n${addrs.map(a => `  ${a}`).join('\n')}`)
+    out.event('ready', { peerId: master.peerId, addrs }, `SwarmMaster ${master.peerId} ready; peers pass one of these as --master:\n${addrs.map(a => `  ${a}`).join('\n')}\nCtrl-C stops it.`)
     const signal = await shutdown
     await master.stop()
     out.event('stopped', { signal }, `stopped (${signal})`)
     return 0
+  }
+}
+
+export async function runMaster (argv: string[]): Promise<number> {
+  const out = new Output(argv.includes('--json'))
+  try {
+    const program = programName('master')
+    const args = parseCommand(masterCommand, argv, `${program} --help`)
+    if (args.values.help === true) {
+      process.stdout.write(formatHelp(program, masterCommand))
+      return 0
+    }
+    if (args.values.version === true) {
+      process.stdout.write(`fileshare ${version()}\n`)
+      return 0
+    }
+    return await masterCommand.run(args, out)
   } catch (err) {
     return out.fail(err)
   }

@@ -7,6 +7,9 @@
 import { FileShareError, exitCodeFor, toFileShareError } from '../errors.js'
 import { printable, jsonLine } from './printable.js'
 
+/** Repeats of one kind of warning are printed at most this often. */
+export const WARNING_REPEAT_MS = 60_000
+
 export class Output {
   constructor (readonly json: boolean) {}
 
@@ -19,10 +22,27 @@ export class Output {
     }
   }
 
-  /** A notice for humans on stderr (a `warning` event with --json). */
+  /** last time a kind of warning was printed, and how many of that kind were held back since */
+  private readonly warned = new Map<string, { at: number, held: number }>()
+
+  /**
+   * A notice for humans on stderr (a `warning` event with --json). Repeats are rate-limited:
+   * a warning of the same kind (the same text up to its numbers) within WARNING_REPEAT_MS of
+   * the last one is held back, and the next one printed says how many were.
+   */
   warn (message: string): void {
-    if (this.json) this.event('warning', { message })
-    else process.stderr.write(`warning: ${printable(message)}\n`)
+    const kind = message.replace(/\d+(\.\d+)?/g, '#').slice(0, 80)
+    const now = Date.now()
+    const last = this.warned.get(kind)
+    if (last != null && now - last.at < WARNING_REPEAT_MS) {
+      last.held++
+      return
+    }
+    this.warned.set(kind, { at: now, held: 0 })
+    if (this.warned.size > 100) this.warned.delete(this.warned.keys().next().value as string)
+    const text = last != null && last.held > 0 ? `${message} (${last.held} similar warning${last.held === 1 ? '' : 's'} held back)` : message
+    if (this.json) this.event('warning', { message: text })
+    else process.stderr.write(`warning: ${printable(text)}\n`)
   }
 
   /** Reports a failure (one line on stderr, plus an `error` event with --json); returns the exit code. */

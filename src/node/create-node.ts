@@ -32,6 +32,15 @@ export type EncrypterName = 'tls' | 'noise'
 /** Preference order of the TCP connection encrypters (the dialer's order decides; BENCHMARKS.md "Transports side by side"). */
 export const DEFAULT_ENCRYPTERS: readonly EncrypterName[] = ['noise', 'tls']
 
+/**
+ * Streams a peer opens before this side has finished its part of the connection upgrade
+ * are held as "early streams"; past maxEarlyStreams (libp2p default 10) the whole
+ * connection is reset. A client sending a burst of requests on a fresh connection
+ * (identify plus ten lookups) crossed that on a busy master: allow twice the streams one
+ * protocol serves per connection (MAX_INBOUND_STREAMS = 32 in protocols/constants.ts).
+ */
+const MAX_EARLY_STREAMS = 64
+
 export interface RelayServerConfig {
   maxReservations: number
   /** bytes per relayed connection (both directions), 0 = unlimited */
@@ -132,7 +141,7 @@ export async function createNode<S extends Record<string, unknown> = Record<neve
       ...(options.relayTransport === true ? [circuitRelayTransport()] : [])
     ],
     connectionEncrypters: encrypters.map(e => e === 'tls' ? tls() : noise()),
-    streamMuxers: [yamux()],
+    streamMuxers: [yamux({ maxEarlyStreams: MAX_EARLY_STREAMS })],
     connectionGater: {
       // loopback and private addresses are normal here: tests, LANs and NAT labs use them
       denyDialMultiaddr: () => false,

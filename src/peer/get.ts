@@ -23,6 +23,8 @@ export interface GetOptions {
   onEvent?: (event: DownloadEvent) => void
   /** called as each chunk verifies (index, provider PeerId) */
   onChunk?: (index: number, peer: string) => void
+  /** when `out` already holds this content under its name, nothing is downloaded (the result says `existing: true`) */
+  skipExisting?: boolean
   /** keep serving the file once it is complete (registered with the master) until stop() */
   seed?: boolean
   /** how often to ask the master for new providers during the download (ms) */
@@ -62,8 +64,10 @@ export async function getFile (ctx: GetContext, idOrName: string, options: GetOp
       providers = found.providers
       name = found.file?.name
     } else {
-      const hits = await m.findByName(idOrName)
-      if (hits.length === 0) throw new FileShareError('NOT_FOUND', `no file named ${JSON.stringify(idOrName)} is shared by a live peer`)
+      let hits = await m.findByName(idOrName)
+      // names match case-insensitively, like search: an exact match first, else one that differs in case only
+      if (hits.length === 0) hits = await caseInsensitiveMatches(m, idOrName)
+      if (hits.length === 0) throw new FileShareError('NOT_FOUND', `no file named ${JSON.stringify(idOrName)} is shared by a live peer; try \`search ${idOrName.split(/[/\s]+/).pop() ?? idOrName}\``)
       if (hits.length > 1) throw ambiguous(idOrName, hits.map(h => `${h.id} ${h.path} (${h.size} bytes)`))
       id = parseContentId(hits[0].id)
       name = hits[0].name
@@ -84,6 +88,7 @@ export async function getFile (ctx: GetContext, idOrName: string, options: GetOp
     requestsInFlight: ctx.requestsInFlight,
     onEvent: options.onEvent,
     onChunk: options.onChunk,
+    skipExisting: options.skipExisting,
     signal: options.signal
   })
 }
@@ -138,4 +143,14 @@ async function resolveNameOnce (node: FileShareNode, from: ProviderRef, fileName
 
 function ambiguous (name: string, candidates: string[]): FileShareError {
   return new FileShareError('AMBIGUOUS_NAME', `${JSON.stringify(name)} names ${candidates.length} different files; get one by id:\n  ${candidates.join('\n  ')}`, { details: { candidates } })
+}
+
+/** Files whose name or whole path equals `name` ignoring case (through a search of its words). */
+async function caseInsensitiveMatches (m: MasterClient, name: string): Promise<Awaited<ReturnType<MasterClient['findByName']>>> {
+  const words = name.split(/[^\p{L}\p{N}]+/u).filter(w => w !== '')
+  if (words.length === 0) return []
+  const lower = name.toLowerCase()
+  const results = await m.search(words.join(' '), 100).catch(() => [])
+  const byId = new Map(results.filter(r => r.name.toLowerCase() === lower || r.path.toLowerCase() === lower).map(r => [r.id, r]))
+  return [...byId.values()]
 }

@@ -8,8 +8,9 @@
  * CLI's job (src/cli/config.ts). A create that fails stops everything it started and
  * rejects with a FileShareError.
  */
-import { resolve, relative, isAbsolute, basename, sep } from 'node:path'
-import { stat } from 'node:fs/promises'
+import { resolve, basename } from 'node:path'
+import { stat, access } from 'node:fs/promises'
+import { constants } from 'node:fs'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { logger } from '@libp2p/logger'
 import { createNode, type FileShareNode, type EncrypterName } from '../node/create-node.js'
@@ -22,7 +23,8 @@ import { FileShareError, toFileShareError } from '../errors.js'
 import { parseContentId } from '../content/content-id.js'
 import { REACHABILITY_SETTLE_MS } from './tuning.js'
 import { Catalog } from './catalog.js'
-import { startLiveShare, type LiveShare } from './share/live-share.js'
+// the share (SQLite hash cache, watcher) loads only for a peer that shares: search and get start faster
+import type { LiveShare } from './share/live-share.js'
 import type { ScanStats } from './share/scanner.js'
 import { fetchServer, type FetchServer } from '../protocols/fetch/index.js'
 import { MasterClient, type SearchResult } from './master-client.js'
@@ -36,8 +38,12 @@ export type { GetOptions } from './get.js'
 const log = logger('fileshare:peer')
 
 export interface PeerOptions {
-  /** folder to share (omit for a peer that only searches and downloads) */
-  share?: string
+  /**
+   * what to share: a folder or a single file, or several (omit for a peer that only searches
+   * and downloads). With several roots every shared name starts with its root's base name
+   * (`-2`, `-3` … added when two have the same); see src/peer/share/live-share.ts
+   */
+  share?: string | string[]
   /**
    * the master's multiaddr ending in /p2p/<PeerId>; null = no master (search and get by
    * name need one; `get` with `from` does not)
@@ -181,7 +187,7 @@ export class FileSharePeer implements Peer {
   readonly catalog = new Catalog()
   private _node: PeerNode | null = null
   private _master: MasterClient | null = null
-  private readonly shareDir: string | null
+  private readonly shareDirs: string[]
   private readonly dataDir: string | null
   private lock: DataLock | null = null
   private upgrader: DirectUpgrader | null = null
@@ -193,7 +199,7 @@ export class FileSharePeer implements Peer {
   private stopped = false
 
   constructor (private readonly options: PeerOptions) {
-    this.shareDir = options.share != null ? resolve(options.share) : null
+    this.shareDirs = (options.share == null ? [] : Array.isArray(options.share) ? options.share : [options.share]).map(p => resolve(p))
     this.dataDir = options.data === null ? null : resolve(options.data ?? PEER_DEFAULTS.data)
   }
 
@@ -207,13 +213,14 @@ export class FileSharePeer implements Peer {
 
   /** Starts the node and (with a share) serving and registration; the caller stops on failure. */
   async start (): Promise<void> {
-    const { options, shareDir, dataDir } = this
+    const { options, shareDirs, dataDir } = this
+    const sharing = shareDirs.length > 0
     const masterMa = parseMaster(options.master ?? PEER_DEFAULTS.master)
-    if (shareDir != null) await checkFolder(shareDir)
+    for (const dir of shareDirs) await checkRoot(dir)
     if (dataDir != null) this.lock = lockDataDir(dataDir)
     const privateKey = dataDir != null ? await loadOrCreateKey(dataDir) : undefined
     const transports = options.transports ?? PEER_DEFAULTS.transports
-    const listen = listenFor(options.listen ?? (shareDir != null ? PEER_DEFAULTS.listen : []), transports)
+    const listen = listenFor(options.listen ?? (sharing ? PEER_DEFAULTS.listen : []), transports)
     const node = this._node = await createNode({
       privateKey,
       listen,
@@ -223,7 +230,7 @@ export class FileSharePeer implements Peer {
       // a sharing peer announces a public address once the master's dial-back verified it;
       // a client (get) announces its listen addresses as they are: a NATed provider tries
       // them to dial it back (connection reversal), and a wrong one costs only that dial
-      publicListenAddrs: shareDir == null,
+      publicListenAddrs: !sharing,
       announce: options.announce ?? PEER_DEFAULTS.announce,
       relayTransport: true,
       services: {
@@ -242,9 +249,10 @@ export class FileSharePeer implements Peer {
     if (masterMa != null) this._master = new MasterClient(node, masterMa)
     this.upgrader = new DirectUpgrader(node)
     this.upgrader.start()
-    if (shareDir != null) {
+    if (sharing) {
+      const { startLiveShare } = await import('./share/live-share.js')
       this.share = await startLiveShare({
-        root: shareDir,
+        roots: shareDirs,
         catalog: this.catalog,
         dataDir,
         settleMs: options.settleMs ?? PEER_DEFAULTS.settleMs,
@@ -302,7 +310,14 @@ export class FileSharePeer implements Peer {
   }
 
   shareStats (): ScanStats | null {
-    return this.share != null ? { ...this.share.folder.totals, pending: this.share.folder.pendingPaths().length } : null
+    if (this.share == null) return null
+    const folders = this.share.folders
+    return {
+      hashed: folders.reduce((n, f) => n + f.totals.hashed, 0),
+      cached: folders.reduce((n, f) => n + f.totals.cached, 0),
+      pending: folders.reduce((n, f) => n + f.pendingPaths().length, 0),
+      unreadable: this.share.unreadable()
+    }
   }
 
   async rescan (): Promise<number> {
@@ -379,7 +394,7 @@ export class FileSharePeer implements Peer {
 
   /** This peer's share when `path` is inside its folder (the share then serves it), else null. */
   private shareHolding (path: string): LiveShare | null {
-    return this.share != null && this.shareDir != null && isInside(this.shareDir, path) ? this.share : null
+    return this.share != null && this.share.holds(resolve(path)) ? this.share : null
   }
 }
 
@@ -397,17 +412,15 @@ function parseMaster (addr: string | null): Multiaddr | null {
   return ma
 }
 
-async function checkFolder (dir: string): Promise<void> {
-  let isDir: boolean
+/** A shared root: a folder or a regular file that exists and can be read. */
+async function checkRoot (path: string): Promise<void> {
+  let st
   try {
-    isDir = (await stat(dir)).isDirectory()
+    st = await stat(path)
+    await access(path, constants.R_OK | (st.isDirectory() ? constants.X_OK : 0))
   } catch (err: any) {
-    throw new FileShareError('IO', `cannot share ${dir}: ${err?.code === 'ENOENT' ? 'no such folder' : err?.message ?? err}`, { cause: err })
+    const why = err?.code === 'ENOENT' ? 'no such file or folder' : err?.code === 'EACCES' ? 'permission denied' : err?.message ?? err
+    throw new FileShareError('IO', `cannot share ${path}: ${why}`, { cause: err })
   }
-  if (!isDir) throw new FileShareError('IO', `cannot share ${dir}: not a folder`)
-}
-
-function isInside (dir: string, path: string): boolean {
-  const rel = relative(dir, path)
-  return rel !== '' && !rel.startsWith('..' + sep) && rel !== '..' && !isAbsolute(rel)
+  if (!st.isDirectory() && !st.isFile()) throw new FileShareError('IO', `cannot share ${path}: not a folder or a regular file`)
 }

@@ -40,16 +40,42 @@ export class MasterLink {
 
   async call<Req, Res> (protocol: string, request: Req, reqCodec: Codec<Req>, resCodec: Codec<Res>, options: CallOptions): Promise<Res> {
     const signal = options.signal ?? AbortSignal.timeout(REQUEST_TIMEOUT_MS)
+    const dialSignal = signal
+    let dialled = false
     try {
       await this.node.peerStore.merge(this.peer, { multiaddrs: [this.addr] })
-      const stream = await this.node.dialProtocol(this.peer, protocol, { signal, runOnLimitedConnection: true })
+      const stream = await this.node.dialProtocol(this.peer, protocol, { signal: dialSignal, runOnLimitedConnection: true })
+      dialled = true
       return await exchange<Req, Res>(stream, request, reqCodec, resCodec, { signal, maxResponseBytes: options.maxResponseBytes, decodeLimits: options.decodeLimits })
     } catch (err) {
       const e = toFileShareError(err, 'NETWORK')
       if (e.code === 'NETWORK' || e.code === 'INTERNAL') {
-        throw new FileShareError('NETWORK', `master ${this.addr.toString()} unreachable: ${e.message}`, { cause: err })
+        throw new FileShareError('NETWORK', describeFailure(this.addr.toString(), this.peer.toString(), err, dialled ? null : dialSignal, e.message), { cause: err })
       }
       throw e
     }
   }
+}
+
+/** Every error in `err`'s chain (causes, AggregateErrors). */
+function chain (err: unknown, depth = 0): any[] {
+  if (err == null || typeof err !== 'object' || depth > 5) return []
+  const e = err as any
+  return [e, ...chain(e.cause, depth + 1), ...(Array.isArray(e.errors) ? e.errors.flatMap((x: unknown) => chain(x, depth + 1)) : [])]
+}
+
+/** What was tried and what to check, in one line. */
+function describeFailure (addr: string, peer: string, err: unknown, dialSignal: AbortSignal | null, fallback: string): string {
+  const all = chain(err)
+  if (all.some(e => e?.name === 'UnexpectedPeerError' || (e?.name === 'EncryptionFailedError' && /does not match|expected/i.test(String(e?.message))) || /does not match the expected/i.test(String(e?.message)))) {
+    return `the peer at ${addr} is not the master ${peer}: check the /p2p/ part of the master address`
+  }
+  if (all.some(e => e?.code === 'ECONNREFUSED')) {
+    return `cannot reach the master at ${addr}: connection refused (check that the master runs and the host and port)`
+  }
+  if (dialSignal?.aborted === true || all.some(e => e?.name === 'TimeoutError' || e?.code === 'ETIMEDOUT')) {
+    const seconds = REQUEST_TIMEOUT_MS / 1000
+    return `no answer from the master at ${addr} in ${seconds} s (check the address, that the master runs, and firewalls)`
+  }
+  return `master ${addr} unreachable: ${fallback}`
 }

@@ -1,9 +1,11 @@
 /**
  * Test helpers for the multi-process tests: run the built dist/master.js and dist/peer.js
- * as real processes, read their JSON lines, and make sure every one is killed.
+ * as real processes, read their JSON lines, wait for events, and make sure every process
+ * is killed.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
+import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { existsSync } from 'node:fs'
@@ -13,26 +15,39 @@ export const ROOT = ['../../../', '../../'].map(rel => fileURLToPath(new URL(rel
 export const MASTER_JS = join(ROOT, 'dist/master.js')
 export const PEER_JS = join(ROOT, 'dist/peer.js')
 
+/** How long `next` waits for an event by default: long enough for a loaded machine, short enough to fail instead of hanging. */
+export const EVENT_TIMEOUT_MS = 60_000
+
 export interface Proc {
   child: ChildProcess
+  /** every JSON line printed so far (a line that is not JSON becomes `{ event: 'text', line }`) */
   events: any[]
+  /** everything printed so far, as is */
+  stdout: () => string
   stderr: () => string
-  /** the first event (already printed or to come) that matches; rejects when the process exits first */
-  next: (pred: (e: any) => boolean, what?: string) => Promise<any>
+  /**
+   * The first event (already printed or to come) that matches; rejects when the process
+   * exits first or after `timeoutMs`.
+   */
+  next: (pred: (e: any) => boolean, what?: string, timeoutMs?: number) => Promise<any>
+  /** resolves with the exit code (null when killed by a signal) once stdout and stderr are closed */
   exited: Promise<number | null>
+  /** sends `signal` (default SIGKILL) unless the process already ended, and waits for the exit */
   kill: (signal?: NodeJS.Signals) => Promise<number | null>
 }
 
 const running = new Set<ChildProcess>()
 
-/** Starts `node script args…` with a clean environment (no FILESHARE_MASTER unless given). */
+/** Starts `node script args…` with a clean environment (no FILESHARE_MASTER or DEBUG unless given). */
 export function run (script: string, args: string[], env: Record<string, string> = {}): Proc {
   const { FILESHARE_MASTER: _, DEBUG: __, ...base } = process.env
   const child = spawn(process.execPath, [script, ...args], { cwd: ROOT, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   running.add(child)
   const events: any[] = []
   const waiters: Array<{ pred: (e: any) => boolean, resolve: (e: any) => void, reject: (err: Error) => void, what: string }> = []
+  let stdout = ''
   let stderr = ''
+  child.stdout!.setEncoding('utf8').on('data', d => { stdout += d })
   child.stderr!.setEncoding('utf8').on('data', d => { stderr += d })
   createInterface({ input: child.stdout! }).on('line', line => {
     let event: any
@@ -52,36 +67,78 @@ export function run (script: string, args: string[], env: Record<string, string>
       resolve(code)
     })
   })
+  const ended = (): boolean => child.exitCode != null || child.signalCode != null
   return {
     child,
     events,
+    stdout: () => stdout,
     stderr: () => stderr,
-    next: async (pred, what = 'the expected event') => {
+    next: async (pred, what = 'the expected event', timeoutMs = EVENT_TIMEOUT_MS) => {
       const hit = events.find(pred)
       if (hit != null) return hit
-      if (child.exitCode != null) throw new Error(`${script} exited (${child.exitCode}) before ${what}; stderr: ${stderr.trim()}`)
-      return await new Promise((resolve, reject) => waiters.push({ pred, resolve, reject, what }))
+      if (!running.has(child)) throw new Error(`${script} exited (${child.exitCode ?? child.signalCode}) before ${what}; stderr: ${stderr.trim()}`)
+      let timer: NodeJS.Timeout | undefined
+      try {
+        return await new Promise((resolve, reject) => {
+          const waiter = { pred, resolve, reject, what }
+          waiters.push(waiter)
+          timer = setTimeout(() => {
+            waiters.splice(waiters.indexOf(waiter), 1)
+            reject(new Error(`${script}: no ${what} within ${timeoutMs} ms; stderr: ${stderr.trim()}`))
+          }, timeoutMs)
+        })
+      } finally {
+        clearTimeout(timer)
+      }
     },
     exited,
     kill: async (signal = 'SIGKILL') => {
-      if (child.exitCode == null && child.signalCode == null) child.kill(signal)
+      if (!ended()) child.kill(signal)
       return await exited
     }
   }
 }
 
 /** Runs a command to completion. */
-export async function runToEnd (script: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null, events: any[], stderr: string }> {
+export async function runToEnd (script: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null, events: any[], stdout: string, stderr: string }> {
   const p = run(script, args, env)
   const code = await p.exited
-  return { code, events: p.events, stderr: p.stderr() }
+  return { code, events: p.events, stdout: p.stdout(), stderr: p.stderr() }
 }
 
-/** SIGKILLs every process these helpers started that is still running. */
+/** A started process and its `ready` event. */
+export interface ReadyProc extends Proc {
+  ready: Record<string, any>
+}
+
+/** Starts dist/master.js or dist/peer.js with `--json` and waits for its `ready` event (killing it when none comes). */
+export async function spawnNode (script: 'master' | 'peer', args: string[], timeoutMs = EVENT_TIMEOUT_MS): Promise<ReadyProc> {
+  const p = run(script === 'master' ? MASTER_JS : PEER_JS, [...args, '--json'])
+  try {
+    return Object.assign(p, { ready: await p.next(e => e.event === 'ready', `${script} ready`, timeoutMs) })
+  } catch (err) {
+    await p.kill()
+    throw err
+  }
+}
+
+/** SIGKILLs every process these helpers started that is still running, and waits for them. */
 export async function killAll (): Promise<void> {
   await Promise.all([...running].map(async child => {
     const closed = new Promise(resolve => child.once('close', resolve))
     child.kill('SIGKILL')
     await closed
   }))
+}
+
+/** A TCP port that was free a moment ago (for a master restarted on the same address). */
+export async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as any).port
+      server.close(() => { resolve(port) })
+    })
+  })
 }

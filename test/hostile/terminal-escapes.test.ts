@@ -9,14 +9,13 @@
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdir, readdir } from 'node:fs/promises'
-import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Stream } from '@libp2p/interface'
 import { tempDir, startMaster, writeRandomFile } from '../helpers/swarm.js'
-import { PEER_JS, ROOT } from '../helpers/processes.js'
+import { PEER_JS, runToEnd } from '../helpers/processes.js'
 import type { Master } from '../../src/index.js'
 import { createNode, type FileShareNode } from '../../src/node/create-node.js'
 import { MasterClient } from '../../src/peer/master-client.js'
@@ -38,13 +37,7 @@ const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u
 
 /** Runs dist/peer.js to the end; raw stdout and stderr. */
 async function peerJs (args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const { FILESHARE_MASTER: _, DEBUG: __, ...env } = process.env
-  const child = spawn(process.execPath, [PEER_JS, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', d => { stdout += d })
-  child.stderr.setEncoding('utf8').on('data', d => { stderr += d })
-  const code = await new Promise<number | null>(resolve => child.on('close', resolve))
+  const { code, stdout, stderr } = await runToEnd(PEER_JS, args)
   return { code, stdout, stderr }
 }
 

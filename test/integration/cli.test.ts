@@ -174,7 +174,7 @@ describe('CLI: dist/master.js and dist/peer.js as processes (--json)', () => {
   it('usage errors exit 2 with one line on stderr', async () => {
     const cases: Array<[string, string[]]> = [
       [PEER_JS, ['get', '--master', masterAddr, '--json']],
-      [PEER_JS, ['get', 'a', 'b', '--master', masterAddr]],
+      [PEER_JS, ['get', 'a', 'b', '--seed', '--master', masterAddr]],
       [PEER_JS, ['search', '--master', masterAddr]],
       [PEER_JS, ['search', 'x', '--limit', '0', '--master', masterAddr]],
       [PEER_JS, ['--bogus']],

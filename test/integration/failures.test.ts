@@ -70,7 +70,7 @@ describe('failures at start: library', () => {
 
   it('a missing share folder and a bad master address reject with typed errors', async () => {
     await assert.rejects(createPeer({ share: join(dir.path, 'nope'), data: null, listen: [] }), (err: any) =>
-      err instanceof FileShareError && err.code === 'IO' && /no such folder/.test(err.message))
+      err instanceof FileShareError && err.code === 'IO' && /no such file or folder/.test(err.message))
     await assert.rejects(createPeer({ master: '/ip4/127.0.0.1/tcp/1', data: null }), (err: any) =>
       err instanceof FileShareError && err.code === 'USAGE' && /\/p2p\/<PeerId>/.test(err.message))
     await assert.rejects(createPeer({ master: 'not a multiaddr', data: null }), (err: any) => err instanceof FileShareError && err.code === 'USAGE')

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { tempDir, startMaster, startPeer, writeRandomFile, waitFor } from '../helpers/swarm.js'
-import { spawnNode, freePort, type Proc } from '../helpers/spawned-nodes.js'
+import { spawnNode, freePort, type ReadyProc } from '../helpers/processes.js'
 import { createPeer, type Master, type Peer } from '../../src/index.js'
 import { RegisterRequest } from '../../src/protocols/register/pb/register.js'
 import { parseContentId } from '../../src/content/content-id.js'
@@ -97,9 +97,9 @@ describe('liveness: providers come and go (in-process nodes)', () => {
 
 describe('liveness and restarts with real processes (SIGKILL)', () => {
   let dir: { path: string, cleanup: () => Promise<void> }
-  const procs: Proc[] = []
+  const procs: ReadyProc[] = []
   let client: Peer | null = null
-  let master: Proc
+  let master: ReadyProc
 
   before(async () => {
     dir = await tempDir()
@@ -116,13 +116,13 @@ describe('liveness and restarts with real processes (SIGKILL)', () => {
     await dir?.cleanup()
   })
 
-  async function startMasterProc (port: number): Promise<Proc> {
+  async function startMasterProc (port: number): Promise<ReadyProc> {
     const p = await spawnNode('master', ['--listen', `/ip4/127.0.0.1/tcp/${port}`, '--data', join(dir.path, 'master'), '--config', join(dir.path, 'master.json')])
     procs.push(p)
     return p
   }
 
-  async function startPeerProc (name: string, masterAddr: string): Promise<Proc> {
+  async function startPeerProc (name: string, masterAddr: string): Promise<ReadyProc> {
     const p = await spawnNode('peer', ['--share', join(dir.path, `share-${name}`), '--master', masterAddr,
       '--listen', '/ip4/127.0.0.1/tcp/0', '--data', join(dir.path, `data-${name}`)])
     procs.push(p)

@@ -195,8 +195,9 @@ describe('swarm download (in-process nodes on 127.0.0.1)', () => {
     await writeRandomFile(src, 16 * MiB)
     const { id } = await hashFile(src)
     const idText = formatContentId(id)
-    // alone, the first provider would need 8 s: ample time for the newcomer to register and join
-    await sharer({ 'late.bin': src }, { maxUploadRate: 2 * MiB })
+    // alone, the first provider would need 16 s: ample time for the newcomer to register and
+    // join even on a loaded machine (the download ends soon after it joins)
+    await sharer({ 'late.bin': src }, { maxUploadRate: 1 * MiB })
     let late: Promise<Peer> | undefined
     const out = join(dir.path, 'out-late')
     const result = await client.get(idText, {
@@ -236,13 +237,17 @@ describe('swarm download (in-process nodes on 127.0.0.1)', () => {
     await fh.close()
 
     const events: DownloadEvent[] = []
-    const result = await client.get(idText, { out, onEvent: e => events.push(e) })
+    const fetched: number[] = []
+    const result = await client.get(idText, { out, onEvent: e => events.push(e), onChunk: index => fetched.push(index) })
     assert.ok(await sameFile(result.path, src))
     const first = events.find(e => e.event === 'progress')
     assert.ok(first != null && first.event === 'progress')
     assert.ok(first.bytes > 0 && first.bytes < result.bytes, `first progress counts the kept bytes: ${first.bytes}`)
     assert.equal(first.bytes, result.resumedBytes)
-    assert.ok(result.resumedBytes <= chunks * MiB - MiB + 7, 'the damaged chunk 0 was not kept')
+    // fetched again, not kept (a bound on resumedBytes from the count of onChunk calls before
+    // the abort did not hold: chunks already handed to the writer thread land in the part
+    // file after the abort, verify on the re-hash and are rightly kept)
+    assert.ok(fetched.includes(0), `the damaged chunk 0 was fetched again: ${fetched.join()}`)
     assert.ok(events.some(e => e.event === 'resumed'))
     assert.deepEqual(await readdir(out), ['resume.bin'], 'part and state files are gone after success')
   })
@@ -308,8 +313,18 @@ describe('swarm download (in-process nodes on 127.0.0.1)', () => {
     const { id } = await hashFile(src)
     const idText = formatContentId(id)
     const seeder = await sharer({ 'popular.bin': src })
-    const downloaders = await Promise.all(Array.from({ length: 20 }, async () => await startPeer(master)))
-    peers.push(...downloaders)
+    // each downloader connects to the master and the seeder first, one after the other: 20
+    // noise handshakes at once in this one process (every node of the test runs in it) can
+    // outlast libp2p's 6 s per-address dial timeout on a loaded machine. The downloads
+    // themselves still run concurrently, over these connections.
+    const downloaders: Peer[] = []
+    for (let i = 0; i < 20; i++) {
+      const d = await startPeer(master)
+      peers.push(d)
+      await d.node.dial(multiaddr(master.addrs()[0]))
+      await d.node.dial(multiaddr(seeder.addrs()[0]))
+      downloaders.push(d)
+    }
     const results = await Promise.all(downloaders.map(async (d, i) => await d.get(idText, { out: join(dir.path, `out-popular-${i}`) })))
     for (const r of results) {
       assert.ok(await sameFile(r.path, src))

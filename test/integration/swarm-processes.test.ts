@@ -5,63 +5,19 @@
  */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { createInterface } from 'node:readline'
 import { mkdir, copyFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { tempDir, startMaster, startPeer, writeRandomFile, sameFile, waitFor } from '../helpers/swarm.js'
+import { run as runProcess, killAll, PEER_JS, type Proc } from '../helpers/processes.js'
 import { hashFile, formatContentId, type Master, type Peer } from '../../src/index.js'
 
 const MiB = 1024 * 1024
-const PEER_JS = fileURLToPath(new URL('../../../dist/peer.js', import.meta.url))
-
-interface Run {
-  child: ChildProcess
-  events: any[]
-  /** resolves with the first event that satisfies `match` */
-  until: (match: (e: any) => boolean) => Promise<any>
-  exit: Promise<number | null>
-}
-
-function peerCommand (args: string[]): Run {
-  const child = spawn(process.execPath, [PEER_JS, ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] })
-  const events: any[] = []
-  const waiters: Array<{ match: (e: any) => boolean, resolve: (e: any) => void }> = []
-  let stderr = ''
-  child.stderr!.on('data', d => { stderr += String(d) })
-  createInterface({ input: child.stdout! }).on('line', line => {
-    const e = JSON.parse(line)
-    events.push(e)
-    for (const w of [...waiters]) {
-      if (w.match(e)) {
-        waiters.splice(waiters.indexOf(w), 1)
-        w.resolve(e)
-      }
-    }
-  })
-  const exit = new Promise<number | null>(resolve => child.on('exit', code => { resolve(code) }))
-  return {
-    child,
-    events,
-    exit,
-    until: async match => {
-      const seen = events.find(match)
-      if (seen != null) return seen
-      return await new Promise((resolve, reject) => {
-        waiters.push({ match, resolve })
-        void exit.then(code => { reject(new Error(`peer.js exited (${code}) before the expected event; stderr: ${stderr}`)) })
-      })
-    }
-  }
-}
 
 describe('swarm download through dist/peer.js processes', () => {
   let dir: { path: string, cleanup: () => Promise<void> }
   let master: Master
   let masterAddr: string
   const peers: Peer[] = []
-  const children: ChildProcess[] = []
 
   async function sharer (name: string, from: string, options: Parameters<typeof startPeer>[1] = {}): Promise<Peer> {
     const share = join(dir.path, `share-${peers.length}`)
@@ -73,10 +29,9 @@ describe('swarm download through dist/peer.js processes', () => {
     return peer
   }
 
-  function run (args: string[]): Run {
-    const r = peerCommand(args)
-    children.push(r.child)
-    return r
+  /** `node dist/peer.js ARGS --json` */
+  function run (args: string[]): Proc {
+    return runProcess(PEER_JS, [...args, '--json'])
   }
 
   before(async () => {
@@ -86,7 +41,7 @@ describe('swarm download through dist/peer.js processes', () => {
   })
 
   after(async () => {
-    for (const c of children) if (c.exitCode == null && c.signalCode == null) c.kill('SIGKILL')
+    await killAll()
     for (const p of peers) await p.stop().catch(() => {})
     await master?.stop()
     await dir?.cleanup()
@@ -96,21 +51,24 @@ describe('swarm download through dist/peer.js processes', () => {
     const src = join(dir.path, 'movie.bin')
     await writeRandomFile(src, 24 * MiB + 11)
     const id = formatContentId((await hashFile(src)).id)
-    await sharer('movie.bin', src, { maxUploadRate: 12 * MiB })
+    await sharer('movie.bin', src, { maxUploadRate: 4 * MiB })
     const out = join(dir.path, 'out-movie')
 
     const first = run(['get', id, '--master', masterAddr, '--out', out])
     // past a few resume-state writes, well before the end
-    const seen = await first.until(e => e.event === 'progress' && e.bytes >= 8 * MiB)
+    const seen = await first.next(e => e.event === 'progress' && e.bytes >= 8 * MiB)
     assert.ok(seen.bytes < seen.total)
+    // the resume state is written every RESUME_STATE_INTERVAL_MS: on a loaded machine 8 MiB
+    // can arrive before the first write (seen), so wait for the file itself (6 s at 4 MiB/s)
+    await waitFor(async () => (await readdir(out)).some(n => n.endsWith('.state.part')), 20_000, 'resume state written')
     first.child.kill('SIGKILL')
-    await first.exit
+    await first.exited
     const left = await readdir(out)
     assert.ok(!left.includes('movie.bin'), 'no file under the final name')
     assert.ok(left.some(n => n.endsWith('.state.part')), `resume state written: ${left.join(', ')}`)
 
     const second = run(['get', id, '--master', masterAddr, '--out', out])
-    assert.equal(await second.exit, 0)
+    assert.equal(await second.exited, 0)
     const progress = second.events.filter(e => e.event === 'progress')
     // the state trails the verified chunks by at most RESUME_STATE_INTERVAL_MS
     assert.ok(progress[0].bytes > 0 && progress[0].bytes < progress[0].total, `first progress event counts the kept bytes (${progress[0].bytes})`)
@@ -126,7 +84,7 @@ describe('swarm download through dist/peer.js processes', () => {
     const id = formatContentId((await hashFile(src)).id)
     const origin = await sharer('album.bin', src)
     const seeder = run(['get', id, '--master', masterAddr, '--out', join(dir.path, 'out-seed'), '--seed', '--listen', '/ip4/127.0.0.1/tcp/0'])
-    const seeding = await seeder.until(e => e.event === 'seeding')
+    const seeding = await seeder.next(e => e.event === 'seeding')
     // the seeder registers with the master; once the origin is gone the seeder alone serves the file
     const client = await startPeer(master)
     peers.push(client)
@@ -136,7 +94,7 @@ describe('swarm download through dist/peer.js processes', () => {
     assert.ok(await sameFile(result.path, src))
     assert.equal(result.providers.find(p => p.peer === seeding.peerId)?.bytes, result.bytes)
     seeder.child.kill('SIGTERM')
-    assert.equal(await seeder.exit, 0)
+    assert.equal(await seeder.exited, 0)
     assert.ok(seeder.events.some(e => e.event === 'stopped'))
   })
 
@@ -153,7 +111,7 @@ describe('swarm download through dist/peer.js processes', () => {
     await waitFor(() => liar.registered(), 10_000, 'liar registered')
     const out = join(dir.path, 'out-fake')
     const get = run(['get', formatContentId(id), '--master', masterAddr, '--out', out])
-    assert.equal(await get.exit, 1)
+    assert.equal(await get.exited, 1)
     const error = get.events.find(e => e.event === 'error')
     assert.equal(error?.code, 'VERIFICATION_FAILED')
     assert.ok(get.events.some(e => e.event === 'provider-dropped' && e.peer === liar.peerId))

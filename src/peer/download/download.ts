@@ -26,6 +26,9 @@
  *    or interruption the part file and its resume state stay when they hold verified
  *    chunks (hidden names, never the final one); otherwise they are deleted.
  */
+import { join } from 'node:path'
+import { lstat } from 'node:fs/promises'
+import { hashFile } from '../../content/hash-file.js'
 import { logger } from '@libp2p/logger'
 import { chunkHash, formatContentId, type Manifest } from '../../content/content-id.js'
 import { FetchRequest } from '../../protocols/fetch/pb/fetch.js'
@@ -74,6 +77,8 @@ class Download {
   private readonly writer = new ChunkWriter()
   /** chunks being verified and written, all workers */
   private writing = 0
+  /** bytes received for chunks not verified yet (smooth progress: counted per piece, not per byte) */
+  private unverified = 0
   private readonly workers = new Map<string, Worker>()
   private readonly maxDepth: number
   private finish!: { resolve: () => void, reject: (err: Error) => void }
@@ -115,6 +120,12 @@ class Download {
     let refreshTimer: NodeJS.Timeout | undefined
     const onAbort = (): void => { this.finish.reject(new FileShareError('ABORTED', 'download aborted')) }
     try {
+      // the same content already under the final name: nothing to download
+      if (options.skipExisting === true && await holdsContent(join(options.outDir, safeFileName(name)), manifest.size, this.idText, options.signal)) {
+        await first.session.close().catch(() => {})
+        await this.writer.close()
+        return { id: this.idText, path: join(options.outDir, safeFileName(name)), bytes: manifest.size, seconds: (Date.now() - started) / 1000, providers: [], resumedBytes: 0, manifest, existing: true }
+      }
       this.file = new ResumablePart(options.outDir, safeFileName(name), this.idText, manifest)
       await this.file.recheck(chunks => { this.progress.checking(chunks) }, options.signal)
       this.chunks = new ChunkScheduler({ size: manifest.size, chunkSize: manifest.chunkSize, verified: this.file.verified, liars: pool.liars })
@@ -222,12 +233,14 @@ class Download {
         chunk ??= this.writer.acquire(length)
         chunk.set(piece, received)
         received += piece.length
+        this.unverified += piece.length
       },
       end: () => {
         chunks.settle(slot, index)
         if (this.done) return
         if (chunks.isVerified(index)) {
           // another copy won the endgame race
+          this.unverified -= received
           this.fill(worker)
           return
         }
@@ -238,6 +251,7 @@ class Download {
       },
       fail: err => {
         chunks.settle(slot, index)
+        this.unverified -= received
         if (this.done) return
         chunks.requeue(index)
         if (session !== worker.session) {
@@ -271,6 +285,7 @@ class Download {
     } finally {
       worker.writing--
       this.writing--
+      this.unverified -= length
     }
     if (this.done) return
     if (!ok) {
@@ -316,6 +331,15 @@ class Download {
   }
 
   private emitProgress (): void {
-    this.progress.emit(this.chunks.verifiedBytes, this.manifest.size, this.chunks.done)
+    const verified = this.chunks.verifiedBytes
+    this.progress.emit(verified, this.manifest.size, this.chunks.done, Math.min(this.manifest.size, verified + Math.max(0, this.unverified)))
   }
+}
+
+/** True when `path` is a regular file of `size` bytes whose content id is `idText`. */
+async function holdsContent (path: string, size: number, idText: string, signal?: AbortSignal): Promise<boolean> {
+  const st = await lstat(path).catch(() => null)
+  if (st == null || !st.isFile() || st.size !== size) return false
+  const hashed = await hashFile(path, { signal }).catch(() => null)
+  return hashed != null && formatContentId(hashed.id) === idText
 }

@@ -16,7 +16,8 @@ export interface ProviderStats {
 }
 
 export type DownloadEvent =
-  | { event: 'progress', id: string, bytes: number, total: number, providers: ProviderStats[] }
+  /** `received`: verified bytes plus bytes received for chunks not verified yet (smooth progress; never above total) */
+  | { event: 'progress', id: string, bytes: number, total: number, providers: ProviderStats[], received?: number }
   | { event: 'provider-dropped', id: string, peer: string, reason: string }
   | { event: 'checking', id: string, chunks: number }
   | { event: 'resumed', id: string, bytes: number, chunks: number }
@@ -24,6 +25,7 @@ export type DownloadEvent =
 export class Progress {
   private readonly stats = new Map<string, ProviderStats>()
   private lastEmitted = -1
+  private lastReceived = -1
 
   constructor (private readonly id: string, private readonly onEvent?: (event: DownloadEvent) => void) {}
 
@@ -48,10 +50,11 @@ export class Progress {
   }
 
   /** A progress event, unless nothing changed since the last one (the final one always goes out). */
-  emit (bytes: number, total: number, complete: boolean): void {
-    if (bytes === this.lastEmitted && this.lastEmitted !== -1 && !complete) return
+  emit (bytes: number, total: number, complete: boolean, received = bytes): void {
+    if (bytes === this.lastEmitted && received === this.lastReceived && this.lastEmitted !== -1 && !complete) return
     this.lastEmitted = bytes
-    this.onEvent?.({ event: 'progress', id: this.id, bytes, total, providers: this.providers().map(s => ({ ...s })) })
+    this.lastReceived = received
+    this.onEvent?.({ event: 'progress', id: this.id, bytes, total, providers: this.providers().map(s => ({ ...s })), received: Math.max(bytes, received) })
   }
 
   dropped (peer: string, reason: string): void {

@@ -26,11 +26,15 @@ export interface DownloadResult {
   resumedBytes: number
   /** the verified manifest (for seeding) */
   manifest: Manifest
+  /** true when `path` already held this content: nothing was downloaded or written */
+  existing?: boolean
 }
 
 export interface DownloadOptions {
   node: FileShareNode
   id: Uint8Array
+  /** when the final name already holds this content, return it (`existing: true`) instead of writing "NAME (1).ext" */
+  skipExisting?: boolean
   /** file name to write (reduced to a safe single name); default: the provider's name for it, else the id */
   name?: string
   outDir: string

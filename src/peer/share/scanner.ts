@@ -36,7 +36,21 @@ export interface ShareFolderOptions {
   cache?: HashCache
   /** see the module comment (default SHARE_SETTLE_MS) */
   settleMs?: number
+  /**
+   * the catalog name of every file starts with `prefix/` (several shared roots); a root that is
+   * a single file is shared as `prefix`, default its own file name
+   */
+  prefix?: string
 }
+
+/** Entries a scan could not read (folders it could not list, files it could not open). */
+export interface Unreadable {
+  count: number
+  /** the first few, absolute */
+  paths: string[]
+}
+
+const UNREADABLE_KEPT = 5
 
 export interface ScanStats {
   /** files hashed (cache misses) */
@@ -45,6 +59,8 @@ export interface ScanStats {
   cached: number
   /** files seen but still being written */
   pending: number
+  /** entries the last full scan could not read */
+  unreadable?: Unreadable
 }
 
 /** True for names FileShare itself writes and never shares. */
@@ -64,12 +80,37 @@ export class ShareFolder {
   readonly settleMs: number
   private queue: Promise<unknown> = Promise.resolve()
   /** files hashed and taken from the cache since start (for tests and stats) */
-  readonly totals: Omit<ScanStats, 'pending'> = { hashed: 0, cached: 0 }
+  readonly totals: Omit<ScanStats, 'pending' | 'unreadable'> = { hashed: 0, cached: 0 }
+  /** what the last full scan (or the one running) could not read */
+  unreadable: Unreadable = { count: 0, paths: [] }
+  private fileRoot = false
+  private prefix: string
 
   constructor (readonly root: string, private readonly catalog: Catalog, private readonly options: ShareFolderOptions = {}) {
     this.ownsCache = options.cache == null
     this.cache = options.cache ?? new HashCache(null)
     this.settleMs = options.settleMs ?? SHARE_SETTLE_MS
+    this.prefix = options.prefix ?? ''
+  }
+
+  /** The catalog name of the file at relative path `rel`. */
+  nameOf (rel: string): string {
+    return this.prefix === '' ? rel : rel === '' ? this.prefix : `${this.prefix}/${rel}`
+  }
+
+  /** Resolves the root once: its real path, and whether it is a single file. */
+  private async ensureRoot (): Promise<void> {
+    if (this.rootReal !== '') return
+    this.rootReal = await realpath(this.root)
+    this.fileRoot = (await stat(this.rootReal)).isFile()
+    if (this.fileRoot && this.prefix === '') this.prefix = basename(this.root)
+  }
+
+  private noteUnreadable (abs: string, err: any): void {
+    if (err?.code !== 'EACCES' && err?.code !== 'EPERM') return
+    if (this.unreadable.paths.includes(abs)) return
+    this.unreadable.count++
+    if (this.unreadable.paths.length < UNREADABLE_KEPT) this.unreadable.paths.push(abs)
   }
 
   /** The folder's real path (valid after the first scan). */
@@ -97,7 +138,7 @@ export class ShareFolder {
 
   /** See LiveShare.adopt: records `manifest` for the file's current fingerprint, then scans it. */
   async adopt (absPath: string, manifest: Manifest): Promise<void> {
-    if (this.rootReal === '') this.rootReal = await realpath(this.root)
+    await this.ensureRoot()
     const abs = join(await realpath(dirname(absPath)), basename(absPath))
     const st = await stat(abs)
     if (st.size === manifest.size) this.cache.put(abs, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino }, manifest)
@@ -117,7 +158,9 @@ export class ShareFolder {
 
   /** The whole folder (scanOne of the root) and a prune of the hash cache; returns the number of files hashed. */
   private async fullScan (signal?: AbortSignal): Promise<number> {
-    this.rootReal = await realpath(this.root)
+    this.rootReal = ''
+    await this.ensureRoot()
+    this.unreadable = { count: 0, paths: [] }
     const before = { ...this.totals }
     const seen = await this.scanOne('', signal)
     const pruned = this.cache.prune(this.rootReal, abs => seen.has(this.relOf(abs)))
@@ -132,7 +175,9 @@ export class ShareFolder {
    * everything below). Returns the files seen.
    */
   private async scanOne (rel: string, signal?: AbortSignal): Promise<Set<string>> {
-    if (this.rootReal === '') this.rootReal = await realpath(this.root)
+    await this.ensureRoot()
+    // a root that is a file: every event is about the file itself
+    if (this.fileRoot) rel = ''
     const seen = new Set<string>()
     if (rel !== '' && (!isSafeRelativePath(rel) || rel.split('/').some(isInternalName))) return seen
     const abs = rel === '' ? this.rootReal : join(this.rootReal, ...rel.split('/'))
@@ -170,7 +215,7 @@ export class ShareFolder {
     if (this.known.has(file.rel)) this.forget(file.rel, false)
     const cached = this.cache.get(file.abs, fp)
     if (cached != null) {
-      this.catalog.add(file.rel, file.abs, cached.id, cached.manifest)
+      this.catalog.add(this.nameOf(file.rel), file.abs, cached.id, cached.manifest)
       this.known.set(file.rel, key)
       this.pending.delete(file.rel)
       this.totals.cached++
@@ -186,20 +231,25 @@ export class ShareFolder {
     try {
       const { id, manifest } = await hashFile(file.abs, { signal })
       this.pending.delete(file.rel)
-      this.catalog.add(file.rel, file.abs, id, manifest)
+      this.catalog.add(this.nameOf(file.rel), file.abs, id, manifest)
       this.known.set(file.rel, key)
       this.cache.put(file.abs, fp, manifest)
       this.totals.hashed++
     } catch (err: any) {
       if (signal?.aborted === true) throw err
-      // changed while hashing, vanished, unreadable: try again once it settles
+      if (err?.code === 'EACCES' || err?.code === 'EPERM') {
+        // unreadable: reported, looked at again by the next full scan
+        this.noteUnreadable(file.abs, err)
+        return
+      }
+      // changed while hashing, vanished: try again once it settles
       this.pending.set(file.rel, { fp: '', since: now })
       log('not sharing %s yet: %s', file.rel, err?.message ?? err)
     }
   }
 
   private forget (rel: string, dropCache = true): void {
-    this.catalog.remove(rel)
+    this.catalog.remove(this.nameOf(rel))
     this.known.delete(rel)
     if (dropCache) this.cache.delete(join(this.rootReal, ...rel.split('/')))
   }
@@ -248,6 +298,7 @@ export class ShareFolder {
       handle = await opendir(dir, { bufferSize: 64 })
     } catch (err: any) {
       log('cannot read %s: %s', dir, err?.message ?? err)
+      this.noteUnreadable(dir, err)
       return
     }
     for await (const entry of handle) {

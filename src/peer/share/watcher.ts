@@ -4,7 +4,7 @@
  * written are re-examined once they may have settled. A periodic full rescan catches what
  * the watcher missed, and is the only mechanism where fs.watch is unavailable or fails.
  */
-import { watch, type FSWatcher } from 'node:fs'
+import { watch, statSync, type FSWatcher } from 'node:fs'
 import { logger } from '@libp2p/logger'
 import {
   SHARE_WATCH_DEBOUNCE_MS, SHARE_RESCAN_INTERVAL_MS, SHARE_MAX_QUEUED_PATHS
@@ -70,7 +70,9 @@ export class FolderWatcher {
 
   private startWatch (): void {
     try {
-      this.watcher = watch(this.folder.realRoot === '' ? this.folder.root : this.folder.realRoot, { recursive: true })
+      const root = this.folder.realRoot === '' ? this.folder.root : this.folder.realRoot
+      // a shared root may be a single file: watched on its own
+      this.watcher = watch(root, { recursive: !statSync(root).isFile() })
     } catch (err: any) {
       this.fail(`cannot watch ${this.folder.root} (${err?.code ?? err?.message ?? err}): rescanning every ${this.rescanIntervalMs} ms instead`)
       return
