@@ -43,6 +43,20 @@ function startGet (args) {
   return { ...p, log: () => log }
 }
 
+/** The longest pause between two chunks of a download (ms), from its debug log. */
+function longestPause (log) {
+  let last = null
+  let longest = 0
+  for (const line of log.split('\n')) {
+    if (!/fileshare:peer:download:trace chunk \d+ from/.test(line)) continue
+    const at = Date.parse(line.slice(0, 24))
+    if (Number.isNaN(at)) continue
+    if (last != null) longest = Math.max(longest, at - last)
+    last = at
+  }
+  return longest
+}
+
 /**
  * Seconds from each relay cut to the next chunk that arrived: the time of the last chunk
  * before the cut to the first chunk after it, from the get's debug log (ISO timestamps).
@@ -115,8 +129,9 @@ try {
       const cuts = (get.log().match(/connection to \S+ lost/g) ?? []).length
       const renewals = (get.log().match(/renewed on /g) ?? []).length
       const gaps = cutGaps(get.log())
-      if (kind === 'relayed') cutsPerRun.push({ cuts, renewals, seconds: done.seconds, gaps })
-      console.log(`run ${run + 1} ${kind.padEnd(7)} ${mbps.toFixed(0).padStart(5)} MB/s (${done.seconds.toFixed(2)} s)${kind === 'relayed' ? `, ${renewals} relayed connection(s) renewed before the limit, ${cuts} cut(s)${gaps.length > 0 ? `, chunks again ${gaps.map(g => (g / 1000).toFixed(2)).join('/')} s after each` : ''}` : ''}`)
+      const pause = longestPause(get.log())
+      if (kind === 'relayed') cutsPerRun.push({ cuts, renewals, seconds: done.seconds, gaps, pause })
+      console.log(`run ${run + 1} ${kind.padEnd(7)} ${mbps.toFixed(0).padStart(5)} MB/s (${done.seconds.toFixed(2)} s)${kind === 'relayed' ? `, ${renewals} relayed connection(s) renewed before the limit, ${cuts} cut(s), longest pause between chunks ${(pause / 1000).toFixed(2)} s${gaps.length > 0 ? `, chunks again ${gaps.map(g => (g / 1000).toFixed(2)).join('/')} s after each` : ''}` : ''}`)
       rmSync(out, { recursive: true, force: true })
     }
   }
@@ -126,7 +141,7 @@ try {
   else if (Number.isFinite(mr)) console.log(`\n${MB} MiB, ${RUNS} runs, median relayed ${mr.toFixed(0)} MB/s`)
   if (values['data-limit'] != null && cutsPerRun.length > 0) {
     const allGaps = cutsPerRun.flatMap(c => c.gaps)
-    console.log(`relay.dataLimit ${values['data-limit']} MiB: median ${median(cutsPerRun.map(c => c.renewals))} renewals and ${median(cutsPerRun.map(c => c.cuts))} cuts per download, median ${median(cutsPerRun.map(c => c.seconds)).toFixed(2)} s${allGaps.length > 0 ? `; chunks flowed again a median ${(median(allGaps) / 1000).toFixed(2)} s (max ${(Math.max(...allGaps) / 1000).toFixed(2)} s) after the last chunk before a cut` : ''}`)
+    console.log(`relay.dataLimit ${values['data-limit']} MiB: median ${median(cutsPerRun.map(c => c.renewals))} renewals and ${median(cutsPerRun.map(c => c.cuts))} cuts per download, median ${median(cutsPerRun.map(c => c.seconds)).toFixed(2)} s, longest pause between two chunks ${(Math.max(...cutsPerRun.map(c => c.pause)) / 1000).toFixed(2)} s${allGaps.length > 0 ? `; chunks flowed again a median ${(median(allGaps) / 1000).toFixed(2)} s (max ${(Math.max(...allGaps) / 1000).toFixed(2)} s) after the last chunk before a cut` : ''}`)
   }
 } finally {
   await stopAll('SIGTERM')
