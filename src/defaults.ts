@@ -5,9 +5,9 @@
  * test keeps the two in agreement). Library code never reads those files. Values that are
  * also tuning constants of a module are taken from it, so each number is written once.
  */
-import { DEFAULT_ENCRYPTERS, type RelayServerConfig, type EncrypterName } from './node/create-node.js'
-import { TRANSPORTS, type TransportName } from './node/addresses.js'
-import { PUNCH_WAIT_MS } from './node/hole-punch.js'
+import type { RelayServerConfig } from './node/create-node.js'
+import { TRANSPORTS, DEFAULT_ENCRYPTERS, type TransportName, type EncrypterName } from './node/transport-names.js'
+import { PUNCH_WAIT_MS } from './node/hole-punch-tuning.js'
 import type { ReachabilityMode } from './types.js'
 import { PROVIDER_GRACE_MS, MAX_FILES_PER_PEER, MASTER_REQUESTS_PER_SECOND, MASTER_REQUEST_BURST } from './master/tuning.js'
 import { REQUEST_TIMEOUT_MS } from './protocols/constants.js'

@@ -4,7 +4,7 @@
  */
 import { statSync } from 'node:fs'
 import { FileShareError } from '../errors.js'
-import { parseTransports, type TransportName } from '../node/addresses.js'
+import { parseTransports, type TransportName } from '../node/transport-names.js'
 
 /** `label` is how the user wrote it: `--listen`, `config key "listen"`. */
 function bad (label: string, value: string, expected: string): FileShareError {

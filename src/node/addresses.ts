@@ -55,8 +55,8 @@ export function isPlainDirect (addr: Multiaddr): boolean {
   return parts.length === 3 && (parts[0].name === 'ip4' || parts[0].name === 'ip6') && parts[1].name === 'udp' && parts[2].name === 'quic-v1'
 }
 
-export type TransportName = 'tcp' | 'quic'
-export const TRANSPORTS: readonly TransportName[] = ['tcp', 'quic']
+import { TRANSPORTS, parseTransports, type TransportName } from './transport-names.js'
+export { TRANSPORTS, parseTransports, type TransportName }
 
 /** Which transport `addr` uses ('tcp', 'quic'), or null (relay addresses and others). */
 export function transportOf (addr: string | Multiaddr): TransportName | null {
@@ -65,17 +65,6 @@ export function transportOf (addr: string | Multiaddr): TransportName | null {
   if (/\/udp\/\d+\/quic-v1(\/|$)/.test(text)) return 'quic'
   if (/\/tcp\/\d+(\/|$)/.test(text)) return 'tcp'
   return null
-}
-
-/** Checks a list of transport names (config `transports`, `--transport`). */
-export function parseTransports (names: readonly string[]): TransportName[] {
-  const out: TransportName[] = []
-  for (const name of names.flatMap(n => n.split(',')).map(n => n.trim().toLowerCase()).filter(n => n !== '')) {
-    if (!(TRANSPORTS as readonly string[]).includes(name)) throw new Error(`unknown transport ${JSON.stringify(name)} (tcp, quic)`)
-    if (!out.includes(name as TransportName)) out.push(name as TransportName)
-  }
-  if (out.length === 0) throw new Error('at least one transport is needed (tcp, quic)')
-  return out
 }
 
 /** The addresses of `listen` that one of `transports` listens on (relay and other addresses stay). */

@@ -27,10 +27,9 @@ import { holePunch, type HolePunch } from './hole-punch.js'
 import { publicAddresses, type PublicAddresses } from './public-addresses.js'
 import { transportOf, TRANSPORTS, type TransportName } from './addresses.js'
 
+import { DEFAULT_ENCRYPTERS, type EncrypterName } from './transport-names.js'
 export type { TransportName } from './addresses.js'
-export type EncrypterName = 'tls' | 'noise'
-/** Preference order of the TCP connection encrypters (the dialer's order decides; BENCHMARKS.md "Transports side by side"). */
-export const DEFAULT_ENCRYPTERS: readonly EncrypterName[] = ['noise', 'tls']
+export { DEFAULT_ENCRYPTERS, type EncrypterName } from './transport-names.js'
 
 /**
  * Streams a peer opens before this side has finished its part of the connection upgrade

@@ -31,19 +31,13 @@ import { serviceCapabilities } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { lpStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { PUNCH_DIAL_TIMEOUT_MS, PUNCH_LISTEN_MS, PUNCH_RETRY_MS, PUNCH_FAILED_BACKOFF_MS, PUNCH_WAIT_MS } from './hole-punch-tuning.js'
+
+export { PUNCH_WAIT_MS } from './hole-punch-tuning.js'
 
 export const PROTOCOL_PUNCH = '/fileshare/punch/1.0.0'
-/** How long A's dial of B's punched address may take. */
-export const PUNCH_DIAL_TIMEOUT_MS = 4_000
-/** How long B keeps a punch listener that nothing connected to. */
-export const PUNCH_LISTEN_MS = 10_000
 /** Punch exchanges on one relayed connection: one try, and one retry PUNCH_RETRY_MS after a failure. */
 const MAX_PUNCH_TRIES = 2
-export const PUNCH_RETRY_MS = 2_000
-/** After a punch to a peer failed (and its retry), new relayed connections to it are not punched for this long (a symmetric NAT stays one). */
-export const PUNCH_FAILED_BACKOFF_MS = 60_000
-/** Default of HolePunchInit.waitMs. */
-export const PUNCH_WAIT_MS = 1_500
 const MAX_MESSAGE = 4096
 /** Punch listeners one node keeps at once, and punch answers per peer and minute: a stranger cannot make us hold ports or send datagrams at will. */
 const MAX_PUNCH_LISTENERS = 16
