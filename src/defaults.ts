@@ -12,7 +12,7 @@ import type { ReachabilityMode } from './types.js'
 import { PROVIDER_GRACE_MS, MAX_FILES_PER_PEER, MASTER_REQUESTS_PER_SECOND, MASTER_REQUEST_BURST } from './master/tuning.js'
 import { REQUEST_TIMEOUT_MS } from './protocols/constants.js'
 import { DIALBACK_PER_IP_PER_MINUTE } from './protocols/dialback/constants.js'
-import { DEFAULT_MAX_UPLOADS, STREAM_IDLE_TIMEOUT_MS } from './protocols/fetch/constants.js'
+import { DEFAULT_MAX_UPLOADS, DEFAULT_MAX_UPLOADS_PER_PEER, DEFAULT_MAX_UPLOADS_PER_IP, STREAM_IDLE_TIMEOUT_MS } from './protocols/fetch/constants.js'
 import { DEFAULT_REQUESTS_IN_FLIGHT } from './peer/download/tuning.js'
 import { SHARE_SETTLE_MS, SHARE_RESCAN_INTERVAL_MS } from './peer/share/tuning.js'
 
@@ -40,6 +40,10 @@ export interface PeerDefaults {
   encrypters: EncrypterName[]
   data: string
   maxUploads: number
+  /** upload slots one PeerId may hold */
+  maxUploadsPerPeer: number
+  /** upload slots one remote IP (IPv6: one /64) may hold */
+  maxUploadsPerIp: number
   requestsInFlight: number
   reachability: ReachabilityMode
   holePunchWaitMs: number
@@ -78,6 +82,8 @@ export const PEER_DEFAULTS: Readonly<PeerDefaults> = Object.freeze({
   encrypters: [...DEFAULT_ENCRYPTERS],
   data: '.fileshare/peer',
   maxUploads: DEFAULT_MAX_UPLOADS,
+  maxUploadsPerPeer: DEFAULT_MAX_UPLOADS_PER_PEER,
+  maxUploadsPerIp: DEFAULT_MAX_UPLOADS_PER_IP,
   requestsInFlight: DEFAULT_REQUESTS_IN_FLIGHT,
   reachability: 'auto',
   holePunchWaitMs: PUNCH_WAIT_MS,

@@ -10,7 +10,7 @@ import { PROTOCOL_FETCH } from './protocols/fetch/constants.js'
 import { PROTOCOL_DIALBACK } from './protocols/dialback/constants.js'
 
 export { createMaster, type Master, type MasterOptions } from './master/master.js'
-export { createPeer, FileSharePeer, type Peer, type PeerOptions, type GetOptions } from './peer/peer.js'
+export { createPeer, FileSharePeer, type Peer, type PeerOptions, type GetOptions, type ListOptions, type Listing, type ListedFile } from './peer/peer.js'
 export { MASTER_DEFAULTS, PEER_DEFAULTS, type MasterDefaults, type PeerDefaults } from './defaults.js'
 export type { SearchResult } from './protocols/lookup/index.js'
 export { download } from './peer/download/download.js'

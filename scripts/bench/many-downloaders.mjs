@@ -30,9 +30,12 @@ const kib = (pid, field) => Number(/(\d+) kB/.exec(readFileSync(`/proc/${pid}/st
 const share = join(tmp, 'share')
 mkdirSync(share)
 writeFileSync(join(share, 'bench.bin'), randomBytes(SIZE))
+// every downloader comes from 127.0.0.1: lift the per-IP upload slot limit so --max-uploads is what caps them
+const config = join(tmp, 'seeder.json')
+writeFileSync(config, JSON.stringify({ maxUploadsPerIp: 1000 }))
 console.log(`many-downloaders: one seeder, ${N} concurrent get processes, ${SIZE / 1048576} MiB each (127.0.0.1)`)
 for (const cap of values.caps.split(',').map(Number)) {
-  const seeder = run(['--share', share, '--listen', '/ip4/127.0.0.1/tcp/0', '--data', join(tmp, `seed-${cap}`), '--max-uploads', String(cap)])
+  const seeder = run(['--share', share, '--listen', '/ip4/127.0.0.1/tcp/0', '--data', join(tmp, `seed-${cap}`), '--max-uploads', String(cap), '--config', config])
   const info = await seeder.next('ready')
   const from = withPeerId(info.addrs[0], info.peerId)
   const before = kib(seeder.child.pid, 'VmRSS')

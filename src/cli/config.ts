@@ -79,6 +79,7 @@ export const CONFIG_SCHEMA: Record<'master' | 'peer', Record<string, ConfigRule>
     data: { type: 'string' },
     maxUploads: { type: 'int', min: 1 },
     maxUploadRate: { type: 'int', min: 0, nullable: true },
+    maxDownloadRate: { type: 'int', min: 0, nullable: true },
     requestsInFlight: { type: 'int', min: 1, max: 256 },
     reachability: { type: 'enum', values: ['auto', 'public', 'relayed'] },
     watch: { type: 'boolean' },

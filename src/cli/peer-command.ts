@@ -1,5 +1,5 @@
 /**
- * The peer program: `--share PATH…` (the default command), `search`, `get`. Each command is
+ * The peer program: `--share PATH…` (the default command), `search`, `get`, `ls`. Each command is
  * a CommandSpec in src/cli/commands/ (its option table, help and run); adding a command is
  * adding it to PEER_COMMANDS. Nothing here loads libp2p: --help and --version answer at once.
  */
@@ -9,15 +9,17 @@ import { parseCommand, formatHelp, programName, suggest, version, type CommandSp
 import { shareCommand } from './commands/share.js'
 import { searchCommand } from './commands/search.js'
 import { getCommand } from './commands/get.js'
+import { lsCommand } from './commands/ls.js'
 
 /** The named commands (the sharing peer is the default, without a name). */
-export const PEER_COMMANDS: CommandSpec[] = [searchCommand, getCommand]
+export const PEER_COMMANDS: CommandSpec[] = [searchCommand, getCommand, lsCommand]
 
 export function peerOverview (program = programName('peer')): string {
   return [
     `usage: ${program} --share PATH [--share PATH]... [options]    share folders and files until Ctrl-C`,
     `       ${program} search WORDS... [options]                  search the master's index by name`,
     `       ${program} get ID|NAME... [options]                   download verified files from every provider`,
+    `       ${program} ls PEER [options]                          list what one peer shares`,
     `       ${program} --version`,
     '',
     `"${program} COMMAND --help" lists a command's options with their defaults and examples.`,

@@ -8,12 +8,15 @@ import { createHash } from 'node:crypto'
 import { CHUNK_SIZE, MAX_FILE_SIZE } from './constants.js'
 import { FileShareError } from '../errors.js'
 import { chunkCount, HASH_BYTES, manifestRoot, type Manifest } from './content-id.js'
+import { identityOf, type FileIdentity } from './file-identity.js'
 
 export interface HashedFile {
   id: Uint8Array
   manifest: Manifest
   /** mtime and size observed when hashing started and ended matched */
   mtimeMs: number
+  /** the file that was read (device, inode) and its size and mtime while it was read */
+  identity: FileIdentity
 }
 
 export async function hashFile (path: string, options: { chunkSize?: number, signal?: AbortSignal } = {}): Promise<HashedFile> {
@@ -46,7 +49,7 @@ export async function hashFile (path: string, options: { chunkSize?: number, sig
       throw new FileShareError('IO', `${path}: changed while hashing`)
     }
     const manifest: Manifest = { size, chunkSize, chunkHashes }
-    return { id: manifestRoot(manifest), manifest, mtimeMs: after.mtimeMs }
+    return { id: manifestRoot(manifest), manifest, mtimeMs: after.mtimeMs, identity: identityOf(after) }
   } finally {
     await fh.close()
   }

@@ -1,17 +1,24 @@
 /**
  * What this peer shares: content id → manifest and the files that carry it, and relative
  * path → content id. The fetch server answers from here only, so a request can never
- * name a path, only an id the peer chose to share.
+ * name a path, only an id the peer chose to share. Each file carries what was hashed
+ * (its source: the path to open and the file's identity), which the fetch server checks
+ * before it serves a byte.
  */
 import { toString as u8ToString } from 'uint8arrays'
 import type { Manifest } from '../content/content-id.js'
+import type { ServedSource } from '../protocols/fetch/server.js'
 import { baseName } from '../protocols/paths.js'
+
+export type { ServedSource } from '../protocols/fetch/server.js'
 
 export interface SharedEntry {
   id: Uint8Array
   manifest: Manifest
   /** absolute path on disk → relative path in the share */
   files: Map<string, string>
+  /** absolute path on disk → what was hashed there (path opened, identity) */
+  sources: Map<string, ServedSource>
 }
 
 export interface CatalogFile {
@@ -28,19 +35,26 @@ export class Catalog {
   private readonly byId = new Map<string, SharedEntry>()
   private readonly byPath = new Map<string, { key: string, abs: string, size: number }>()
   private readonly listeners = new Set<(change: CatalogChange) => void>()
+  /** every file, for LIST pages; dropped on every change */
+  private snapshot: CatalogFile[] | null = null
 
-  /** Adds or replaces the file at relative `path`. */
-  add (path: string, absPath: string, id: Uint8Array, manifest: Manifest): void {
+  /** Adds or replaces the file at relative `path`, hashed from `source`. */
+  add (path: string, absPath: string, id: Uint8Array, manifest: Manifest, source: ServedSource): void {
     const key = keyOf(id)
     const previous = this.byPath.get(path)
-    if (previous?.key === key) return
+    if (previous?.key === key && previous.abs === absPath) {
+      // the same content again (touched, copied over): only what to check changes
+      this.byId.get(key)?.sources.set(absPath, source)
+      return
+    }
     if (previous != null) this.detach(path)
     let entry = this.byId.get(key)
     if (entry == null) {
-      entry = { id, manifest, files: new Map() }
+      entry = { id, manifest, files: new Map(), sources: new Map() }
       this.byId.set(key, entry)
     }
     entry.files.set(absPath, path)
+    entry.sources.set(absPath, source)
     this.byPath.set(path, { key, abs: absPath, size: manifest.size })
     this.emit({ type: 'add', file: { id, path, size: manifest.size } })
   }
@@ -58,6 +72,7 @@ export class Catalog {
     const entry = this.byId.get(current.key)
     if (entry != null) {
       entry.files.delete(current.abs)
+      entry.sources.delete(current.abs)
       if (entry.files.size === 0) this.byId.delete(current.key)
     }
     return true
@@ -65,6 +80,11 @@ export class Catalog {
 
   get (id: Uint8Array): SharedEntry | undefined {
     return this.byId.get(keyOf(id))
+  }
+
+  /** The relative path of the file at absolute `absPath` (undefined when not shared). */
+  pathOf (id: Uint8Array, absPath: string): string | undefined {
+    return this.byId.get(keyOf(id))?.files.get(absPath)
   }
 
   has (path: string): boolean {
@@ -98,12 +118,23 @@ export class Catalog {
     return out
   }
 
+  /**
+   * At most `limit` files from the `offset`-th on (in the order they were added), and how
+   * many there are. A page costs O(limit): the list is taken once per change of the catalog
+   * (a stranger asking for far pages again and again walks no map).
+   */
+  list (offset: number, limit: number): { files: CatalogFile[], total: number } {
+    this.snapshot ??= [...this.files()]
+    return { files: this.snapshot.slice(offset, offset + limit), total: this.snapshot.length }
+  }
+
   onChange (listener: (change: CatalogChange) => void): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
   }
 
   private emit (change: CatalogChange): void {
+    this.snapshot = null
     for (const l of this.listeners) l(change)
   }
 }

@@ -27,6 +27,11 @@ export interface GetOptions {
   skipExisting?: boolean
   /** keep serving the file once it is complete (registered with the master) until stop() */
   seed?: boolean
+  /**
+   * bytes per second this download requests from all its providers together; 0 = unlimited
+   * @default the peer's maxDownloadRate (unlimited)
+   */
+  maxDownloadRate?: number
   /** how often to ask the master for new providers during the download (ms) */
   providerRefreshMs?: number
   signal?: AbortSignal
@@ -37,6 +42,8 @@ export interface GetContext {
   /** the master client, or a function that throws NO_MASTER */
   requireMaster: () => MasterClient
   requestsInFlight: number
+  /** the peer's default download limit (bytes/s; 0 or undefined = unlimited) */
+  maxDownloadRate?: number
 }
 
 /** Resolves `idOrName` and downloads it (nothing else: serving the result is the caller's). */
@@ -86,6 +93,7 @@ export async function getFile (ctx: GetContext, idOrName: string, options: GetOp
     refreshProviders,
     refreshIntervalMs: options.providerRefreshMs,
     requestsInFlight: ctx.requestsInFlight,
+    maxDownloadRate: options.maxDownloadRate ?? ctx.maxDownloadRate,
     onEvent: options.onEvent,
     onChunk: options.onChunk,
     skipExisting: options.skipExisting,
@@ -93,16 +101,16 @@ export async function getFile (ctx: GetContext, idOrName: string, options: GetOp
   })
 }
 
-/** `from`: a full multiaddr, or /p2p/<PeerId> whose addresses the master knows. */
-async function resolveFromAddr (ctx: GetContext, from: string): Promise<ProviderRef> {
+/** `from`: a full multiaddr, or /p2p/<PeerId> (or the bare PeerId) whose addresses the master knows. */
+export async function resolveFromAddr (ctx: Pick<GetContext, 'requireMaster'>, from: string, label = '--from'): Promise<ProviderRef> {
   let ma: Multiaddr
   try {
-    ma = multiaddr(from)
+    ma = multiaddr(from.startsWith('/') ? from : `/p2p/${from}`)
   } catch (err: any) {
-    throw new FileShareError('USAGE', `bad --from address ${from}: ${err?.message ?? err}`)
+    throw new FileShareError('USAGE', `bad ${label} address ${from}: ${err?.message ?? err}`)
   }
   const id = ma.getComponents().findLast(c => c.name === 'p2p')?.value
-  if (id == null) throw new FileShareError('USAGE', `--from ${from} must end with /p2p/<PeerId>`)
+  if (id == null) throw new FileShareError('USAGE', `${label} ${from} must end with /p2p/<PeerId>`)
   const peer = peerIdFromString(id)
   const bare = ma.getComponents().length === 1
   if (!bare) return { peer, addrs: [ma] }

@@ -9,7 +9,7 @@
  * rejects with a FileShareError.
  */
 import { resolve, basename } from 'node:path'
-import { stat, access } from 'node:fs/promises'
+import { stat, access, lstat } from 'node:fs/promises'
 import { constants } from 'node:fs'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { logger } from '@libp2p/logger'
@@ -21,6 +21,7 @@ import { assertListening } from '../node/listen-check.js'
 import { PEER_DEFAULTS } from '../defaults.js'
 import { FileShareError, toFileShareError } from '../errors.js'
 import { parseContentId } from '../content/content-id.js'
+import { identityOf } from '../content/file-identity.js'
 import { REACHABILITY_SETTLE_MS } from './tuning.js'
 import { Catalog } from './catalog.js'
 // the share (SQLite hash cache, watcher) loads only for a peer that shares: search and get start faster
@@ -31,9 +32,11 @@ import { MasterClient, type SearchResult } from './master-client.js'
 import { Registration } from './registration.js'
 import type { DownloadResult } from './download/download.js'
 import { getFile, type GetOptions } from './get.js'
+import { listPeer, type ListOptions, type Listing } from './list.js'
 import { ReachabilityManager, DirectUpgrader, type ReachabilityMode, type ReachabilityState } from './reachability.js'
 
 export type { GetOptions } from './get.js'
+export type { ListOptions, Listing, ListedFile } from './list.js'
 
 const log = logger('fileshare:peer')
 
@@ -83,15 +86,31 @@ export interface PeerOptions {
    */
   data?: string | null
   /**
-   * fetch streams served at once; one more gets BUSY
+   * upload slots in total: fetch streams sending data at once; a request beyond them gets BUSY
    * @default 32
    */
   maxUploads?: number
+  /**
+   * upload slots one PeerId may hold
+   * @default 2
+   */
+  maxUploadsPerPeer?: number
+  /**
+   * upload slots one remote IP (IPv6: one /64) may hold, whatever the keys
+   * @default 8
+   */
+  maxUploadsPerIp?: number
   /**
    * chunk bytes per second this peer uploads in total
    * @default unlimited
    */
   maxUploadRate?: number
+  /**
+   * chunk bytes per second a get requests from all its providers together (a get's own
+   * `maxDownloadRate` overrides it)
+   * @default unlimited
+   */
+  maxDownloadRate?: number
   /**
    * upper bound of chunk requests outstanding per provider during a get
    * @default 16
@@ -113,7 +132,8 @@ export interface PeerOptions {
    */
   settleMs?: number
   /**
-   * an inbound fetch stream idle this long is closed, ms
+   * an inbound fetch stream with no request, or whose reader takes no data, for this long is
+   * closed (losing its upload slot), ms
    * @default 30000
    */
   streamIdleTimeoutMs?: number
@@ -159,7 +179,7 @@ export interface Peer {
   rescan: () => Promise<number>
   /** serves a complete, verified file (a finished download) from this peer and registers it */
   seed: (result: Pick<DownloadResult, 'id' | 'path' | 'manifest'>) => Promise<void>
-  /** uploads being served right now */
+  /** upload slots held right now (streams sending data) */
   activeUploads: () => number
   /** how other peers can reach this one (sharing peers with a master; else 'unknown') */
   reachability: () => ReachabilityState
@@ -169,6 +189,11 @@ export interface Peer {
   reachabilitySettled: (timeoutMs: number) => Promise<ReachabilityState>
   search: (words: string, options?: { limit?: number }) => Promise<SearchResult[]>
   get: (idOrName: string, options?: GetOptions) => Promise<DownloadResult>
+  /**
+   * What one peer shares (asked of that peer, page after page): `peer` is a multiaddr ending
+   * in /p2p/<PeerId>, or a PeerId (`12D3…`, `/p2p/12D3…`) whose addresses the master knows
+   */
+  list: (peer: string, options?: ListOptions) => Promise<Listing>
   stop: () => Promise<void>
 }
 
@@ -239,8 +264,11 @@ export class FileSharePeer implements Peer {
         fetch: fetchServer({
           catalog: this.catalog,
           maxUploads: options.maxUploads ?? PEER_DEFAULTS.maxUploads,
+          maxUploadsPerPeer: options.maxUploadsPerPeer ?? PEER_DEFAULTS.maxUploadsPerPeer,
+          maxUploadsPerIp: options.maxUploadsPerIp ?? PEER_DEFAULTS.maxUploadsPerIp,
           maxUploadRate: options.maxUploadRate,
           idleTimeoutMs: options.streamIdleTimeoutMs ?? PEER_DEFAULTS.streamIdleTimeoutMs,
+          onChanged: (id, abs, reason) => { this.withdrawChanged(id, abs, reason) },
           serving: false
         })
       }
@@ -348,7 +376,8 @@ export class FileSharePeer implements Peer {
     const result = await getFile({
       node: this.node,
       requireMaster: () => this.requireMaster(),
-      requestsInFlight: this.options.requestsInFlight ?? PEER_DEFAULTS.requestsInFlight
+      requestsInFlight: this.options.requestsInFlight ?? PEER_DEFAULTS.requestsInFlight,
+      maxDownloadRate: this.options.maxDownloadRate
     }, idOrName, getOptions)
     const own = this.shareHolding(result.path)
     if (own != null) {
@@ -360,6 +389,10 @@ export class FileSharePeer implements Peer {
     return result
   }
 
+  async list (target: string, listOptions?: ListOptions): Promise<Listing> {
+    return await listPeer({ node: this.node, requireMaster: () => this.requireMaster() }, target, listOptions)
+  }
+
   async seed (result: Pick<DownloadResult, 'id' | 'path' | 'manifest'>): Promise<void> {
     const abs = resolve(result.path)
     const own = this.shareHolding(abs)
@@ -367,8 +400,11 @@ export class FileSharePeer implements Peer {
       await own.adopt(abs, result.manifest)
       return
     }
-    // a seeded file outside the share is published under its file name
-    this.catalog.add(basename(abs), abs, parseContentId(result.id), result.manifest)
+    // a seeded file outside the share is published under its file name, served only while
+    // it is the file that was downloaded and verified
+    const st = await lstat(abs)
+    if (!st.isFile() || st.size !== result.manifest.size) throw new FileShareError('IO', `${abs} is not the downloaded file any more`)
+    this.catalog.add(basename(abs), abs, parseContentId(result.id), result.manifest, { open: abs, identity: identityOf(st) })
     await this.startServing()
     log('seeding %s from %s', result.id, abs)
   }
@@ -390,6 +426,19 @@ export class FileSharePeer implements Peer {
   private requireMaster (): MasterClient {
     if (this._master == null) throw new FileShareError('NO_MASTER', 'no master configured')
     return this._master
+  }
+
+  /**
+   * The fetch server found that the file at `abs` no longer holds the bytes hashed for `id`
+   * (replaced, a symlink, edited): withdraw it now (registration sends the removal) and,
+   * for a file of the share, hash it again (registered under its new id once settled).
+   */
+  private withdrawChanged (id: Uint8Array, abs: string, reason: string): void {
+    const rel = this.catalog.pathOf(id, abs)
+    if (rel == null) return
+    log('withdrawing %s: %s', rel, reason)
+    this.catalog.remove(rel)
+    if (this.share != null) void this.share.recheck(abs).catch(err => { log('re-hashing %s failed: %s', rel, err?.message ?? err) })
   }
 
   /** This peer's share when `path` is inside its folder (the share then serves it), else null. */

@@ -13,11 +13,18 @@ export interface Codec<T> {
   decode: (data: Uint8Array | Uint8ArrayList, opts?: any) => T
 }
 
-/** Resolves when the stream's write buffer drained; rejects when it closes or `signal` aborts. */
-export async function waitForDrain (stream: Stream, signal?: AbortSignal): Promise<void> {
+/**
+ * Resolves when the stream's write buffer drained; rejects when it closes, `signal` aborts
+ * or, with `timeoutMs`, no 'drain' came within that time (a reader that takes no data).
+ */
+export async function waitForDrain (stream: Stream, signal?: AbortSignal, timeoutMs?: number): Promise<void> {
   if (!stream.writableNeedsDrain) return
   await new Promise<void>((resolve, reject) => {
+    const timer = timeoutMs != null
+      ? setTimeout(() => { cleanup(); reject(new DOMException(`the reader took no data for ${timeoutMs} ms`, 'TimeoutError')) }, timeoutMs)
+      : undefined
     const cleanup = (): void => {
+      clearTimeout(timer)
       stream.removeEventListener('drain', onDrain)
       stream.removeEventListener('close', onClose)
       signal?.removeEventListener('abort', onAbort)
@@ -31,9 +38,9 @@ export async function waitForDrain (stream: Stream, signal?: AbortSignal): Promi
   })
 }
 
-/** Sends `data`, waiting for the write buffer to drain when it is full. */
-export async function sendWithBackpressure (stream: Stream, data: Uint8Array, signal?: AbortSignal): Promise<void> {
-  if (!stream.send(data)) await waitForDrain(stream, signal)
+/** Sends `data`, waiting for the write buffer to drain when it is full (see waitForDrain). */
+export async function sendWithBackpressure (stream: Stream, data: Uint8Array, signal?: AbortSignal, timeoutMs?: number): Promise<void> {
+  if (!stream.send(data)) await waitForDrain(stream, signal, timeoutMs)
 }
 
 export interface ExchangeOptions extends AbortOptions {

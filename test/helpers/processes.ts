@@ -38,10 +38,10 @@ export interface Proc {
 
 const running = new Set<ChildProcess>()
 
-/** Starts `node script args…` with a clean environment (no FILESHARE_MASTER or DEBUG unless given). */
-export function run (script: string, args: string[], env: Record<string, string> = {}): Proc {
+/** Starts `node script args…` with a clean environment (no FILESHARE_MASTER or DEBUG unless given); `as` runs it as another user (root only). */
+export function run (script: string, args: string[], env: Record<string, string> = {}, as: { uid?: number, gid?: number } = {}): Proc {
   const { FILESHARE_MASTER: _, DEBUG: __, ...base } = process.env
-  const child = spawn(process.execPath, [script, ...args], { cwd: ROOT, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [script, ...args], { cwd: ROOT, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...as })
   running.add(child)
   const events: any[] = []
   const waiters: Array<{ pred: (e: any) => boolean, resolve: (e: any) => void, reject: (err: Error) => void, what: string }> = []

@@ -13,7 +13,8 @@ import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { tempDir, startMaster, startPeer, writeRandomFile, sameFile, waitFor } from '../helpers/swarm.js'
 import { download, hashFile, limits, formatContentId, type Master, type Peer, type DownloadEvent, type ProviderRef } from '../../src/index.js'
-import { FetchSession } from '../../src/protocols/fetch/client.js'
+import { FetchRequest } from '../../src/protocols/fetch/pb/fetch.js'
+import { encodeFrame } from '../../src/protocols/frames.js'
 
 const MiB = 1024 * 1024
 
@@ -158,20 +159,21 @@ describe('swarm download (in-process nodes on 127.0.0.1)', () => {
     const busy = await sharer({ 'busy.bin': src }, { maxUploads: 1 })
     // the free provider is slow, so the busy one is surely asked (for the manifest or a chunk)
     const free = await sharer({ 'busy.bin': src }, { maxUploadRate: 8 * MiB })
-    // hold busy's only upload slot with an open fetch stream
+    // hold busy's only upload slot: a slot is held while data is being sent, so ask for
+    // chunks and read nothing (the send stalls until the stream idle timeout, 30 s)
     const other = await startPeer(master)
     peers.push(other)
     const stream = await other.node.dialProtocol(multiaddr(busy.addrs()[0]), limits.PROTOCOL_FETCH)
-    const holder = new FetchSession(stream)
-    await holder.manifest(id)
-    assert.equal(busy.activeUploads(), 1)
+    stream.pause()
+    for (const index of [0, 1, 2]) stream.send(encodeFrame(FetchRequest.encode({ kind: FetchRequest.Kind.CHUNK, id, index, name: '' })))
+    await waitFor(() => busy.activeUploads() === 1, 10_000, 'the holder takes the slot')
 
     const events: DownloadEvent[] = []
     const out = join(dir.path, 'out-busy')
     const result = await download({ node: client.node, id, outDir: out, providers: [refOf(busy), refOf(free)], onEvent: e => events.push(e) })
-    await holder.close()
+    stream.abort(new Error('test done'))
     assert.ok(await sameFile(result.path, src))
-    assert.ok(dropsOf(events).some(d => d.peer === busy.peerId && /BUSY|too many uploads/i.test(d.reason)), JSON.stringify(dropsOf(events)))
+    assert.ok(dropsOf(events).some(d => d.peer === busy.peerId && /BUSY|upload slots/i.test(d.reason)), JSON.stringify(dropsOf(events)))
     assert.equal(result.providers.find(p => p.peer === free.peerId)?.bytes, result.bytes)
   })
 

@@ -11,7 +11,7 @@ import fc from 'fast-check'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { RegisterRequest, RegisterResponse, SharedFile } from '../../src/protocols/register/pb/register.js'
 import { LookupRequest, LookupResponse } from '../../src/protocols/lookup/pb/lookup.js'
-import { FetchRequest, FetchResponse, Manifest, NameMatches } from '../../src/protocols/fetch/pb/fetch.js'
+import { FetchRequest, FetchResponse, Manifest, NameMatches, FileList } from '../../src/protocols/fetch/pb/fetch.js'
 import { encodeFrame, readFrameLength } from '../../src/protocols/frames.js'
 import { isSafeRelativePath, safeFileName } from '../../src/protocols/paths.js'
 import { IndexStore, ftsQuery } from '../../src/master/index-store.js'
@@ -30,7 +30,8 @@ const decoders: Array<[string, { decode: (b: Uint8Array, opts?: any) => unknown 
   ['FetchRequest', FetchRequest, undefined],
   ['FetchResponse', FetchResponse, undefined],
   ['Manifest', Manifest, undefined],
-  ['NameMatches', NameMatches, { matches: 5 }]
+  ['NameMatches', NameMatches, { matches: 5 }],
+  ['FileList', FileList, { files: 5 }]
 ]
 
 describe('fuzzing the decoders (fast-check)', () => {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { RateEstimator, maxDepthFor } from '../../src/peer/download/rate.js'
+import { RateEstimator, DownloadRateLimit, maxDepthFor } from '../../src/peer/download/rate.js'
 import { DEFAULT_REQUESTS_IN_FLIGHT, INITIAL_REQUESTS_IN_FLIGHT, MIN_REQUESTS_IN_FLIGHT, RATE_WINDOW_MS } from '../../src/peer/download/tuning.js'
 
 const MiB = 1024 * 1024
@@ -37,6 +37,38 @@ describe('rate estimator', () => {
         r.record(now, bytes)
         assert.ok(r.depth >= MIN_REQUESTS_IN_FLIGHT && r.depth <= max)
         assert.ok(r.rate >= 0 && Number.isFinite(r.rate))
+      }
+    }))
+  })
+})
+
+describe('download rate limit', () => {
+  it('lets a request go when its turn has come, then moves the turn on by length / rate', () => {
+    const limit = new DownloadRateLimit(MiB)
+    assert.equal(limit.wait(1_000), 0, 'the first request goes at once')
+    limit.take(1_000, MiB)
+    assert.equal(limit.wait(1_000), 1_000)
+    assert.equal(limit.wait(1_600), 400)
+    assert.equal(limit.wait(2_000), 0)
+    limit.take(2_000, MiB / 2)
+    assert.equal(limit.wait(2_000), 500)
+    // an idle stretch earns no burst beyond the next request
+    assert.equal(limit.wait(60_000), 0)
+    limit.take(60_000, MiB)
+    assert.equal(limit.wait(60_000), 1_000)
+  })
+
+  it('never lets more than rate × time + one chunk be requested (fast-check)', () => {
+    fc.assert(fc.property(fc.integer({ min: 1_000, max: 10 * MiB }), fc.array(fc.tuple(fc.integer({ min: 0, max: 2_000 }), fc.integer({ min: 1, max: MiB })), { maxLength: 200 }), (bps, steps) => {
+      const limit = new DownloadRateLimit(bps)
+      let now = 0
+      let requested = 0
+      for (const [dt, bytes] of steps) {
+        now += dt
+        if (limit.wait(now) > 0) continue
+        limit.take(now, bytes)
+        requested += bytes
+        assert.ok(requested <= bps * now / 1000 + bytes + MiB, `${requested} by ${now} ms at ${bps}/s`)
       }
     }))
   })

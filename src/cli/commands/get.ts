@@ -20,6 +20,7 @@ export const getCommand: CommandSpec = {
     { name: 'from', type: 'string', value: 'PEER_MA', help: 'fetch straight from this peer (no master needed): a multiaddr ending in /p2p/<PeerId>, or /p2p/<PeerId> alone (addresses from the master)' },
     { name: 'out', type: 'string', value: 'DIR', help: 'folder to write into (created when missing)', default: 'the current folder' },
     { name: 'listen', type: 'string', multiple: true, value: 'MA', help: 'multiaddr to listen on, so a provider behind a NAT can dial back', default: '"listen" of the config' },
+    { name: 'max-download-rate', type: 'string', value: 'RATE', help: 'bytes per second requested from all providers together, e.g. 500K, 2M; 0 = unlimited', default: 'unlimited ("maxDownloadRate")' },
     { name: 'seed', type: 'boolean', help: 'after the download keep serving the file (registered with the master) until Ctrl-C' },
     ...SERVING_OPTIONS.map(o => ({ ...o, help: `${o.help}; with --seed only` }))
   ],
@@ -38,6 +39,7 @@ export const getCommand: CommandSpec = {
     if (seed && positionals.length > 1) throw new FileShareError('USAGE', '--seed takes one ID or NAME; see get --help')
     const maxUploads = seed ? wholeNumber('--max-uploads', values['max-uploads']) : undefined
     rate('--max-upload-rate', values['max-upload-rate'])
+    rate('--max-download-rate', values['max-download-rate'])
     checkOutDir('--out', values.out)
     if (values.from != null) await checkMultiaddr('--from', values.from, 'required')
     const controller = new AbortController()
@@ -96,7 +98,7 @@ async function getOne (peer: import('./session.js').Peer, target: string, values
       signal,
       onEvent: event => {
         if (event.event === 'progress') {
-          out.event('progress', { id: event.id, bytes: event.bytes, total: event.total, providers: event.providers })
+          out.event('progress', { id: event.id, bytes: event.bytes, total: event.total, providers: event.providers, received: event.received ?? event.bytes })
           reporter.update(event.bytes, event.total, event.providers.length, event.received ?? event.bytes)
         } else if (event.event === 'checking') {
           out.event('checking', { id: event.id, chunks: event.chunks })

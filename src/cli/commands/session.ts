@@ -26,7 +26,7 @@ export async function checkPeerAddresses (config: PeerConfig, values: Record<str
 
 /** Options every command takes from the config, the environment and the common flags. */
 export function peerOptions (config: PeerConfig, values: Record<string, any>): PeerOptions {
-  const c = config as PeerConfig & { maxUploadRate?: number | null }
+  const c = config as PeerConfig & { maxUploadRate?: number | null, maxDownloadRate?: number | null }
   return {
     master: masterAddress(values.master, process.env, config),
     announce: values.announce ?? config.announce,
@@ -39,7 +39,13 @@ export function peerOptions (config: PeerConfig, values: Record<string, any>): P
     settleMs: config.settleMs,
     rescanIntervalMs: config.rescanIntervalMs,
     streamIdleTimeoutMs: config.streamIdleTimeoutMs,
-    maxUploadRate: rate('--max-upload-rate', values['max-upload-rate']) ?? (c.maxUploadRate != null && c.maxUploadRate > 0 ? c.maxUploadRate : undefined)
+    maxUploadsPerPeer: config.maxUploadsPerPeer,
+    maxUploadsPerIp: config.maxUploadsPerIp,
+    maxUploadRate: rate('--max-upload-rate', values['max-upload-rate']) ?? (c.maxUploadRate != null && c.maxUploadRate > 0 ? c.maxUploadRate : undefined),
+    // an explicit 0 on the command line lifts a config limit
+    maxDownloadRate: values['max-download-rate'] != null
+      ? rate('--max-download-rate', values['max-download-rate'])
+      : (c.maxDownloadRate != null && c.maxDownloadRate > 0 ? c.maxDownloadRate : undefined)
   }
 }
 

@@ -9,7 +9,7 @@
  *   addresses rarely answer, and a QUIC dial to one only times out); DirectUpgrader
  *   (reachability.ts) tries its TCP addresses in the background, and a direct connection
  *   that works is moved to by the download.
- * - Else its direct addresses are dialled (bounded by DIRECT_DIAL_TIMEOUT_MS).
+ * - Else its direct addresses are dialled (bounded by REQUEST_TIMEOUT_MS: nothing else is left).
  * - A relayed connection is offered to hole punching (node/hole-punch.ts): when a direct
  *   QUIC connection is punched within its waitMs (config holePunchWaitMs) it is used from
  *   the first request on, so almost nothing crosses the relay; a slower punch goes on in
@@ -25,7 +25,6 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { logger } from '@libp2p/logger'
 import { PROTOCOL_FETCH } from '../../protocols/fetch/constants.js'
 import { REQUEST_TIMEOUT_MS } from '../../protocols/constants.js'
-import { DIRECT_DIAL_TIMEOUT_MS } from './tuning.js'
 import type { FileShareNode } from '../../node/create-node.js'
 import { isRelayed, pathOf, withPeerId, transportOf, type PathKind } from '../../node/addresses.js'
 import { FileShareError, toFileShareError } from '../../errors.js'
@@ -73,7 +72,7 @@ async function dialProvider (node: FileShareNode, provider: ProviderRef, signal?
     // the provider holds a relay reservation: the master could not reach it directly, so
     // the relay goes first; its direct (TCP) addresses are tried in the background by
     // DirectUpgrader (libp2p's dial queue runs one dial per peer at a time: a dial to an
-    // unreachable private address would hold the relayed one for DIRECT_DIAL_TIMEOUT_MS)
+    // unreachable private address would hold the relayed one for seconds)
     try {
       const relayed = open.find(c => pathOf(c) === 'relayed') ??
         await node.dial(relayAddrs, { signal: withTimeout(REQUEST_TIMEOUT_MS, signal) })
@@ -86,7 +85,8 @@ async function dialProvider (node: FileShareNode, provider: ProviderRef, signal?
   }
   if (directAddrs.length > 0) {
     try {
-      return await node.dial(directAddrs, { force: true, signal: withTimeout(DIRECT_DIAL_TIMEOUT_MS, signal) })
+      // the last way left (no relayed address, or it failed): the whole request time
+      return await node.dial(directAddrs, { force: true, signal: withTimeout(REQUEST_TIMEOUT_MS, signal) })
     } catch (err) {
       signal?.throwIfAborted()
       log('no direct connection to %p: %s', provider.peer, (err as Error)?.message)

@@ -40,7 +40,7 @@ import { ChunkWriter } from './chunk-writer.js'
 import { ResumablePart } from './resume.js'
 import { fetchManifest } from './manifest.js'
 import { ChunkScheduler, type ScheduledProvider } from './scheduler.js'
-import { RateEstimator, maxDepthFor } from './rate.js'
+import { RateEstimator, DownloadRateLimit, maxDepthFor } from './rate.js'
 import { Progress, type ProviderStats } from './progress.js'
 import { ProviderPool, type ProviderLink } from './provider-pool.js'
 import type { ProviderRef, DownloadOptions, DownloadResult } from './types.js'
@@ -81,12 +81,17 @@ class Download {
   private unverified = 0
   private readonly workers = new Map<string, Worker>()
   private readonly maxDepth: number
+  /** maxDownloadRate: the next request waits for its turn (null: unlimited) */
+  private readonly rateLimit: DownloadRateLimit | null
+  /** one timer that fills the workers again when the rate limit allows the next request */
+  private rateTimer: NodeJS.Timeout | undefined
   private finish!: { resolve: () => void, reject: (err: Error) => void }
   private done = false
 
   constructor (private readonly options: DownloadOptions) {
     this.idText = formatContentId(options.id)
     this.maxDepth = maxDepthFor(options.requestsInFlight)
+    this.rateLimit = options.maxDownloadRate != null && options.maxDownloadRate > 0 ? new DownloadRateLimit(options.maxDownloadRate) : null
     this.progress = new Progress(this.idText, options.onEvent)
     this.pool = new ProviderPool(options.node, {
       ended: () => this.done,
@@ -176,6 +181,7 @@ class Download {
     } finally {
       clearInterval(progressTimer)
       clearInterval(refreshTimer)
+      clearTimeout(this.rateTimer)
       options.signal?.removeEventListener('abort', onAbort)
       // retries, and sessions dialled at the start that no worker took (the download ended first)
       pool.stop()
@@ -209,10 +215,26 @@ class Download {
     while (!this.done && worker.slot.chunks.size + worker.writing < worker.speed.depth && this.workers.get(worker.peer) === worker) {
       // a relayed connection near its relay's data limit: new requests wait for a fresh one
       if (!this.pool.roomFor(worker, this.chunks.chunkSize, worker.speed.depth, () => { worker.stats.path = worker.path; this.fill(worker) })) return
-      const index = this.chunks.next(worker.slot, Date.now())
+      const now = Date.now()
+      if (this.rateLimit != null && this.waitForRate(now)) return
+      const index = this.chunks.next(worker.slot, now)
       if (index === undefined) return
+      this.rateLimit?.take(now, this.chunks.lengthOf(index))
       this.requestChunk(worker, index)
     }
+  }
+
+  /** True when the rate limit holds the next request back; then every worker is filled again once it may go. */
+  private waitForRate (now: number): boolean {
+    const ms = this.rateLimit!.wait(now)
+    if (ms === 0) return false
+    if (this.rateTimer == null) {
+      this.rateTimer = setTimeout(() => {
+        this.rateTimer = undefined
+        for (const w of [...this.workers.values()]) this.fill(w)
+      }, ms)
+    }
+    return true
   }
 
   private requestChunk (worker: Worker, index: number): void {

@@ -50,3 +50,28 @@ export class RateEstimator implements ChunkSpeed {
     this.depth = Math.max(MIN_REQUESTS_IN_FLIGHT, Math.min(this.maxDepth, want))
   }
 }
+
+/**
+ * A download's byte budget across all its providers (`maxDownloadRate`): a schedule of
+ * request start times, one entry per chunk request (no per-byte work). A request may start
+ * when the schedule has reached now; it then moves the schedule on by its length / rate,
+ * so the bytes requested over any stretch of time stay within rate × time + one chunk.
+ * Requests in flight stay bounded by the workers' depth as before: the limit only delays
+ * the next request.
+ */
+export class DownloadRateLimit {
+  private nextAt = 0
+
+  /** `bytesPerSecond` > 0 */
+  constructor (readonly bytesPerSecond: number) {}
+
+  /** ms until a request may start (0: now) */
+  wait (now: number): number {
+    return Math.max(0, this.nextAt - now)
+  }
+
+  /** a request of `bytes` starts at `now` */
+  take (now: number, bytes: number): void {
+    this.nextAt = Math.max(now, this.nextAt) + bytes / this.bytesPerSecond * 1000
+  }
+}

@@ -44,6 +44,11 @@ export interface DownloadOptions {
   refreshIntervalMs?: number
   /** upper bound of requests in flight per provider (adapted below it to the provider's speed) */
   requestsInFlight?: number
+  /**
+   * bytes per second requested from all providers together (a chunk request waits for its
+   * turn; in flight stays bounded by the workers' depth); 0 or undefined = unlimited
+   */
+  maxDownloadRate?: number
   onEvent?: (event: DownloadEvent) => void
   /** called as each chunk verifies (library users and tests; not a CLI event) */
   onChunk?: (index: number, peer: string) => void

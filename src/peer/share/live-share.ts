@@ -40,6 +40,12 @@ export interface LiveShare {
   adopt: (absPath: string, manifest: Manifest) => Promise<void>
   /** true when `absPath` lies inside one of the shared folders */
   holds: (absPath: string) => boolean
+  /**
+   * The file at absolute `absPath` no longer holds what was hashed (the fetch server
+   * found it replaced or edited): forget it and look at it again soon (hashed again once
+   * settled). False when the path is not in a shared root.
+   */
+  recheck: (absPath: string) => Promise<boolean>
   /** entries the last full scans could not read (all roots) */
   unreadable: () => Unreadable
   /** full rescan now; resolves with the number of files hashed */
@@ -101,6 +107,14 @@ export async function startLiveShare (options: LiveShareOptions): Promise<LiveSh
     folders,
     adopt: async (absPath, manifest) => { await holder(absPath)?.adopt(absPath, manifest) },
     holds: absPath => holder(absPath) != null,
+    recheck: async (absPath) => {
+      const i = folders.findIndex(f => f.relativePath(absPath) != null)
+      if (i < 0 || stopped) return false
+      const rel = folders[i].relativePath(absPath)!
+      await folders[i].invalidate([rel])
+      watchers[i].enqueue([rel])
+      return true
+    },
     unreadable: () => {
       const all = folders.map(f => f.unreadable)
       return { count: all.reduce((n, u) => n + u.count, 0), paths: all.flatMap(u => u.paths).slice(0, 5) }

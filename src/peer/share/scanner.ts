@@ -9,6 +9,11 @@
  * that is still being written stays pending (and a changed file's old id is withdrawn at
  * once: its bytes are no longer on disk). Hashes are cached per (path, size, mtime, inode)
  * in a HashCache, so a restart re-hashes nothing that did not change.
+ *
+ * Each catalog entry records what was hashed: the path to open (a symlink inside the
+ * folder resolved to its real path) and the file's (device, inode, size, mtime), so the
+ * fetch server can refuse to serve anything else. `invalidate` forgets files the fetch
+ * server found changed, so that the next look hashes them again.
  */
 import { opendir, lstat, stat, realpath } from 'node:fs/promises'
 import { join, relative, sep, dirname, basename } from 'node:path'
@@ -20,13 +25,17 @@ import { SHARE_SETTLE_MS } from './tuning.js'
 import type { Catalog } from '../catalog.js'
 import type { Manifest } from '../../content/content-id.js'
 import { HashCache, type Fingerprint } from './hash-cache.js'
+import { identityOf, sameIdentity } from '../../content/file-identity.js'
 
 const log = logger('fileshare:peer:share')
 
 export interface FoundFile {
   abs: string
   rel: string
+  /** the file's stats (a symlink's target's) */
   stat: Stats
+  /** the path to open: `abs`, or the real path when `abs` is a symlink */
+  open: string
 }
 
 export interface ShareFolderOptions {
@@ -136,6 +145,28 @@ export class ShareFolder {
     })
   }
 
+  /**
+   * Forgets the given relative paths (catalog, fingerprint, hash cache row): the fetch
+   * server found that they no longer hold what was hashed. A later scan hashes them again.
+   */
+  async invalidate (rels: Iterable<string>): Promise<void> {
+    const list = [...new Set(rels)]
+    await this.serial(async () => {
+      for (const rel of list) {
+        this.forget(rel)
+        this.pending.delete(rel)
+      }
+    })
+  }
+
+  /** The relative path of absolute `abs` when it is the root file or lies inside the folder, else null. */
+  relativePath (abs: string): string | null {
+    if (this.rootReal === '') return null
+    if (abs === this.rootReal) return this.fileRoot ? '' : null
+    if (!abs.startsWith(this.rootReal + sep)) return null
+    return this.relOf(abs)
+  }
+
   /** See LiveShare.adopt: records `manifest` for the file's current fingerprint, then scans it. */
   async adopt (absPath: string, manifest: Manifest): Promise<void> {
     await this.ensureRoot()
@@ -184,10 +215,11 @@ export class ShareFolder {
     if (this.isExcluded(abs)) return seen
     // a path from a watch event may run through a symlinked folder: lstat only looks at
     // its last component, so its folder must really lie inside the shared one too
-    const st = rel === '' ? await stat(abs).catch(() => null) : await this.parentInside(abs) ? await this.entryStat(abs) : null
-    if (st?.isFile() === true) {
+    const found = rel === '' ? await stat(abs).then(st => ({ stat: st, open: abs }), () => null) : await this.parentInside(abs) ? await this.entryStat(abs) : null
+    const st = found?.stat
+    if (found != null && st?.isFile() === true) {
       seen.add(rel)
-      await this.consider({ abs, rel, stat: st }, signal)
+      await this.consider({ abs, rel, stat: st, open: found.open }, signal)
       return seen
     }
     if (st?.isDirectory() === true) {
@@ -215,7 +247,7 @@ export class ShareFolder {
     if (this.known.has(file.rel)) this.forget(file.rel, false)
     const cached = this.cache.get(file.abs, fp)
     if (cached != null) {
-      this.catalog.add(this.nameOf(file.rel), file.abs, cached.id, cached.manifest)
+      this.catalog.add(this.nameOf(file.rel), file.abs, cached.id, cached.manifest, { open: file.open, identity: identityOf(file.stat) })
       this.known.set(file.rel, key)
       this.pending.delete(file.rel)
       this.totals.cached++
@@ -229,9 +261,11 @@ export class ShareFolder {
       return
     }
     try {
-      const { id, manifest } = await hashFile(file.abs, { signal })
+      const { id, manifest, identity } = await hashFile(file.open, { signal })
+      // what was read must be what was looked at (else it changed meanwhile: look again)
+      if (!sameIdentity(identity, identityOf(file.stat))) throw new Error('changed before it was hashed')
       this.pending.delete(file.rel)
-      this.catalog.add(this.nameOf(file.rel), file.abs, id, manifest)
+      this.catalog.add(this.nameOf(file.rel), file.abs, id, manifest, { open: file.open, identity })
       this.known.set(file.rel, key)
       this.cache.put(file.abs, fp, manifest)
       this.totals.hashed++
@@ -273,19 +307,20 @@ export class ShareFolder {
 
   /**
    * lstat, following a symlink only when it resolves inside the folder (a link to a
-   * folder is not followed: what it points at is shared under its real path already).
-   * null for anything not to be shared or gone.
+   * folder is not followed: what it points at is shared under its real path already),
+   * and the path to open (the link's real path). null for anything not to be shared or gone.
    */
-  private async entryStat (abs: string): Promise<Stats | null> {
+  private async entryStat (abs: string): Promise<{ stat: Stats, open: string } | null> {
     try {
       const st = await lstat(abs)
-      if (!st.isSymbolicLink()) return st
-      if (!this.insideRoot(await realpath(abs))) {
+      if (!st.isSymbolicLink()) return { stat: st, open: abs }
+      const real = await realpath(abs)
+      if (!this.insideRoot(real)) {
         log('not sharing %s: symlink leads out of the shared folder', abs)
         return null
       }
-      const followed = await stat(abs)
-      return followed.isDirectory() ? null : followed
+      const followed = await lstat(real)
+      return followed.isFile() ? { stat: followed, open: real } : null
     } catch {
       return null
     }
@@ -306,13 +341,13 @@ export class ShareFolder {
       if (isInternalName(entry.name)) continue
       const abs = join(dir, entry.name)
       if (this.isExcluded(abs)) continue
-      const st = await this.entryStat(abs)
-      if (st == null) continue
-      if (st.isDirectory()) {
+      const found = await this.entryStat(abs)
+      if (found == null) continue
+      if (found.stat.isDirectory()) {
         yield * this.walk(abs, signal)
-      } else if (st.isFile()) {
+      } else if (found.stat.isFile()) {
         const rel = this.relOf(abs)
-        if (isSafeRelativePath(rel)) yield { abs, rel, stat: st }
+        if (isSafeRelativePath(rel)) yield { abs, rel, stat: found.stat, open: found.open }
       }
     }
   }

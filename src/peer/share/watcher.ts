@@ -68,6 +68,12 @@ export class FolderWatcher {
     await this.running?.catch(() => {})
   }
 
+  /** Re-examines `paths` (relative) soon, as if the watcher had reported them. */
+  enqueue (paths: string[]): void {
+    for (const p of paths) this.queued.add(p)
+    this.kick(0)
+  }
+
   private startWatch (): void {
     try {
       const root = this.folder.realRoot === '' ? this.folder.root : this.folder.realRoot

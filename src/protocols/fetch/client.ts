@@ -9,8 +9,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Stream } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { FetchRequest, FetchResponse, Manifest as WireManifest, NameMatches, type NameMatch } from './pb/fetch.js'
-import { CHUNK_STALL_TIMEOUT_MS, MAX_NAME_MATCHES, BUSY_RETRY_MS, BUSY_RETRY_MAX_MS } from './constants.js'
+import { FetchRequest, FetchResponse, Manifest as WireManifest, NameMatches, FileList, type NameMatch } from './pb/fetch.js'
+import { CHUNK_STALL_TIMEOUT_MS, MAX_NAME_MATCHES, MAX_LIST_PAGE, BUSY_RETRY_MS, BUSY_RETRY_MAX_MS } from './constants.js'
 import { MAX_CONTROL_FRAME } from '../constants.js'
 import { encodeFrame, readFrameLength } from '../frames.js'
 import { FileShareError } from '../../errors.js'
@@ -33,11 +33,21 @@ interface Pending {
   sink: PayloadSink
 }
 
+/**
+ * A provider's non-OK answer. NOT_FOUND and CHANGED (its file changed on disk since it was
+ * hashed: withdrawn) are refusals with code NOT_FOUND: the downloader asks another
+ * provider and never counts them as a lie.
+ */
 export class FetchError extends FileShareError {
   constructor (readonly status: FetchResponse.Status, message: string) {
-    super(status === FetchResponse.Status.NOT_FOUND ? 'NOT_FOUND' : 'PROTOCOL', message)
+    super(status === FetchResponse.Status.NOT_FOUND || status === FetchResponse.Status.CHANGED ? 'NOT_FOUND' : 'PROTOCOL', message)
     this.name = 'FetchError'
   }
+}
+
+/** Whether `err` is a provider's CHANGED answer (its copy changed on disk: a clean refusal, not a lie). */
+export function isChanged (err: unknown): boolean {
+  return err instanceof FetchError && err.status === FetchResponse.Status.CHANGED
 }
 
 /** Whether `err` is a provider's BUSY answer (ask again later, or ask another provider). */
@@ -120,6 +130,13 @@ export class FetchSession {
   async resolve (name: string): Promise<NameMatch[]> {
     const bytes = await this.collect({ kind: FetchRequest.Kind.RESOLVE, id: new Uint8Array(0), index: 0, name }, MAX_CONTROL_FRAME * 16)
     return NameMatches.decode(bytes, { limits: { matches: MAX_NAME_MATCHES } }).matches
+  }
+
+  /** One page of the provider's shared files from the `offset`-th on (at most MAX_LIST_PAGE), and how many it shares. */
+  async list (offset: number): Promise<{ files: NameMatch[], total: number }> {
+    const bytes = await this.collect({ kind: FetchRequest.Kind.LIST, id: new Uint8Array(0), index: offset, name: '' }, MAX_CONTROL_FRAME * 16)
+    const page = FileList.decode(bytes, { limits: { files: MAX_LIST_PAGE } })
+    return { files: page.files, total: page.total }
   }
 
   /** Ends the session: half-closes so the provider finishes, or aborts on error. */

@@ -1,15 +1,29 @@
 /**
  * /fileshare/fetch/1.0.0, the provider side (the protocol is described in index.ts).
  * The provider serves only ids in its catalog. A stream that sends no request for the
- * idle timeout is closed; when more than `maxUploads` streams are active the first
- * request gets BUSY.
+ * idle timeout is closed, and so is one whose reader takes no data for that long (the
+ * wait for 'drain' times out). A request with a payload (manifest, chunk) needs an upload
+ * slot (upload-slots.ts: in total, per PeerId, per IP); without one it gets BUSY and the
+ * stream ends. A stream gives its slot back once its answers have left (write buffer
+ * empty) and no request came for UPLOAD_SLOT_LINGER_MS.
+ *
+ * Only the bytes that were hashed are served: a file is opened without following a
+ * symlink (O_NOFOLLOW) and its (device, inode, size, mtime) must match what was recorded
+ * when it was hashed, and size and mtime are checked again after every read. A file that
+ * does not match is reported (`onChanged`: the peer withdraws it and hashes it again) and
+ * the request gets CHANGED, which downloaders treat as a refusal, never as a lie; another
+ * file of the same content, if any, is served instead.
  */
 import { open, type FileHandle } from 'node:fs/promises'
-import { readSync } from 'node:fs'
+import { readSync, fstatSync, constants as fsConstants } from 'node:fs'
 import type { Connection, Logger, Stream, Startable } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
-import { FetchRequest, FetchResponse, Manifest as WireManifest, NameMatches } from './pb/fetch.js'
-import { PROTOCOL_FETCH, STREAM_IDLE_TIMEOUT_MS, DEFAULT_MAX_UPLOADS, MAX_NAME_MATCHES } from './constants.js'
+import { FetchRequest, FetchResponse, Manifest as WireManifest, NameMatches, FileList } from './pb/fetch.js'
+import {
+  PROTOCOL_FETCH, STREAM_IDLE_TIMEOUT_MS, DEFAULT_MAX_UPLOADS, DEFAULT_MAX_UPLOADS_PER_PEER, DEFAULT_MAX_UPLOADS_PER_IP,
+  UPLOAD_SLOT_LINGER_MS, MAX_NAME_MATCHES, MAX_LIST_PAGE
+} from './constants.js'
+import { UploadSlots, ipKey, type UploadSlot, type SlotRefusal } from './upload-slots.js'
 import { MAX_CONTROL_FRAME, MAX_INBOUND_STREAMS, MAX_PATH_LENGTH } from '../constants.js'
 import { encodeFrame } from '../frames.js'
 import { baseName } from '../paths.js'
@@ -17,14 +31,25 @@ import { sendWithBackpressure, waitForDrain } from '../stream-io.js'
 import type { ServerComponents } from '../components.js'
 import { chunkCount, chunkLength, ID_BYTES } from '../../content/content-id.js'
 import type { Manifest } from '../../content/content-id.js'
+import { identityOf, identityChange, type FileIdentity } from '../../content/file-identity.js'
 
 const { Status } = FetchResponse
+
+/** What was hashed at one path: the path to open and the file's identity then. */
+export interface ServedSource {
+  /** the path opened, with O_NOFOLLOW (a symlink inside the share is resolved when hashed) */
+  open: string
+  /** device, inode, size and mtime of the file that was hashed */
+  identity: FileIdentity
+}
 
 /** One content id a provider serves. */
 export interface ServedContent {
   manifest: Manifest
-  /** absolute path on disk → relative path in the share (the first one is read) */
+  /** absolute path on disk → relative path in the share */
   files: Map<string, string>
+  /** absolute path on disk → what was hashed there (the first that still matches is read) */
+  sources: Map<string, ServedSource>
 }
 
 /** What the provider serves (peer/catalog.ts): only ids in it, never a path. */
@@ -32,28 +57,54 @@ export interface FetchCatalog {
   get: (id: Uint8Array) => ServedContent | undefined
   /** files whose name or relative path is exactly `name` */
   findByName: (name: string, limit: number) => Array<{ id: Uint8Array, path: string, size: number }>
+  /** at most `limit` shared files from the `offset`-th on, and how many there are (LIST; none when absent) */
+  list?: (offset: number, limit: number) => { files: Array<{ id: Uint8Array, path: string, size: number }>, total: number }
 }
 
 export interface FetchServerInit {
   catalog: FetchCatalog
   /**
-   * concurrent fetch streams served; the first request of one more gets BUSY
+   * upload slots in total (streams sending data at once); a request beyond them gets BUSY
    *
    * @default DEFAULT_MAX_UPLOADS (32)
    */
   maxUploads?: number
   /**
-   * a stream with no request for this long is closed
+   * upload slots one PeerId may hold
+   *
+   * @default DEFAULT_MAX_UPLOADS_PER_PEER (2)
+   */
+  maxUploadsPerPeer?: number
+  /**
+   * upload slots one remote IP (IPv6: one /64) may hold; relayed connections count per PeerId only
+   *
+   * @default DEFAULT_MAX_UPLOADS_PER_IP (8)
+   */
+  maxUploadsPerIp?: number
+  /**
+   * a stream with no request for this long is closed, and so is one whose reader takes
+   * no data for this long
    *
    * @default STREAM_IDLE_TIMEOUT_MS (30 s)
    */
   idleTimeoutMs?: number
+  /**
+   * how long a stream keeps its slot with its answers sent and no new request
+   *
+   * @default UPLOAD_SLOT_LINGER_MS (500 ms)
+   */
+  slotLingerMs?: number
   /**
    * total chunk bytes per second sent (all streams together); 0 = unlimited
    *
    * @default 0
    */
   maxUploadRate?: number
+  /**
+   * the file at `absPath` (a key of `files`) no longer holds the bytes hashed for `id`
+   * (replaced, a symlink, edited, gone): withdraw it and hash it again
+   */
+  onChanged?: (id: Uint8Array, absPath: string, reason: string) => void
   /**
    * register the protocol handler when the node starts; a peer that only downloads
    * passes false and calls serve() once it has something to share
@@ -66,9 +117,10 @@ export interface FetchServerInit {
 export class FetchServer implements Startable {
   readonly protocol = PROTOCOL_FETCH
   private readonly log: Logger
-  private active = 0
-  private readonly maxUploads: number
+  /** who is sending data now (a choker may extend this) */
+  readonly slots: UploadSlots
   private readonly idleTimeoutMs: number
+  private readonly slotLingerMs: number
   private readonly maxUploadRate: number
   private nextSendAt = 0
   private started = false
@@ -78,8 +130,13 @@ export class FetchServer implements Startable {
 
   constructor (private readonly components: ServerComponents, private readonly init: FetchServerInit) {
     this.log = components.logger.forComponent('fileshare:peer:fetch-server')
-    this.maxUploads = init.maxUploads ?? DEFAULT_MAX_UPLOADS
+    this.slots = new UploadSlots({
+      total: init.maxUploads ?? DEFAULT_MAX_UPLOADS,
+      perPeer: init.maxUploadsPerPeer ?? DEFAULT_MAX_UPLOADS_PER_PEER,
+      perIp: init.maxUploadsPerIp ?? DEFAULT_MAX_UPLOADS_PER_IP
+    })
     this.idleTimeoutMs = init.idleTimeoutMs ?? STREAM_IDLE_TIMEOUT_MS
+    this.slotLingerMs = init.slotLingerMs ?? UPLOAD_SLOT_LINGER_MS
     this.maxUploadRate = init.maxUploadRate ?? 0
   }
 
@@ -109,15 +166,18 @@ export class FetchServer implements Startable {
     return this.handling
   }
 
+  /** upload slots held right now */
   get activeUploads (): number {
-    return this.active
+    return this.slots.active
   }
 
   private async serveStream (stream: Stream, connection: Connection): Promise<void> {
-    const busy = this.active >= this.maxUploads
-    this.active++
+    const slot = new StreamSlot(stream, this.slots, connection.remotePeer.toString(), ipKey(connection), this.slotLingerMs)
     const lp = lpStream(stream, { maxDataLength: MAX_CONTROL_FRAME })
-    const files = new FileCache()
+    const files = new FileCache((id, abs, reason) => {
+      this.log('not serving %s any more: %s', abs, reason)
+      this.init.onChanged?.(id, abs, reason)
+    })
     // one idle controller per stream and a short-lived timer per read (AbortSignal.timeout
     // per request would keep a timer alive for 30 s each: thousands per large file)
     const idle = new AbortController()
@@ -125,6 +185,7 @@ export class FetchServer implements Startable {
       while (true) {
         let request: FetchRequest
         const timer = setTimeout(() => { idle.abort(new DOMException(`no request for ${this.idleTimeoutMs} ms`, 'TimeoutError')) }, this.idleTimeoutMs)
+        slot.waiting()
         try {
           const frame = await lp.read({ signal: idle.signal })
           request = FetchRequest.decode(frame)
@@ -133,10 +194,14 @@ export class FetchServer implements Startable {
           throw err
         } finally {
           clearTimeout(timer)
+          slot.working()
         }
-        if (busy) {
-          this.reply(stream, Status.BUSY, request.index, 'too many uploads, try another provider')
-          break
+        if (request.kind !== FetchRequest.Kind.RESOLVE) {
+          const refused = slot.take()
+          if (refused != null) {
+            this.reply(stream, Status.BUSY, request.index, BUSY_MESSAGES[refused])
+            break
+          }
         }
         await this.answer(stream, request, files)
       }
@@ -145,7 +210,7 @@ export class FetchServer implements Startable {
       this.log('fetch stream from %p ended: %s', connection.remotePeer, err?.message ?? err)
       stream.abort(err)
     } finally {
-      this.active--
+      slot.release()
       await files.close()
     }
   }
@@ -161,12 +226,19 @@ export class FetchServer implements Startable {
       await this.replyWithPayload(stream, 0, NameMatches.encode({ matches }))
       return
     }
+    if (request.kind === K.LIST) {
+      const page = this.init.catalog.list?.(request.index, MAX_LIST_PAGE) ?? { files: [], total: 0 }
+      await this.replyWithPayload(stream, 0, FileList.encode({ files: page.files.slice(0, MAX_LIST_PAGE), total: page.total }))
+      return
+    }
     const entry = request.id.length === ID_BYTES ? this.init.catalog.get(request.id) : undefined
     if (entry == null) {
       this.reply(stream, Status.NOT_FOUND, request.index, 'not shared here')
       return
     }
     if (request.kind === K.MANIFEST) {
+      // a file that no longer matches is found out before anyone asks for its chunks
+      if (!await this.available(stream, request, entry, files)) return
       const name = baseName(entry.files.values().next().value ?? '')
       await this.replyWithPayload(stream, 0, WireManifest.encode({ ...entry.manifest, name }))
       return
@@ -180,17 +252,31 @@ export class FetchServer implements Startable {
     // a fresh buffer per chunk: send() keeps a reference until it is written
     const data = Buffer.allocUnsafe(length)
     try {
-      await files.read(entry, data, request.index * entry.manifest.chunkSize)
+      await files.read(entry, request.id, data, request.index * entry.manifest.chunkSize)
     } catch (err: any) {
-      this.reply(stream, Status.ERROR, request.index, `cannot read: ${err?.code ?? err?.message}`)
+      if (err instanceof ContentChangedError) this.reply(stream, Status.CHANGED, request.index, err.message)
+      else this.reply(stream, Status.ERROR, request.index, `cannot read: ${err?.code ?? err?.message}`)
       return
     }
     // wait for room only now: the file read above overlapped with sending the previous
-    // chunk, and at most about two chunks sit in the write buffer
-    await waitForDrain(stream)
+    // chunk, and at most about two chunks sit in the write buffer. A reader that takes
+    // nothing for the idle timeout loses the stream (and its slot).
+    await waitForDrain(stream, undefined, this.idleTimeoutMs)
     stream.send(encodeFrame(FetchResponse.encode({ status: Status.OK, message: '', index: request.index, length })))
     stream.send(data)
     this.bytesServed += length
+  }
+
+  /** Whether a file of `entry` still holds the hashed bytes; answers CHANGED or ERROR when not. */
+  private async available (stream: Stream, request: FetchRequest, entry: ServedContent, files: FileCache): Promise<boolean> {
+    try {
+      await files.check(entry, request.id)
+      return true
+    } catch (err: any) {
+      if (err instanceof ContentChangedError) this.reply(stream, Status.CHANGED, request.index, err.message)
+      else this.reply(stream, Status.ERROR, request.index, `cannot read: ${err?.code ?? err?.message}`)
+      return false
+    }
   }
 
   /** Waits until `bytes` more fit under maxUploadRate (a shared schedule: streams take turns). */
@@ -208,34 +294,176 @@ export class FetchServer implements Startable {
 
   private async replyWithPayload (stream: Stream, index: number, payload: Uint8Array): Promise<void> {
     stream.send(encodeFrame(FetchResponse.encode({ status: Status.OK, message: '', index, length: payload.length })))
-    await sendWithBackpressure(stream, payload)
+    await sendWithBackpressure(stream, payload, undefined, this.idleTimeoutMs)
   }
 }
 
-/** Open file handles of one fetch stream, one per content id, closed with the stream. */
-class FileCache {
-  private readonly handles = new Map<ServedContent, FileHandle>()
+const BUSY_MESSAGES: Record<SlotRefusal, string> = {
+  total: 'all upload slots are busy, try another provider',
+  peer: 'this peer holds its upload slots already',
+  ip: 'this IP holds its upload slots already'
+}
 
-  async read (entry: ServedContent, into: Buffer, position: number): Promise<void> {
-    let fh = this.handles.get(entry)
-    if (fh == null) {
-      const abs = entry.files.keys().next().value
-      if (abs == null) throw new Error('no longer shared')
-      fh = await open(abs, 'r')
-      this.handles.set(entry, fh)
-    }
-    // a synchronous read (1 MiB, normally from the page cache): measured ≈ 5 % faster per
-    // transfer than a thread-pool round trip per chunk, as in the bare-stream baseline
-    let done = 0
-    while (done < into.length) {
-      const bytesRead = readSync(fh.fd, into, done, into.length - done, position + done)
-      if (bytesRead === 0) throw new Error('file shorter than its manifest')
-      done += bytesRead
+/**
+ * The upload slot of one fetch stream: taken for a request with a payload, kept while
+ * requests follow each other, given back once the answers have left (write buffer empty)
+ * and no request came for `lingerMs`.
+ */
+class StreamSlot {
+  private slot: UploadSlot | null = null
+  private timer: NodeJS.Timeout | undefined
+  private flushing = false
+
+  constructor (private readonly stream: Stream, private readonly slots: UploadSlots, private readonly peer: string, private readonly ip: string | null, private readonly lingerMs: number) {}
+
+  /** Holds a slot (the one it has, or a new one); returns why not when there is none. */
+  take (): SlotRefusal | null {
+    if (this.slot?.held === true) return null
+    const got = this.slots.acquire(this.peer, this.ip)
+    if (typeof got === 'string') return got
+    this.slot = got
+    return null
+  }
+
+  /** The stream waits for its next request: let the slot go once the answers left and `lingerMs` passed. */
+  waiting (): void {
+    if (this.slot == null) return
+    if (this.stream.writeBufferLength > 0) {
+      this.flushing = true
+      this.stream.addEventListener('idle', this.flushed)
+    } else {
+      this.linger()
     }
   }
 
+  /** A request arrived: the slot stays. */
+  working (): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    this.stopFlushWait()
+  }
+
+  release (): void {
+    this.working()
+    this.slot?.release()
+    this.slot = null
+  }
+
+  private readonly flushed = (): void => {
+    this.stopFlushWait()
+    this.linger()
+  }
+
+  private linger (): void {
+    clearTimeout(this.timer)
+    this.timer = setTimeout(() => { this.release() }, this.lingerMs)
+  }
+
+  private stopFlushWait (): void {
+    if (!this.flushing) return
+    this.flushing = false
+    this.stream.removeEventListener('idle', this.flushed)
+  }
+}
+
+/** No file of a content id holds the bytes it was hashed from any more. */
+class ContentChangedError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'ContentChangedError'
+  }
+}
+
+/** open() errors that mean the path no longer leads to the file hashed: a symlink, gone, no folder. */
+const GONE = new Set(['ELOOP', 'ENOENT', 'ENOTDIR', 'EMLINK'])
+const OPEN_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK
+
+interface OpenSource {
+  abs: string
+  source: ServedSource
+  fh: FileHandle
+}
+
+/**
+ * Open files of one fetch stream, one per content id, closed with the stream. A file is
+ * opened without following a symlink and used only while its identity matches what was
+ * hashed (checked at open and after every read); one that does not is reported to
+ * `changed` and the next file of the content is tried.
+ */
+class FileCache {
+  private readonly handles = new Map<ServedContent, OpenSource>()
+  /** sources found changed (a re-hashed file comes back as a new source object) */
+  private readonly bad = new WeakSet<ServedSource>()
+
+  constructor (private readonly changed: (id: Uint8Array, abs: string, reason: string) => void) {}
+
+  /** Throws ContentChangedError when no file of `entry` holds the hashed bytes. */
+  async check (entry: ServedContent, id: Uint8Array): Promise<void> {
+    await this.handleFor(entry, id)
+  }
+
+  async read (entry: ServedContent, id: Uint8Array, into: Buffer, position: number): Promise<void> {
+    while (true) {
+      const h = await this.handleFor(entry, id)
+      // a synchronous read (1 MiB, normally from the page cache): measured ≈ 5 % faster per
+      // transfer than a thread-pool round trip per chunk, as in the bare-stream baseline
+      let done = 0
+      while (done < into.length) {
+        const bytesRead = readSync(h.fh.fd, into, done, into.length - done, position + done)
+        if (bytesRead === 0) break
+        done += bytesRead
+      }
+      // after the read: a file edited meanwhile (size, mtime) may have given changed bytes
+      const expected = (entry.sources.get(h.abs) ?? h.source).identity
+      const why = done < into.length ? 'shorter than when hashed' : identityChange(expected, identityOf(fstatSync(h.fh.fd)))
+      if (why === '') return
+      this.handles.delete(entry)
+      await h.fh.close().catch(() => {})
+      this.fail(id, h.abs, h.source, `changed while being served (${why})`)
+    }
+  }
+
+  /** An open file of `entry` that matches what was hashed, or ContentChangedError. */
+  private async handleFor (entry: ServedContent, id: Uint8Array): Promise<OpenSource> {
+    const cached = this.handles.get(entry)
+    if (cached != null) return cached
+    for (const [abs, source] of [...entry.sources]) {
+      if (this.bad.has(source)) continue
+      let fh: FileHandle
+      try {
+        fh = await open(source.open, OPEN_FLAGS)
+      } catch (err: any) {
+        if (!GONE.has(err?.code)) throw err
+        this.fail(id, abs, source, err.code === 'ELOOP' ? 'replaced by a symbolic link' : `gone (${String(err.code)})`)
+        continue
+      }
+      let why: string
+      try {
+        const st = await fh.stat()
+        why = st.isFile() ? identityChange(source.identity, identityOf(st)) : 'not a regular file any more'
+      } catch (err) {
+        await fh.close().catch(() => {})
+        throw err
+      }
+      if (why !== '') {
+        await fh.close().catch(() => {})
+        this.fail(id, abs, source, why)
+        continue
+      }
+      const h: OpenSource = { abs, source, fh }
+      this.handles.set(entry, h)
+      return h
+    }
+    throw new ContentChangedError('the file changed on disk since it was hashed: withdrawn, ask another provider')
+  }
+
+  private fail (id: Uint8Array, abs: string, source: ServedSource, reason: string): void {
+    this.bad.add(source)
+    this.changed(id, abs, reason)
+  }
+
   async close (): Promise<void> {
-    await Promise.all([...this.handles.values()].map(async fh => await fh.close().catch(() => {})))
+    await Promise.all([...this.handles.values()].map(async h => await h.fh.close().catch(() => {})))
     this.handles.clear()
   }
 }

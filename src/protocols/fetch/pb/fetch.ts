@@ -14,13 +14,15 @@ export namespace FetchRequest {
   export enum Kind {
     MANIFEST = 'MANIFEST',
     CHUNK = 'CHUNK',
-    RESOLVE = 'RESOLVE'
+    RESOLVE = 'RESOLVE',
+    LIST = 'LIST'
   }
 
   enum __KindValues {
     MANIFEST = 0,
     CHUNK = 1,
-    RESOLVE = 2
+    RESOLVE = 2,
+    LIST = 3
   }
 
   export namespace Kind {
@@ -192,7 +194,8 @@ export namespace FetchResponse {
     NOT_FOUND = 'NOT_FOUND',
     ERROR = 'ERROR',
     BUSY = 'BUSY',
-    BAD_REQUEST = 'BAD_REQUEST'
+    BAD_REQUEST = 'BAD_REQUEST',
+    CHANGED = 'CHANGED'
   }
 
   enum __StatusValues {
@@ -200,7 +203,8 @@ export namespace FetchResponse {
     NOT_FOUND = 1,
     ERROR = 2,
     BUSY = 3,
-    BAD_REQUEST = 4
+    BAD_REQUEST = 4,
+    CHANGED = 5
   }
 
   export namespace Status {
@@ -774,5 +778,153 @@ export namespace NameMatches {
 
   export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<NameMatches>): Generator<NameMatchesMatchesIdFieldEvent | NameMatchesMatchesPathFieldEvent | NameMatchesMatchesSizeFieldEvent> {
     return streamMessage(buf, NameMatches.codec(), opts)
+  }
+}
+
+export interface FileList {
+  files: NameMatch[]
+  total: number
+}
+
+export namespace FileList {
+  let _codec: Codec<FileList>
+
+  export const codec = (): Codec<FileList> => {
+    if (_codec == null) {
+      _codec = message<FileList>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.files != null && obj.files.length > 0) {
+          for (const value of obj.files) {
+            w.uint32(10)
+            NameMatch.codec().encode(value, w)
+          }
+        }
+
+        if ((obj.total != null && obj.total !== 0)) {
+          w.uint32(16)
+          w.uint32(obj.total)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          files: [],
+          total: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.files != null && obj.files.length === opts.limits.files) {
+                throw new MaxLengthError('Decode error - repeated field "files" had too many elements')
+              }
+
+              obj.files.push(NameMatch.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.files$
+              }))
+              break
+            }
+            case 2: {
+              obj.total = reader.uint32()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          files: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.files != null && obj.files === opts.limits.files) {
+                throw new MaxLengthError('Streaming decode error - repeated field "files" had too many elements')
+              }
+
+              for (const evt of NameMatch.codec().stream(reader, reader.uint32(), `${prefix}.files[]`, {
+                limits: opts.limits?.files$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.files
+                }
+              }
+
+              obj.files++
+
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.total`,
+                value: reader.uint32()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface FileListFilesIdFieldEvent {
+    field: '$.files[].id'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface FileListFilesPathFieldEvent {
+    field: '$.files[].path'
+    value: string
+    index: number
+  }
+
+  export interface FileListFilesSizeFieldEvent {
+    field: '$.files[].size'
+    value: number
+    index: number
+  }
+
+  export interface FileListTotalFieldEvent {
+    field: '$.total'
+    value: number
+  }
+
+  export function encode (obj: Partial<FileList>): Uint8Array {
+    return encodeMessage(obj, FileList.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<FileList>): FileList {
+    return decodeMessage(buf, FileList.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<FileList>): Generator<FileListFilesIdFieldEvent | FileListFilesPathFieldEvent | FileListFilesSizeFieldEvent | FileListTotalFieldEvent> {
+    return streamMessage(buf, FileList.codec(), opts)
   }
 }
