@@ -217,7 +217,7 @@ describe('NAT lab: master public, peer1 and peer2 behind two port-preserving NAT
       assert.ok(p.relayedBytes > 0 && p.relayedBytes < p.bytes, `part relayed, part direct: ${JSON.stringify(p)}`)
       const paths = res.events.filter(e => e.event === 'progress' && e.providers.length > 0).map(e => e.providers[0].path)
       assert.equal(paths.at(-1), 'direct')
-      assert.ok(paths.includes('relayed'), 'progress showed the relayed start')
+      // (the relayed start may be over before the first progress event: relayedBytes shows it)
     } finally {
       natlab('unshape', 'peer1')
     }

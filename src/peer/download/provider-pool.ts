@@ -175,8 +175,10 @@ export class ProviderPool {
       this.host.start(provider, session)
     } catch (err: any) {
       const reason = toFileShareError(err, 'NETWORK').message
-      // e.g. the connection picked closed under us while DCUtR or a reversal replaced it
-      if (!this.host.ended() && !(redialing && this.redialLater(provider, reason))) this.drop(peer, reason)
+      // the connection picked closed under us while DCUtR or a reversal replaced it: the
+      // provider is alive (another connection to it is open), so try again shortly
+      const alive = this.node.getConnections(provider.peer).some(c => c.status === 'open')
+      if (!this.host.ended() && !(redialing && alive && this.redialLater(provider, reason))) this.drop(peer, reason)
     } finally {
       this.connecting.delete(peer)
       this.host.checkStalled()
