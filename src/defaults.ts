@@ -51,6 +51,8 @@ export interface PeerDefaults {
   settleMs: number
   rescanIntervalMs: number
   streamIdleTimeoutMs: number
+  /** a get serves the chunks it verified to other downloaders while it runs (swarming) */
+  upload: boolean
 }
 
 export const MASTER_DEFAULTS: Readonly<MasterDefaults> = Object.freeze({
@@ -90,5 +92,6 @@ export const PEER_DEFAULTS: Readonly<PeerDefaults> = Object.freeze({
   watch: true,
   settleMs: SHARE_SETTLE_MS,
   rescanIntervalMs: SHARE_RESCAN_INTERVAL_MS,
-  streamIdleTimeoutMs: STREAM_IDLE_TIMEOUT_MS
+  streamIdleTimeoutMs: STREAM_IDLE_TIMEOUT_MS,
+  upload: true
 })

@@ -85,7 +85,8 @@ export const CONFIG_SCHEMA: Record<'master' | 'peer', Record<string, ConfigRule>
     watch: { type: 'boolean' },
     settleMs: ms(),
     rescanIntervalMs: ms(),
-    streamIdleTimeoutMs: ms(1)
+    streamIdleTimeoutMs: ms(1),
+    upload: { type: 'boolean' }
   }
 }
 

@@ -6,6 +6,9 @@
  * Liveness is a column, not a deletion: a peer's records stay on disk while it is away (so
  * a restart of either side costs one RESET announcement), but lookups and searches only
  * count peers marked live. Every peer is marked not live when the master starts.
+ *
+ * A record may be partial (a download in progress that serves its verified chunks): it
+ * counts as a provider, and lookups tell it apart from complete copies (seeders).
  */
 import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
@@ -17,6 +20,8 @@ export interface FileRecord {
   id: Uint8Array
   path: string
   size: number
+  /** a download in progress (default: complete) */
+  partial?: boolean
 }
 
 export interface SearchHit {
@@ -25,6 +30,8 @@ export interface SearchHit {
   path: string
   size: number
   providers: number
+  /** of `providers`, those with a complete copy */
+  seeders: number
 }
 
 export const INDEX_FILE = 'index.sqlite'
@@ -88,6 +95,10 @@ export class IndexStore {
         PRAGMA user_version = 1;
       `)
     }
+    // schema 2: partial records (downloads in progress that serve what they verified)
+    if (!(this.db.pragma('table_info(files)') as Array<{ name: string }>).some(c => c.name === 'partial')) {
+      this.db.exec('ALTER TABLE files ADD COLUMN partial INTEGER NOT NULL DEFAULT 0')
+    }
     this.stmts = this.prepare()
   }
 
@@ -99,19 +110,24 @@ export class IndexStore {
       countPeers: db.prepare('SELECT COUNT(*) FROM peers').pluck(),
       isLive: db.prepare('SELECT live FROM peers WHERE peer = ?').pluck(),
       deletePeerFiles: db.prepare('DELETE FROM files WHERE peer = ?'),
-      upsertFile: db.prepare(`INSERT INTO files (peer, path, name, id, size) VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT (peer, path) DO UPDATE SET name = excluded.name, id = excluded.id, size = excluded.size
-        WHERE files.id != excluded.id OR files.size != excluded.size`),
+      upsertFile: db.prepare(`INSERT INTO files (peer, path, name, id, size, partial) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (peer, path) DO UPDATE SET name = excluded.name, id = excluded.id, size = excluded.size, partial = excluded.partial
+        WHERE files.id != excluded.id OR files.size != excluded.size OR files.partial != excluded.partial`),
       deleteFile: db.prepare('DELETE FROM files WHERE peer = ? AND path = ?'),
       countFiles: db.prepare('SELECT COUNT(*) FROM files WHERE peer = ?').pluck(),
       providers: db.prepare(`SELECT DISTINCT f.peer FROM files f JOIN peers p ON p.peer = f.peer AND p.live = 1
         WHERE f.id = ? LIMIT ?`).pluck(),
-      describe: db.prepare(`SELECT f.id, f.name, f.path, f.size, COUNT(DISTINCT f.peer) AS providers
+      partialPeers: db.prepare(`SELECT f.peer FROM files f JOIN peers p ON p.peer = f.peer AND p.live = 1
+        WHERE f.id = ? GROUP BY f.peer HAVING MIN(f.partial) = 1`).pluck(),
+      describe: db.prepare(`SELECT f.id, f.name, f.path, f.size, COUNT(DISTINCT f.peer) AS providers,
+        COUNT(DISTINCT CASE WHEN f.partial = 0 THEN f.peer END) AS seeders
         FROM files f JOIN peers p ON p.peer = f.peer AND p.live = 1 WHERE f.id = ? GROUP BY f.id`),
-      byName: db.prepare(`SELECT f.id, f.name, f.path, f.size, COUNT(DISTINCT f.peer) AS providers
+      byName: db.prepare(`SELECT f.id, f.name, f.path, f.size, COUNT(DISTINCT f.peer) AS providers,
+        COUNT(DISTINCT CASE WHEN f.partial = 0 THEN f.peer END) AS seeders
         FROM files f JOIN peers p ON p.peer = f.peer AND p.live = 1
         WHERE f.name = @q OR f.path = @q GROUP BY f.id ORDER BY providers DESC LIMIT @limit`),
-      search: db.prepare(`SELECT f.id, f.name, f.path, f.size, COUNT(DISTINCT f.peer) AS providers
+      search: db.prepare(`SELECT f.id, f.name, f.path, f.size, COUNT(DISTINCT f.peer) AS providers,
+        COUNT(DISTINCT CASE WHEN f.partial = 0 THEN f.peer END) AS seeders
         FROM (SELECT rowid FROM names WHERE names MATCH @q LIMIT ${SEARCH_SCAN_LIMIT}) m
         JOIN files f ON f.rowid = m.rowid
         JOIN peers p ON p.peer = f.peer AND p.live = 1
@@ -148,7 +164,7 @@ export class IndexStore {
     this.db.transaction(() => {
       if (reset) this.stmts.deletePeerFiles.run(peer)
       for (const f of files) {
-        this.stmts.upsertFile.run(peer, f.path, baseName(f.path), Buffer.from(f.id), f.size)
+        this.stmts.upsertFile.run(peer, f.path, baseName(f.path), Buffer.from(f.id), f.size, f.partial === true ? 1 : 0)
       }
     })()
     return this.fileCount(peer)
@@ -164,6 +180,11 @@ export class IndexStore {
   /** Live peers that share `id`. */
   providers (id: Uint8Array, limit: number): string[] {
     return this.stmts.providers.all(Buffer.from(id), limit) as string[]
+  }
+
+  /** Live peers whose only copies of `id` are partial (downloads in progress). */
+  partialProviders (id: Uint8Array): Set<string> {
+    return new Set(this.stmts.partialPeers.all(Buffer.from(id)) as string[])
   }
 
   /** Name, size and live provider count of `id`, when a live peer shares it. */
@@ -190,7 +211,7 @@ export class IndexStore {
 }
 
 function toHit (row: any): SearchHit {
-  return { id: new Uint8Array(row.id), name: row.name, path: row.path, size: row.size, providers: row.providers }
+  return { id: new Uint8Array(row.id), name: row.name, path: row.path, size: row.size, providers: row.providers, seeders: row.seeders }
 }
 
 /**

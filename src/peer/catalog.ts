@@ -4,6 +4,10 @@
  * name a path, only an id the peer chose to share. Each file carries what was hashed
  * (its source: the path to open and the file's identity), which the fetch server checks
  * before it serves a byte.
+ *
+ * An entry may be partial: a download in progress serves the chunks it has verified from
+ * its part file (`addPartial`, then `gained` per verified chunk, which the fetch server
+ * turns into HAVE frames), until it is complete (`completePartial`) or withdrawn (`remove`).
  */
 import { toString as u8ToString } from 'uint8arrays'
 import type { Manifest } from '../content/content-id.js'
@@ -12,6 +16,9 @@ import { baseName } from '../protocols/paths.js'
 
 export type { ServedSource } from '../protocols/fetch/server.js'
 
+/** Followers remembered per partial copy (the download asks them as providers; bounded against strangers). */
+const MAX_FOLLOWERS_KEPT = 256
+
 export interface SharedEntry {
   id: Uint8Array
   manifest: Manifest
@@ -19,12 +26,22 @@ export interface SharedEntry {
   files: Map<string, string>
   /** absolute path on disk → what was hashed there (path opened, identity) */
   sources: Map<string, ServedSource>
+  /** a partial copy: one byte per chunk, 1 = verified; null = complete */
+  have: Uint8Array | null
+  /** told of each chunk a partial copy gains (the fetch server's HAVE frames); `follower` is the asking PeerId */
+  onHave: (listener: (index: number) => void, follower: string) => () => void
+  /** peers that asked this partial copy HAVE: downloaders of the same content (most serve too) */
+  readonly followers: Set<string>
+  /** chunk bytes served from this entry */
+  served: number
 }
 
 export interface CatalogFile {
   id: Uint8Array
   path: string
   size: number
+  /** a download in progress (see addPartial) */
+  partial?: boolean
 }
 
 export type CatalogChange =
@@ -35,6 +52,7 @@ export class Catalog {
   private readonly byId = new Map<string, SharedEntry>()
   private readonly byPath = new Map<string, { key: string, abs: string, size: number }>()
   private readonly listeners = new Set<(change: CatalogChange) => void>()
+  private readonly haveListeners = new Map<SharedEntry, Set<(index: number) => void>>()
   /** every file, for LIST pages; dropped on every change */
   private snapshot: CatalogFile[] | null = null
 
@@ -50,13 +68,74 @@ export class Catalog {
     if (previous != null) this.detach(path)
     let entry = this.byId.get(key)
     if (entry == null) {
-      entry = { id, manifest, files: new Map(), sources: new Map() }
+      entry = this.newEntry(id, manifest, null)
       this.byId.set(key, entry)
     }
     entry.files.set(absPath, path)
     entry.sources.set(absPath, source)
     this.byPath.set(path, { key, abs: absPath, size: manifest.size })
-    this.emit({ type: 'add', file: { id, path, size: manifest.size } })
+    this.emit({ type: 'add', file: { id, path, size: manifest.size, partial: entry.have != null } })
+  }
+
+  /**
+   * Serves the verified chunks of a download in progress: `have` (one byte per chunk, 1 =
+   * verified and written in `absPath`) is kept by reference, `gained` announces each new
+   * chunk. False (nothing added) when `path` or the id is in the catalog already.
+   */
+  addPartial (path: string, absPath: string, id: Uint8Array, manifest: Manifest, have: Uint8Array): boolean {
+    const key = keyOf(id)
+    if (this.byId.has(key) || this.byPath.has(path)) return false
+    const entry = this.newEntry(id, manifest, have)
+    entry.files.set(absPath, path)
+    // the part file is written while served: its identity is not checked (ServedContent.have)
+    entry.sources.set(absPath, { open: absPath, identity: { dev: 0, ino: 0, size: manifest.size, mtimeMs: 0 } as any })
+    this.byId.set(key, entry)
+    this.byPath.set(path, { key, abs: absPath, size: manifest.size })
+    this.emit({ type: 'add', file: { id, path, size: manifest.size, partial: true } })
+    return true
+  }
+
+  /** Chunk `index` of the partial copy of `id` is verified and written: tell who follows it. */
+  gained (id: Uint8Array, index: number): void {
+    const entry = this.byId.get(keyOf(id))
+    if (entry?.have == null) return
+    entry.have[index] = 1
+    for (const listener of this.haveListeners.get(entry) ?? []) listener(index)
+  }
+
+  /** The partial copy at `path` is complete and now lives at `absPath`: served (and registered) as complete, hashed as `source`. */
+  completePartial (path: string, absPath: string, source: ServedSource): void {
+    const current = this.byPath.get(path)
+    const entry = current != null ? this.byId.get(current.key) : undefined
+    if (current == null || entry == null) return
+    entry.files.delete(current.abs)
+    entry.sources.delete(current.abs)
+    entry.files.set(absPath, path)
+    entry.sources.set(absPath, source)
+    entry.have = null
+    current.abs = absPath
+    this.emit({ type: 'add', file: { id: entry.id, path, size: entry.manifest.size, partial: false } })
+  }
+
+  private newEntry (id: Uint8Array, manifest: Manifest, have: Uint8Array | null): SharedEntry {
+    const listeners = new Set<(index: number) => void>()
+    const followers = new Set<string>()
+    const entry: SharedEntry = {
+      id,
+      manifest,
+      files: new Map(),
+      sources: new Map(),
+      have,
+      served: 0,
+      followers,
+      onHave: (listener, follower) => {
+        listeners.add(listener)
+        if (followers.size < MAX_FOLLOWERS_KEPT) followers.add(follower)
+        return () => { listeners.delete(listener) }
+      }
+    }
+    this.haveListeners.set(entry, listeners)
+    return entry
   }
 
   remove (path: string): boolean {
@@ -73,7 +152,10 @@ export class Catalog {
     if (entry != null) {
       entry.files.delete(current.abs)
       entry.sources.delete(current.abs)
-      if (entry.files.size === 0) this.byId.delete(current.key)
+      if (entry.files.size === 0) {
+        this.byId.delete(current.key)
+        this.haveListeners.delete(entry)
+      }
     }
     return true
   }
@@ -98,7 +180,8 @@ export class Catalog {
   /** Every shared file, for a full announcement. */
   * files (): Generator<CatalogFile> {
     for (const [path, { key, size }] of this.byPath) {
-      yield { id: this.byId.get(key)!.id, path, size }
+      const entry = this.byId.get(key)!
+      yield { id: entry.id, path, size, partial: entry.have != null }
     }
   }
 

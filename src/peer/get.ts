@@ -14,6 +14,8 @@ import type { MasterClient } from './master-client.js'
 import { download, type DownloadEvent, type DownloadResult, type ProviderRef } from './download/download.js'
 import { FetchSession, isBusy, waitBusy } from '../protocols/fetch/client.js'
 import { openFetchStream } from './download/dial.js'
+import type { SwarmMember } from './swarm.js'
+import { CHUNK_SIZE } from '../content/constants.js'
 
 export interface GetOptions {
   /** folder to write into (default: the current folder) */
@@ -27,6 +29,8 @@ export interface GetOptions {
   skipExisting?: boolean
   /** keep serving the file once it is complete (registered with the master) until stop() */
   seed?: boolean
+  /** serve verified chunks to other downloaders while downloading (default: the peer's `upload`, true) */
+  upload?: boolean
   /**
    * bytes per second this download requests from all its providers together; 0 = unlimited
    * @default the peer's maxDownloadRate (unlimited)
@@ -42,6 +46,8 @@ export interface GetContext {
   /** the master client, or a function that throws NO_MASTER */
   requireMaster: () => MasterClient
   requestsInFlight: number
+  /** serve while downloading and find the other downloaders (swarm.ts) */
+  swarm?: SwarmMember
   /** the peer's default download limit (bytes/s; 0 or undefined = unlimited) */
   maxDownloadRate?: number
 }
@@ -84,21 +90,35 @@ export async function getFile (ctx: GetContext, idOrName: string, options: GetOp
     const wanted = id
     refreshProviders = async () => (await m.providers(wanted)).providers
   }
-  return await download({
-    node: ctx.node,
-    id,
-    name,
-    outDir: out,
-    providers,
-    refreshProviders,
-    refreshIntervalMs: options.providerRefreshMs,
-    requestsInFlight: ctx.requestsInFlight,
-    maxDownloadRate: options.maxDownloadRate ?? ctx.maxDownloadRate,
-    onEvent: options.onEvent,
-    onChunk: options.onChunk,
-    skipExisting: options.skipExisting,
-    signal: options.signal
-  })
+  const { swarm } = ctx
+  const onEvent = options.onEvent
+  try {
+    const result = await download({
+      node: ctx.node,
+      id,
+      name,
+      outDir: out,
+      providers: swarm?.initial(providers) ?? providers,
+      refreshProviders: swarm != null ? swarm.refresh(refreshProviders) : refreshProviders,
+      refreshIntervalMs: options.providerRefreshMs,
+      requestsInFlight: ctx.requestsInFlight,
+      maxDownloadRate: options.maxDownloadRate ?? ctx.maxDownloadRate,
+      onEvent: onEvent != null && swarm != null ? e => { onEvent(e.event === 'progress' ? { ...e, uploadedBytes: swarm.uploaded() } : e) } : onEvent,
+      onChunk: (index, peer) => {
+        // (the last chunk may be shorter: credit ranks peers, it is not an account)
+        ctx.swarm?.options.earn?.(peer, CHUNK_SIZE)
+        options.onChunk?.(index, peer)
+      },
+      partial: swarm?.copy(id),
+      skipExisting: options.skipExisting,
+      signal: options.signal
+    })
+    result.uploadedBytes = swarm?.uploaded() ?? 0
+    return result
+  } catch (err) {
+    swarm?.withdraw()
+    throw err
+  }
 }
 
 /** `from`: a full multiaddr, or /p2p/<PeerId> (or the bare PeerId) whose addresses the master knows. */

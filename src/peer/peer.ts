@@ -32,6 +32,7 @@ import { MasterClient, type SearchResult } from './master-client.js'
 import { Registration } from './registration.js'
 import type { DownloadResult } from './download/download.js'
 import { getFile, type GetOptions } from './get.js'
+import { SwarmMember } from './swarm.js'
 import { listPeer, type ListOptions, type Listing } from './list.js'
 import { ReachabilityManager, DirectUpgrader, type ReachabilityMode, type ReachabilityState } from './reachability.js'
 
@@ -105,6 +106,12 @@ export interface PeerOptions {
    * @default unlimited
    */
   maxUploadRate?: number
+  /**
+   * a get serves the chunks it has verified to other downloaders while it runs, and
+   * registers as a partial provider (swarming; `GetOptions.upload` per get)
+   * @default true
+   */
+  upload?: boolean
   /**
    * chunk bytes per second a get requests from all its providers together (a get's own
    * `maxDownloadRate` overrides it)
@@ -295,7 +302,14 @@ export class FileSharePeer implements Peer {
   }
 
   /** Starts the fetch server, the registration with the master and reachability (once). */
-  private async startServing (): Promise<void> {
+  /**
+   * Starts the fetch server and the registration with the master (once), and reachability
+   * (dial-back, relay reservation) unless `partialOnly`: a get serving its partial copy
+   * skips that (a crowd of downloaders would each cost the master a dial-back; a NATed
+   * downloader still serves the downloaders it dialled, over their connections).
+   */
+  private async startServing (partialOnly = false): Promise<void> {
+    if (!partialOnly) this.startReachability()
     if (this.serving) return
     this.serving = true
     const { options } = this
@@ -316,9 +330,13 @@ export class FileSharePeer implements Peer {
         }
       })
       this.registration.start()
-      this.reachabilityManager = new ReachabilityManager(node, this._master, options.reachability ?? PEER_DEFAULTS.reachability, options.onWarning)
-      this.reachabilityManager.start()
     }
+  }
+
+  private startReachability (): void {
+    if (this.reachabilityManager != null || this._master == null) return
+    this.reachabilityManager = new ReachabilityManager(this.node, this._master, this.options.reachability ?? PEER_DEFAULTS.reachability, this.options.onWarning)
+    this.reachabilityManager.start()
   }
 
   addrs (): string[] {
@@ -373,18 +391,33 @@ export class FileSharePeer implements Peer {
   }
 
   async get (idOrName: string, getOptions: GetOptions = {}): Promise<DownloadResult> {
+    // swarming: serve what is verified while downloading, as a partial provider (swarm.ts)
+    const swarm = new SwarmMember({
+      catalog: this.catalog,
+      self: this.peerId,
+      upload: getOptions.upload ?? this.options.upload ?? PEER_DEFAULTS.upload,
+      startServing: async () => { await this.startServing(true) },
+      onWarning: this.options.onWarning
+    })
     const result = await getFile({
       node: this.node,
       requireMaster: () => this.requireMaster(),
       requestsInFlight: this.options.requestsInFlight ?? PEER_DEFAULTS.requestsInFlight,
+      swarm,
       maxDownloadRate: this.options.maxDownloadRate
     }, idOrName, getOptions)
     const own = this.shareHolding(result.path)
     if (own != null) {
       // downloaded into our own share: serve it like any shared file
+      swarm.withdraw()
       await own.adopt(result.path, result.manifest).catch(err => { this.options.onWarning?.(`sharing the download failed: ${err?.message ?? err}`) })
     } else if (getOptions.seed === true) {
-      await this.seed(result)
+      // a partial copy becomes the complete one in place, else the file is published now
+      if (await swarm.complete(resolve(result.path))) await this.startServing()
+      else await this.seed(result)
+    } else {
+      // done: no longer a provider (unless seeding)
+      swarm.withdraw()
     }
     return result
   }

@@ -33,7 +33,7 @@ describe('CLI edges: help and version (no libp2p loaded)', () => {
     assert.match(text(search), /--limit N .*default: 100/)
     assert.match(text(search), /FILESHARE_MASTER/)
     assert.match(text(search), /examples:\n(.*search .*\n?){2,}/)
-    for (const opt of ['--from', '--out', '--listen', '--seed', '--announce', '--max-uploads', '--master', '--data', '--config', '--json']) assert.ok(text(get).includes(opt), opt)
+    for (const opt of ['--from', '--out', '--listen', '--seed', '--announce', '--max-uploads', '--no-upload', '--master', '--data', '--config', '--json']) assert.ok(text(get).includes(opt), opt)
     assert.match(text(share), /--share PATH/)
     assert.match(text(share), /search/)
     assert.match(text(master), /--listen MA .*default: \/ip4\/0\.0\.0\.0\/tcp\/4001/)
@@ -101,7 +101,7 @@ describe('CLI edges: input errors name the input (exit 2, one line)', () => {
         [PEER_JS, ['serach', 'x'], /unknown command "serach" \(did you mean search\?\)/],
         [PEER_JS, ['search', 'x', '--limit', '500', '--master', `/ip4/127.0.0.1/tcp/1/p2p/${OTHER_PEER}`], /--limit "500": at most 100/],
         [PEER_JS, ['get', 'x', '--out'], /--out needs a value/],
-        [PEER_JS, ['get', 'x', '--max-uploads', '3'], /go with --seed/]
+        [PEER_JS, ['get', 'x', '--no-upload', '--max-uploads', '3'], /not with --no-upload unless --seed/]
       ]
       for (const [script, args, pattern] of cases) {
         const { code, stderr } = await runToEnd(script, args)

@@ -321,7 +321,8 @@ describe('swarm download (in-process nodes on 127.0.0.1)', () => {
     // themselves still run concurrently, over these connections.
     const downloaders: Peer[] = []
     for (let i = 0; i < 20; i++) {
-      const d = await startPeer(master)
+      // the seeder alone serves them (no swarming: swarm-partial.test.ts covers that)
+      const d = await startPeer(master, { upload: false })
       peers.push(d)
       await d.node.dial(multiaddr(master.addrs()[0]))
       await d.node.dial(multiaddr(seeder.addrs()[0]))

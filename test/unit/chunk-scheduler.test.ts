@@ -7,8 +7,9 @@
  * - never more than ENDGAME_MAX_COPIES requests of a chunk in flight, never two from one
  *   provider, and the endgame memory stays within its budget;
  * - a dropped provider's chunks are handed out again; a liar is never asked again;
- * - with partial providers, a provider only gets chunks it has, the rarest first, the
- *   lowest index among equals; with complete providers, lowest index first (as before).
+ * - with partial providers, a provider only gets chunks it has, the rarest first, a
+ *   random one among equals (seeded here; without `random`, the lowest index); with
+ *   complete providers and no `random`, lowest index first.
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
@@ -41,8 +42,8 @@ class Sim {
   readonly liars = new Set<string>()
   now = 1_000
 
-  constructor (readonly total: number, lastLength: number, readonly budgetChunks: number) {
-    this.s = new ChunkScheduler({ size: (total - 1) * CHUNK + lastLength, chunkSize: CHUNK, endgameBufferBytes: budgetChunks * CHUNK })
+  constructor (readonly total: number, lastLength: number, readonly budgetChunks: number, seed = 1) {
+    this.s = new ChunkScheduler({ size: (total - 1) * CHUNK + lastLength, chunkSize: CHUNK, endgameBufferBytes: budgetChunks * CHUNK, random: seeded(seed) })
     this.verifiedTimes = new Array(total).fill(0)
   }
 
@@ -175,6 +176,18 @@ class Sim {
   }
 }
 
+/** A small seeded PRNG (mulberry32): the scheduler's random choices, reproducible. */
+function seeded (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
 const step = fc.tuple(fc.nat(5), fc.nat(1000), fc.nat(100_000))
 
 describe('chunk scheduler (fast-check)', () => {
@@ -182,9 +195,9 @@ describe('chunk scheduler (fast-check)', () => {
     fc.assert(fc.property(
       fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: CHUNK }), fc.integer({ min: 0, max: 6 }),
       fc.array(fc.record({ liar: fc.boolean(), depth: fc.integer({ min: 1, max: 6 }) }), { minLength: 0, maxLength: 4 }),
-      fc.integer({ min: 1, max: 6 }), fc.array(step, { maxLength: 300 }),
-      (total, lastLength, budget, others, honestDepth, steps) => {
-        const sim = new Sim(total, lastLength, budget)
+      fc.integer({ min: 1, max: 6 }), fc.array(step, { maxLength: 300 }), fc.nat(),
+      (total, lastLength, budget, others, honestDepth, steps, seed) => {
+        const sim = new Sim(total, lastLength, budget, seed)
         sim.add('honest', false, honestDepth)
         others.forEach((o, i) => sim.add(`p${i}`, o.liar, o.depth))
         for (const s of steps) sim.step(s)
@@ -199,9 +212,9 @@ describe('chunk scheduler (fast-check)', () => {
         fc.array(fc.record({ liar: fc.boolean(), depth: fc.integer({ min: 1, max: 5 }), has: fc.array(fc.boolean(), { minLength: total, maxLength: total }) }), { minLength: 1, maxLength: 4 }),
         fc.array(fc.boolean(), { minLength: total, maxLength: total })
       )),
-      fc.integer({ min: 0, max: 4 }), fc.array(step, { maxLength: 300 }),
-      ([total, providers, partialHonest], budget, steps) => {
-        const sim = new Sim(total, CHUNK, budget)
+      fc.integer({ min: 0, max: 4 }), fc.array(step, { maxLength: 300 }), fc.nat(),
+      ([total, providers, partialHonest], budget, steps, seed) => {
+        const sim = new Sim(total, CHUNK, budget, seed)
         // two honest providers whose chunks together cover the file (one of them may hold everything)
         const bits = (f: (i: number) => boolean): Uint8Array => Uint8Array.from({ length: total }, (_, i) => f(i) ? 1 : 0)
         sim.add('honest-a', false, 3, bits(i => partialHonest[i]))
@@ -221,7 +234,7 @@ describe('chunk scheduler (fast-check)', () => {
       )),
       ([total, hasLists, askers]) => {
         // no endgame: the queue alone decides
-        const s = new ChunkScheduler({ size: total * CHUNK, chunkSize: CHUNK, endgameBufferBytes: 0 })
+        const s = new ChunkScheduler({ size: total * CHUNK, chunkSize: CHUNK, endgameBufferBytes: 0, random: null })
         const has = hasLists.map(h => h == null ? undefined : Uint8Array.from(h, b => b ? 1 : 0))
         const slots = has.map((h, i) => s.addProvider(`p${i}`, { rate: 0, lastDone: 0, started: 0 }, h?.slice()))
         const holders = (i: number): number => has.filter(h => h == null || h[i] === 1).length
@@ -239,6 +252,45 @@ describe('chunk scheduler (fast-check)', () => {
           handed.add(got!)
         }
       }), { numRuns: 300 })
+  })
+
+  it('partial providers, seeded random: next() picks one of the rarest queued chunks the asker has', () => {
+    fc.assert(fc.property(
+      fc.integer({ min: 1, max: 30 }).chain(total => fc.tuple(
+        fc.constant(total),
+        fc.array(fc.option(fc.array(fc.boolean(), { minLength: total, maxLength: total }), { nil: undefined }), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.nat(10), { maxLength: 60 })
+      )), fc.nat(),
+      ([total, hasLists, askers], seed) => {
+        const s = new ChunkScheduler({ size: total * CHUNK, chunkSize: CHUNK, endgameBufferBytes: 0, random: seeded(seed) })
+        const has = hasLists.map(h => h == null ? undefined : Uint8Array.from(h, b => b ? 1 : 0))
+        const slots = has.map((h, i) => s.addProvider(`p${i}`, { rate: 0, lastDone: 0, started: 0 }, h?.slice()))
+        const holders = (i: number): number => has.filter(h => h == null || h[i] === 1).length
+        const handed = new Set<number>()
+        for (const a of askers) {
+          const k = a % slots.length
+          const mine = [...Array(total).keys()].filter(i => !handed.has(i) && (has[k] == null || has[k]![i] === 1))
+          const got = s.next(slots[k], 0)
+          if (mine.length === 0) {
+            assert.equal(got, undefined)
+            continue
+          }
+          const rarest = Math.min(...mine.map(holders))
+          assert.ok(got !== undefined && mine.includes(got) && holders(got) === rarest, 'one of the rarest chunks the asker has')
+          handed.add(got)
+        }
+      }), { numRuns: 300 })
+  })
+
+  it('complete providers, random: downloaders that start together take different chunks', () => {
+    // 8 downloaders each take 4 chunks of 64 from one seeder: in order they would all take 0-3
+    const firsts = new Set<number>()
+    for (let d = 0; d < 8; d++) {
+      const s = new ChunkScheduler({ size: 64 * CHUNK, chunkSize: CHUNK, random: seeded(d + 1) })
+      const seeder = s.addProvider('seeder', { rate: 0, lastDone: 0, started: 0 })
+      for (let k = 0; k < 4; k++) firsts.add(s.next(seeder, 0)!)
+    }
+    assert.ok(firsts.size > 16, `${firsts.size} distinct chunks among 32 picks`)
   })
 
   it('a dropped provider\'s chunks are handed out again, before the rest of the queue', () => {
@@ -263,8 +315,8 @@ describe('chunk scheduler (fast-check)', () => {
 describe('chunk scheduler', () => {
   const speed = (rate: number, lastDone: number, started = 0): { rate: number, lastDone: number, started: number } => ({ rate, lastDone, started })
 
-  it('hands out chunks lowest index first with complete providers, and a failed one first again', () => {
-    const s = new ChunkScheduler({ size: 5 * CHUNK - 3, chunkSize: CHUNK })
+  it('hands out chunks lowest index first with complete providers (no random), and a failed one first again', () => {
+    const s = new ChunkScheduler({ size: 5 * CHUNK - 3, chunkSize: CHUNK, random: null })
     const a = s.addProvider('a', speed(0, 0))
     const b = s.addProvider('b', speed(0, 0))
     assert.deepEqual([s.next(a, 0), s.next(b, 0), s.next(a, 0)], [0, 1, 2])
@@ -276,7 +328,7 @@ describe('chunk scheduler', () => {
 
   it('skips verified chunks (resume) and counts their bytes', () => {
     const verified = Uint8Array.from([1, 0, 1, 0])
-    const s = new ChunkScheduler({ size: 4 * CHUNK - 1, chunkSize: CHUNK, verified })
+    const s = new ChunkScheduler({ size: 4 * CHUNK - 1, chunkSize: CHUNK, verified, random: null })
     assert.equal(s.verifiedCount, 2)
     assert.equal(s.verifiedBytes, 2 * CHUNK)
     const a = s.addProvider('a', speed(0, 0))
@@ -284,7 +336,7 @@ describe('chunk scheduler', () => {
   })
 
   it('rarest first: a chunk only one provider has goes first', () => {
-    const s = new ChunkScheduler({ size: 4 * CHUNK, chunkSize: CHUNK })
+    const s = new ChunkScheduler({ size: 4 * CHUNK, chunkSize: CHUNK, random: null })
     const full = s.addProvider('full', speed(0, 0))
     const half = s.addProvider('half', speed(0, 0), Uint8Array.from([1, 1, 0, 0]))
     assert.equal(s.next(full, 0), 2, 'chunks 2 and 3 are held by one provider only')
@@ -295,7 +347,7 @@ describe('chunk scheduler', () => {
 
   it('endgame: copies the slowest holder\'s chunk, at most twice, not from a faster holder', () => {
     const now = 10_000
-    const s = new ChunkScheduler({ size: 3 * CHUNK, chunkSize: CHUNK })
+    const s = new ChunkScheduler({ size: 3 * CHUNK, chunkSize: CHUNK, random: null })
     const slow = s.addProvider('slow', speed(1_000, now - 100))
     const fast = s.addProvider('fast', speed(50_000, now - 100))
     const third = s.addProvider('third', speed(10_000, now - 100))

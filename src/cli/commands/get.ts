@@ -22,7 +22,8 @@ export const getCommand: CommandSpec = {
     { name: 'listen', type: 'string', multiple: true, value: 'MA', help: 'multiaddr to listen on, so a provider behind a NAT can dial back', default: '"listen" of the config' },
     { name: 'max-download-rate', type: 'string', value: 'RATE', help: 'bytes per second requested from all providers together, e.g. 500K, 2M; 0 = unlimited', default: 'unlimited ("maxDownloadRate")' },
     { name: 'seed', type: 'boolean', help: 'after the download keep serving the file (registered with the master) until Ctrl-C' },
-    ...SERVING_OPTIONS.map(o => ({ ...o, help: `${o.help}; with --seed only` }))
+    { name: 'no-upload', type: 'boolean', help: 'serve nothing while downloading (by default a get serves the chunks it verified to other downloaders, registered as a partial provider)', default: 'uploads ("upload": true)' },
+    ...SERVING_OPTIONS.map(o => ({ ...o, help: `${o.help}; not with --no-upload unless --seed` }))
   ],
   env: MASTER_ENV,
   examples: [
@@ -33,11 +34,13 @@ export const getCommand: CommandSpec = {
   async run ({ values, positionals }, out) {
     if (positionals.length === 0) throw new FileShareError('USAGE', 'get needs one or more IDs or NAMEs; see get --help')
     const seed = values.seed === true
-    if (!seed && (values.announce != null || values['max-uploads'] != null || values['max-upload-rate'] != null)) {
-      throw new FileShareError('USAGE', '--announce, --max-uploads and --max-upload-rate go with --seed; see get --help')
+    // a get serves while it downloads (swarming) unless --no-upload or config "upload": false
+    const noUpload = values['no-upload'] === true
+    if (!seed && noUpload && (values.announce != null || values['max-uploads'] != null || values['max-upload-rate'] != null)) {
+      throw new FileShareError('USAGE', '--announce, --max-uploads and --max-upload-rate serve: not with --no-upload unless --seed; see get --help')
     }
     if (seed && positionals.length > 1) throw new FileShareError('USAGE', '--seed takes one ID or NAME; see get --help')
-    const maxUploads = seed ? wholeNumber('--max-uploads', values['max-uploads']) : undefined
+    const maxUploads = wholeNumber('--max-uploads', values['max-uploads'])
     rate('--max-upload-rate', values['max-upload-rate'])
     rate('--max-download-rate', values['max-download-rate'])
     checkOutDir('--out', values.out)
@@ -46,10 +49,10 @@ export const getCommand: CommandSpec = {
     const shutdown = onShutdownSignal(controller)
     const config = loadConfig('peer', values.config, m => { out.warn(m) })
     const session = await import('./session.js')
-    await session.checkPeerAddresses(config, values, { listen: true, announce: seed })
+    await session.checkPeerAddresses(config, values, { listen: true, announce: seed || !noUpload })
     // get listens (config addresses unless --listen): a provider behind a NAT can then dial us
     // back so data flows direct instead of relayed, and a seeding get is reachable
-    const extra = { listen: values.listen ?? config.listen, maxUploads: maxUploads ?? config.maxUploads }
+    const extra = { listen: values.listen ?? config.listen, maxUploads: maxUploads ?? config.maxUploads, ...(noUpload ? { upload: false } : {}) }
     return await session.withClient(config, values, extra, out, async peer => {
       const failures: Array<{ target: string, error: FileShareError }> = []
       let got = 0
@@ -98,7 +101,7 @@ async function getOne (peer: import('./session.js').Peer, target: string, values
       signal,
       onEvent: event => {
         if (event.event === 'progress') {
-          out.event('progress', { id: event.id, bytes: event.bytes, total: event.total, providers: event.providers, received: event.received ?? event.bytes })
+          out.event('progress', { id: event.id, bytes: event.bytes, total: event.total, providers: event.providers, received: event.received ?? event.bytes, partialBytes: event.partialBytes, uploadedBytes: event.uploadedBytes ?? 0 })
           reporter.update(event.bytes, event.total, event.providers.length, event.received ?? event.bytes)
         } else if (event.event === 'checking') {
           out.event('checking', { id: event.id, chunks: event.chunks })
@@ -118,8 +121,9 @@ async function getOne (peer: import('./session.js').Peer, target: string, values
       out.event('done', { id: result.id, path: result.path, bytes: result.bytes, seconds: result.seconds, providers: result.providers, existing: true },
         `${printable(result.path)}: already have it (same content, ${formatBytes(result.bytes)}); nothing downloaded`)
     } else {
-      out.event('done', { id: result.id, path: result.path, bytes: result.bytes, seconds: result.seconds, providers: result.providers },
-        `${printable(result.path)}: ${formatBytes(result.bytes)} verified in ${result.seconds.toFixed(2)} s from ${result.providers.length} provider(s)`)
+      out.event('done', { id: result.id, path: result.path, bytes: result.bytes, seconds: result.seconds, providers: result.providers, partialBytes: result.partialBytes, uploadedBytes: result.uploadedBytes ?? 0 },
+        `${printable(result.path)}: ${formatBytes(result.bytes)} verified in ${result.seconds.toFixed(2)} s from ${result.providers.length} provider(s)` +
+        (result.partialBytes > 0 || (result.uploadedBytes ?? 0) > 0 ? ` (${formatBytes(result.partialBytes)} from other downloaders, ${formatBytes(result.uploadedBytes ?? 0)} uploaded)` : ''))
     }
     return result
   } catch (err) {

@@ -36,8 +36,8 @@ export const searchCommand: CommandSpec = {
       const results = await peer.search(query, { limit })
       if (results.length === 0) throw new FileShareError('NOT_FOUND', `no shared file matches ${JSON.stringify(query)}`)
       for (const r of results) {
-        out.event('result', { id: r.id, name: r.name, path: r.path, size: r.size, providers: r.providers },
-          `${r.id}  ${formatBytes(r.size).padStart(10)}  ${String(r.providers).padStart(3)} provider(s)  ${printable(r.path)}`)
+        out.event('result', { id: r.id, name: r.name, path: r.path, size: r.size, providers: r.providers, seeders: r.seeders },
+          `${r.id}  ${formatBytes(r.size).padStart(10)}  ${String(r.providers).padStart(3)} provider(s)${r.providers > r.seeders ? ` (${r.providers - r.seeders} partial)` : ''}  ${printable(r.path)}`)
       }
       return 0
     })

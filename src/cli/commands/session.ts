@@ -39,6 +39,7 @@ export function peerOptions (config: PeerConfig, values: Record<string, any>): P
     settleMs: config.settleMs,
     rescanIntervalMs: config.rescanIntervalMs,
     streamIdleTimeoutMs: config.streamIdleTimeoutMs,
+    upload: config.upload,
     maxUploadsPerPeer: config.maxUploadsPerPeer,
     maxUploadsPerIp: config.maxUploadsPerIp,
     maxUploadRate: rate('--max-upload-rate', values['max-upload-rate']) ?? (c.maxUploadRate != null && c.maxUploadRate > 0 ? c.maxUploadRate : undefined),
@@ -59,7 +60,7 @@ export async function withClient (config: PeerConfig, values: Record<string, any
     data: values.data ?? null,
     listen: [],
     ...extra,
-    // only a seeding get serves and registers: the warnings of those parts
+    // a get that serves (while downloading, or seeding) registers: the warnings of those parts
     onWarning: message => { out.warn(message) }
   })
   try {

@@ -22,6 +22,19 @@
  *    retries, the provider refresh through a master and moves from relayed to direct
  *    connections are the provider pool's (provider-pool.ts).
  * 6. Progress and per-provider stats: progress.ts.
+ * 6a. Swarming: a provider the lookup marks partial (another downloader) is asked HAVE
+ *    first; it joins the scheduler with its bitfield and each HAVE frame announces a chunk
+ *    it gained, so it is asked only for chunks it holds (rarest first, scheduler.ts). One
+ *    with nothing to give is asked HAVE again every HAVE_KEEPALIVE_MS. When no provider
+ *    holds a missing chunk, the download waits MISSING_CHUNKS_TIMEOUT_MS for a HAVE or a
+ *    new provider, then fails. With `partial`, this download's own verified chunks are
+ *    announced to its caller, which serves them (peer.ts).
+ * 6b. Sharing the seeders' work: the swarm this download knows (itself and its partial
+ *    providers) splits the chunks by rendezvous hashing (each chunk goes to the member
+ *    whose hash of (PeerId, chunk) is lowest); the scheduler asks complete providers for
+ *    this download's share first, so a seeder sends each chunk to about one downloader
+ *    and the downloaders trade the rest. Every member computes the same split from what
+ *    it knows; where views differ, the cost is a duplicate, never a missing chunk.
  * 7. When every chunk is verified the part file is linked to its final name. On failure
  *    or interruption the part file and its resume state stay when they hold verified
  *    chunks (hidden names, never the final one); otherwise they are deleted.
@@ -36,6 +49,7 @@ import { safeFileName } from '../../protocols/paths.js'
 import { FileShareError, toFileShareError } from '../../errors.js'
 import type { PathKind } from '../../node/addresses.js'
 import { type FetchSession, FetchError, isBusy } from '../../protocols/fetch/client.js'
+import { HAVE_KEEPALIVE_MS } from '../../protocols/fetch/constants.js'
 import { ChunkWriter } from './chunk-writer.js'
 import { ResumablePart } from './resume.js'
 import { fetchManifest } from './manifest.js'
@@ -44,9 +58,9 @@ import { RateEstimator, DownloadRateLimit, maxDepthFor } from './rate.js'
 import { Progress, type ProviderStats } from './progress.js'
 import { ProviderPool, type ProviderLink } from './provider-pool.js'
 import type { ProviderRef, DownloadOptions, DownloadResult } from './types.js'
-import { PROGRESS_INTERVAL_MS, PROVIDER_REFRESH_MS } from './tuning.js'
+import { MAX_PARTIAL_PROVIDERS, PROGRESS_INTERVAL_MS, PROVIDER_REFRESH_MS, PROVIDER_REFRESH_EARLY_MS, PROVIDER_REFRESH_EARLY_SPAN_MS, MISSING_CHUNKS_TIMEOUT_MS } from './tuning.js'
 
-export type { ProviderRef, DownloadOptions, DownloadResult } from './types.js'
+export type { ProviderRef, DownloadOptions, DownloadResult, PartialCopy } from './types.js'
 export type { ProviderStats, DownloadEvent } from './progress.js'
 
 const log = logger('fileshare:peer:download')
@@ -59,6 +73,9 @@ interface Worker extends ProviderLink {
   speed: RateEstimator
   /** chunks of this worker being verified and written on the writer thread */
   writing: number
+  /** a partial provider: its HAVE frames announce chunks; when it was last asked anything */
+  partial: boolean
+  lastAsked: number
 }
 
 export async function download (options: DownloadOptions): Promise<DownloadResult> {
@@ -87,6 +104,17 @@ class Download {
   private rateTimer: NodeJS.Timeout | undefined
   private finish!: { resolve: () => void, reject: (err: Error) => void }
   private done = false
+  /** partial providers being asked HAVE (not workers yet) */
+  private readonly joining = new Set<string>()
+  /** since when no provider holds a chunk still missing */
+  private starvedSince = 0
+  /** since when no provider is left (in a swarm, see checkStalled) */
+  private noProviderSince = 0
+  /** a partial provider joined: this download is part of a swarm */
+  private sawPartial = false
+  /** the caller serves our verified chunks (options.partial) since */
+  private serving = false
+  private partName = ''
 
   constructor (private readonly options: DownloadOptions) {
     this.idText = formatContentId(options.id)
@@ -96,7 +124,8 @@ class Download {
     this.pool = new ProviderPool(options.node, {
       ended: () => this.done,
       current: link => this.workers.get(link.peer) === link,
-      working: peer => this.workers.has(peer),
+      working: peer => this.workers.has(peer) || this.joining.has(peer),
+      wantsPartial: () => this.joining.size + [...this.workers.values()].filter(w => w.partial).length + this.pool.connectingCount < MAX_PARTIAL_PROVIDERS,
       start: (provider, session) => { this.addWorker(provider, session) },
       checkStalled: () => { this.checkStalled() },
       dropped: (peer, reason) => { this.progress.dropped(peer, reason) }
@@ -123,18 +152,21 @@ class Download {
     const name = options.name ?? (first.name !== '' ? first.name : this.idText)
     let progressTimer: NodeJS.Timeout | undefined
     let refreshTimer: NodeJS.Timeout | undefined
+    let earlyRefreshTimer: NodeJS.Timeout | undefined
     const onAbort = (): void => { this.finish.reject(new FileShareError('ABORTED', 'download aborted')) }
     try {
       // the same content already under the final name: nothing to download
       if (options.skipExisting === true && await holdsContent(join(options.outDir, safeFileName(name)), manifest.size, this.idText, options.signal)) {
         await first.session.close().catch(() => {})
         await this.writer.close()
-        return { id: this.idText, path: join(options.outDir, safeFileName(name)), bytes: manifest.size, seconds: (Date.now() - started) / 1000, providers: [], resumedBytes: 0, manifest, existing: true }
+        return { id: this.idText, path: join(options.outDir, safeFileName(name)), bytes: manifest.size, seconds: (Date.now() - started) / 1000, providers: [], resumedBytes: 0, partialBytes: 0, manifest, existing: true }
       }
       this.file = new ResumablePart(options.outDir, safeFileName(name), this.idText, manifest)
       await this.file.recheck(chunks => { this.progress.checking(chunks) }, options.signal)
-      this.chunks = new ChunkScheduler({ size: manifest.size, chunkSize: manifest.chunkSize, verified: this.file.verified, liars: pool.liars })
+      this.chunks = new ChunkScheduler({ size: manifest.size, chunkSize: manifest.chunkSize, verified: this.file.verified, liars: pool.liars, random: options.random })
       this.resumedBytes = this.chunks.verifiedBytes
+      this.partName = safeFileName(name)
+      if (this.chunks.verifiedCount > 0 && !this.chunks.done) this.startServing()
 
       const completed = new Promise<void>((resolve, reject) => {
         this.finish = {
@@ -148,6 +180,9 @@ class Download {
         this.emitProgress()
         // idle workers look again for endgame copies (a holder may have become stale since)
         if (this.chunks.queued === 0) for (const w of [...this.workers.values()]) this.fill(w)
+        this.keepPartialsAlive()
+        this.checkStarved()
+        if (this.noProviderSince !== 0) this.checkStalled()
       }, PROGRESS_INTERVAL_MS)
       if (this.resumedBytes > 0) this.progress.resumed(this.resumedBytes, this.chunks.verifiedCount)
       this.emitProgress()
@@ -156,7 +191,16 @@ class Download {
       pool.connectAll(providers, first.provider)
       const refresh = options.refreshProviders
       if (refresh != null) {
-        refreshTimer = setInterval(() => { void pool.refresh(refresh) }, options.refreshIntervalMs ?? PROVIDER_REFRESH_MS)
+        const interval = options.refreshIntervalMs ?? PROVIDER_REFRESH_MS
+        refreshTimer = setInterval(() => { void pool.refresh(refresh) }, interval)
+        // sooner at first: other downloaders of a flash crowd become partial providers early
+        if (interval > PROVIDER_REFRESH_EARLY_MS) {
+          const until = Date.now() + PROVIDER_REFRESH_EARLY_SPAN_MS
+          earlyRefreshTimer = setInterval(() => {
+            if (Date.now() > until) clearInterval(earlyRefreshTimer)
+            else void pool.refresh(refresh)
+          }, PROVIDER_REFRESH_EARLY_MS)
+        }
       }
       await completed
       // the writer thread must be gone before the descriptor it writes through is closed
@@ -170,6 +214,7 @@ class Download {
         seconds: (Date.now() - started) / 1000,
         providers: this.progress.providers(),
         resumedBytes: this.resumedBytes,
+        partialBytes: this.progress.partialBytes(),
         manifest
       }
     } catch (err) {
@@ -181,6 +226,7 @@ class Download {
     } finally {
       clearInterval(progressTimer)
       clearInterval(refreshTimer)
+      clearInterval(earlyRefreshTimer)
       clearTimeout(this.rateTimer)
       options.signal?.removeEventListener('abort', onAbort)
       // retries, and sessions dialled at the start that no worker took (the download ended first)
@@ -195,18 +241,125 @@ class Download {
   }
 
   private addWorker (provider: ProviderRef, session: FetchSession): void {
+    if (provider.partial !== true) {
+      this.startWorker(provider, session, undefined)
+      return
+    }
+    // a partial provider: its bitfield first; HAVE frames that arrive before the worker
+    // exists (in the same read as the bitfield) are kept for it
+    const peer = provider.peer.toString()
+    this.sawPartial = true
+    this.joining.add(peer)
+    const asked = Date.now()
+    const early: number[] = []
+    session.have(this.options.id, this.chunks.total, index => {
+      const worker = this.workers.get(peer)
+      if (worker?.session === session) this.gained(worker, index)
+      else early.push(index)
+    }).then(has => {
+      this.joining.delete(peer)
+      if (this.done) {
+        void session.close()
+        return
+      }
+      if (has != null) for (const index of early) has[index] = 1
+      log('partial provider %s holds %d of %d chunks (HAVE answered in %d ms)', peer, has == null ? this.chunks.total : has.reduce((n, b) => n + b, 0), this.chunks.total, Date.now() - asked)
+      this.startWorker(provider, session, has ?? undefined)
+    }, (err: any) => {
+      this.joining.delete(peer)
+      session.abort(toFileShareError(err, 'PROTOCOL'))
+      if (!this.done) this.pool.drop(peer, `HAVE: ${toFileShareError(err, 'PROTOCOL').message}`)
+      this.checkStalled()
+    })
+  }
+
+  private startWorker (provider: ProviderRef, session: FetchSession, has: Uint8Array | undefined): void {
     const peer = provider.peer.toString()
     const path = this.pool.pathOf(session)
     const speed = new RateEstimator(Date.now(), this.maxDepth, this.manifest.chunkSize)
-    const slot = this.chunks.addProvider(peer, speed)
+    const slot = this.chunks.addProvider(peer, speed, has)
     if (slot.removed) {
       // a liar (its BUSY retry came after its bad manifest): never asked again, never idle here
       void session.close()
       return
     }
-    const worker: Worker = { peer, ref: provider, session, path, stats: this.progress.provider(peer, path), slot, speed, writing: 0 }
+    const partial = has != null
+    const worker: Worker = { peer, ref: provider, session, path, stats: this.progress.provider(peer, path, partial), slot, speed, writing: 0, partial, lastAsked: Date.now() }
     this.workers.set(peer, worker)
+    if (partial) this.rebalance()
     this.fill(worker)
+  }
+
+  /** Recomputes this download's share of the chunks among the swarm it knows (6b). */
+  private rebalance (): void {
+    const members = [this.options.node.peerId.toString(), ...[...this.workers.values()].filter(w => w.partial).map(w => w.peer)]
+    if (members.length < 2) {
+      this.chunks.prefer(null)
+      return
+    }
+    const seeds = members.map(seedOf)
+    const mine = new Uint8Array(this.chunks.total)
+    for (let c = 0; c < mine.length; c++) {
+      let best = 0
+      let bestScore = Infinity
+      for (let m = 0; m < seeds.length; m++) {
+        const score = mix32(seeds[m] ^ Math.imul(c + 1, 0x9e3779b1))
+        if (score < bestScore) {
+          best = m
+          bestScore = score
+        }
+      }
+      mine[c] = best === 0 ? 1 : 0
+    }
+    this.chunks.prefer(mine)
+  }
+
+  /** A partial provider's HAVE: it holds chunk `index` now. */
+  private gained (worker: Worker, index: number): void {
+    if (this.done || this.workers.get(worker.peer) !== worker) return
+    this.chunks.announce(worker.slot, index)
+    this.fill(worker)
+  }
+
+  /** Asks a partial provider HAVE again on its current session (keep-alive, or after a move to a direct connection). */
+  private resyncHaves (worker: Worker): void {
+    const session = worker.session
+    worker.lastAsked = Date.now()
+    session.have(this.options.id, this.chunks.total, index => {
+      if (worker.session === session) this.gained(worker, index)
+    }).then(has => {
+      if (this.done || this.workers.get(worker.peer) !== worker) return
+      for (let i = 0; i < this.chunks.total; i++) if (has == null || has[i] !== 0) this.chunks.announce(worker.slot, i)
+      this.fill(worker)
+    }, () => {}) // a failed session fails its chunk requests too: handled there
+  }
+
+  /** Partial providers with nothing to give are asked HAVE again now and then (the provider would close an idle stream). */
+  private keepPartialsAlive (): void {
+    const now = Date.now()
+    for (const w of this.workers.values()) {
+      if (w.partial && w.session.inFlight === 0 && now - w.lastAsked > HAVE_KEEPALIVE_MS) this.resyncHaves(w)
+    }
+  }
+
+  /** Fails the download when no provider has held a missing chunk for MISSING_CHUNKS_TIMEOUT_MS. */
+  private checkStarved (): void {
+    if (this.done || !this.chunks.starved || this.writing > 0 || this.joining.size > 0) {
+      this.starvedSince = 0
+      return
+    }
+    const now = Date.now()
+    if (this.starvedSince === 0) this.starvedSince = now
+    else if (now - this.starvedSince > MISSING_CHUNKS_TIMEOUT_MS) {
+      this.finish.reject(new FileShareError('NO_PROVIDER', `no provider of ${this.idText} has any of the ${this.chunks.total - this.chunks.verifiedCount} chunks still missing`))
+    }
+  }
+
+  /** The part file holds verified chunks: the caller serves them from now on. */
+  private startServing (): void {
+    if (this.serving || this.options.partial == null) return
+    this.serving = true
+    this.options.partial.start({ manifest: this.manifest, name: this.partName, partPath: this.file.part.path, have: this.file.verified })
   }
 
   /** Keeps up to the worker's depth of chunk requests in flight: queued chunks first, then endgame copies. */
@@ -219,6 +372,7 @@ class Download {
       if (this.rateLimit != null && this.waitForRate(now)) return
       const index = this.chunks.next(worker.slot, now)
       if (index === undefined) return
+      worker.lastAsked = Date.now()
       this.rateLimit?.take(now, this.chunks.lengthOf(index))
       this.requestChunk(worker, index)
     }
@@ -323,12 +477,21 @@ class Download {
       this.file.state.set(index)
       worker.speed.record(Date.now(), length)
       log.trace('chunk %d from %s: rate %d kB/s, depth %d, in flight %d, queue %d', index, worker.peer.slice(-6), Math.round(worker.speed.rate / 1000), worker.speed.depth, worker.slot.chunks.size, this.chunks.queued)
+      if (this.serving) this.options.partial?.gained(index)
+      else this.startServing()
       this.options.onChunk?.(index, worker.peer)
       if (this.chunks.done) this.finish.resolve()
       if (this.done) return
     }
     if (session !== worker.session) this.pool.retireSession(session, worker)
-    else this.pool.moveToDirect(worker, () => { worker.stats.path = worker.path; this.fill(worker) })
+    else {
+      this.pool.moveToDirect(worker, () => {
+        worker.stats.path = worker.path
+        // HAVE frames come on the session that asked: ask on the new one
+        if (worker.partial) this.resyncHaves(worker)
+        this.fill(worker)
+      })
+    }
     this.fill(worker)
     this.checkStalled()
   }
@@ -337,6 +500,7 @@ class Download {
     if (this.workers.get(worker.peer) !== worker) return
     this.workers.delete(worker.peer)
     this.chunks.removeProvider(worker.slot) // its unfinished chunks go back to the queue
+    if (worker.partial) this.rebalance()
     worker.session.abort(new FileShareError('ABORTED', reason)) // fails its other requests
     if (!(connectionLost && this.pool.redial(worker, reason))) this.pool.drop(worker.peer, reason)
     // the returned chunks go to the providers that are left
@@ -344,10 +508,23 @@ class Download {
     this.checkStalled()
   }
 
-  /** Fails the download when no provider is left to fetch the missing chunks. */
+  /**
+   * Fails the download when no provider is left to fetch the missing chunks. In a swarm
+   * (partial providers were seen, a master lists providers again) it waits up to
+   * MISSING_CHUNKS_TIMEOUT_MS first: on crowded uplinks dials to other downloaders fail
+   * and succeed again, and the refresh brings them back.
+   */
   private checkStalled (): void {
-    if (this.done || this.workers.size > 0 || this.pool.pending || this.writing > 0) return
+    if (this.done || this.workers.size > 0 || this.joining.size > 0 || this.pool.pending || this.writing > 0) {
+      this.noProviderSince = 0
+      return
+    }
     if (this.chunks.done) return
+    if (this.sawPartial && this.options.refreshProviders != null && this.pool.liars.size === 0) {
+      const now = Date.now()
+      if (this.noProviderSince === 0) this.noProviderSince = now
+      if (now - this.noProviderSince < MISSING_CHUNKS_TIMEOUT_MS) return
+    }
     this.finish.reject(new FileShareError(this.pool.liars.size > 0 ? 'VERIFICATION_FAILED' : 'NO_PROVIDER',
       `no provider left for ${this.idText} with ${this.chunks.total - this.chunks.verifiedCount} chunks missing (${this.pool.reasons()})`))
   }
@@ -356,6 +533,20 @@ class Download {
     const verified = this.chunks.verifiedBytes
     this.progress.emit(verified, this.manifest.size, this.chunks.done, Math.min(this.manifest.size, verified + Math.max(0, this.unverified)))
   }
+}
+
+/** A 32-bit seed from a PeerId string (FNV-1a). */
+function seedOf (peer: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < peer.length; i++) h = Math.imul(h ^ peer.charCodeAt(i), 0x01000193)
+  return h >>> 0
+}
+
+/** A 32-bit integer mix (murmur3's finaliser). */
+function mix32 (x: number): number {
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b)
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35)
+  return (x ^ (x >>> 16)) >>> 0
 }
 
 /** True when `path` is a regular file of `size` bytes whose content id is `idText`. */

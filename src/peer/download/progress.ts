@@ -13,11 +13,16 @@ export interface ProviderStats {
   path: PathKind
   /** of `bytes`, how many came through a relay (the rest came direct) */
   relayedBytes?: number
+  /** a partial provider (another downloader) when it joined */
+  partial?: boolean
 }
 
 export type DownloadEvent =
-  /** `received`: verified bytes plus bytes received for chunks not verified yet (smooth progress; never above total) */
-  | { event: 'progress', id: string, bytes: number, total: number, providers: ProviderStats[], received?: number }
+  /**
+   * `received`: verified bytes plus bytes received for chunks not verified yet (smooth progress; never above total);
+   * `partialBytes`: of `bytes`, those from partial providers; `uploadedBytes`: served to other downloaders (peer.get)
+   */
+  | { event: 'progress', id: string, bytes: number, total: number, providers: ProviderStats[], received?: number, partialBytes: number, uploadedBytes?: number }
   | { event: 'provider-dropped', id: string, peer: string, reason: string }
   | { event: 'checking', id: string, chunks: number }
   | { event: 'resumed', id: string, bytes: number, chunks: number }
@@ -30,8 +35,8 @@ export class Progress {
   constructor (private readonly id: string, private readonly onEvent?: (event: DownloadEvent) => void) {}
 
   /** The stats of `peer` (kept across its reconnections), now on `path`. */
-  provider (peer: string, path: PathKind): ProviderStats {
-    const stats = this.stats.get(peer) ?? { peer, bytes: 0, path, relayedBytes: 0 }
+  provider (peer: string, path: PathKind, partial = false): ProviderStats {
+    const stats = this.stats.get(peer) ?? { peer, bytes: 0, path, relayedBytes: 0, partial }
     stats.path = path
     this.stats.set(peer, stats)
     return stats
@@ -49,12 +54,19 @@ export class Progress {
     return [...this.stats.values()]
   }
 
+  /** Verified bytes that came from partial providers. */
+  partialBytes (): number {
+    let n = 0
+    for (const s of this.stats.values()) if (s.partial === true) n += s.bytes
+    return n
+  }
+
   /** A progress event, unless nothing changed since the last one (the final one always goes out). */
   emit (bytes: number, total: number, complete: boolean, received = bytes): void {
     if (bytes === this.lastEmitted && received === this.lastReceived && this.lastEmitted !== -1 && !complete) return
     this.lastEmitted = bytes
     this.lastReceived = received
-    this.onEvent?.({ event: 'progress', id: this.id, bytes, total, providers: this.providers().map(s => ({ ...s })), received: Math.max(bytes, received) })
+    this.onEvent?.({ event: 'progress', id: this.id, bytes, total, providers: this.providers().map(s => ({ ...s })), received: Math.max(bytes, received), partialBytes: this.partialBytes() })
   }
 
   dropped (peer: string, reason: string): void {

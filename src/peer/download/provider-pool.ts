@@ -24,7 +24,7 @@ import type { FileShareNode } from '../../node/create-node.js'
 import { connectionPath, type PathKind } from '../../node/addresses.js'
 import { FetchSession, busyDelay } from '../../protocols/fetch/client.js'
 import { openFetchStream, openFreshFetchStream, closeIdleRelayed, betterConnection, relayBytesLeft } from './dial.js'
-import { PROVIDER_REDIALS, PROVIDER_RETRY_MS, BUSY_MAX_RETRIES } from './tuning.js'
+import { PROVIDER_REDIALS, PROVIDER_RETRY_MS, PARTIAL_PROVIDER_RETRY_MS, BUSY_MAX_RETRIES } from './tuning.js'
 import type { ProviderRef } from './types.js'
 
 export type { ProviderRef } from './types.js'
@@ -53,6 +53,8 @@ export interface PoolHost {
   current: (link: ProviderLink) => boolean
   /** `peer` has a worker now */
   working: (peer: string) => boolean
+  /** room for one more partial provider (MAX_PARTIAL_PROVIDERS) */
+  wantsPartial: () => boolean
   /** a session to `provider` opened: put it to work */
   start: (provider: ProviderRef, session: FetchSession) => void
   /** a dial or a retry ended: the download may have no provider left */
@@ -81,6 +83,11 @@ export class ProviderPool {
   private refreshing = false
 
   constructor (private readonly node: FileShareNode, private readonly host: PoolHost, private readonly signal?: AbortSignal) {}
+
+  /** Dials under way (any provider). */
+  get connectingCount (): number {
+    return this.connecting.size
+  }
 
   /** Dials and retries under way: the download is not stalled while there are any. */
   get pending (): boolean {
@@ -155,6 +162,7 @@ export class ProviderPool {
   connectAll (providers: ProviderRef[], first: ProviderRef): void {
     for (const p of providers) {
       if (p === first) continue
+      if (p.partial === true && !this.host.wantsPartial()) continue
       const peer = p.peer.toString()
       if (!this.dropped.has(peer)) void this.connect(p)
       else if (this.busyCount.has(peer)) this.retryBusy(p)
@@ -166,8 +174,10 @@ export class ProviderPool {
     const peer = provider.peer.toString()
     if (this.host.ended()) return
     this.connecting.add(peer)
+    const started = Date.now()
     try {
       const session = await this.sessionFor(provider)
+      log('session to %s open after %d ms (%s)', peer, Date.now() - started, this.pathOf(session))
       if (this.host.ended()) {
         await session.close()
         return
@@ -242,8 +252,11 @@ export class ProviderPool {
       for (const p of providers) {
         const peer = p.peer.toString()
         if (this.host.ended() || this.isSelf(p) || this.host.working(peer) || this.connecting.has(peer) || this.liars.has(peer)) continue
+        if (p.partial === true && !this.host.wantsPartial()) continue
         const dropped = this.dropped.get(peer)
-        if (dropped != null && Date.now() - dropped.at < PROVIDER_RETRY_MS) continue
+        // other downloaders (partial) come back sooner: in a crowd their dials fail more often
+        // (their uplinks are full) and every one of them is worth having
+        if (dropped != null && Date.now() - dropped.at < (p.partial === true ? PARTIAL_PROVIDER_RETRY_MS : PROVIDER_RETRY_MS)) continue
         log('provider %s joins the download', peer)
         void this.connect(p)
       }

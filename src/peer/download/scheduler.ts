@@ -2,15 +2,21 @@
  * Which chunk goes to which provider next: the download's chunk bookkeeping, with no I/O,
  * no timers and no libp2p (the caller passes `now`), so it can be tested alone.
  *
- * 1. Chunks not yet verified wait in one queue, lowest index first. A provider asks
- *    `next(provider, now)` for a chunk each time it has room in its pipeline (the depth
- *    the rate estimator sets) and gets the first queued chunk it has.
+ * 1. Chunks not yet verified wait in a queue. A provider asks `next(provider, now)` for a
+ *    chunk each time it has room in its pipeline (the depth the rate estimator sets).
+ *    Chunks put back after a failure (`requeue`) go first, before the rest of the queue.
  * 2. Chunks a provider has: a provider registers with an optional `has` bitfield (one
- *    byte per chunk, 1 = it has the chunk; default: it has every chunk). As long as every
- *    provider has every chunk, `next` takes the queue in order. Once one provider is
- *    partial, `next` picks among the queued chunks the asker has the rarest (held by the
- *    fewest providers), the earliest in the queue among equals. `announce` records a
- *    chunk a partial provider gained.
+ *    byte per chunk, 1 = it has the chunk; default: it has every chunk); `announce`
+ *    records a chunk a partial provider gained (a HAVE). `next` picks among the queued
+ *    chunks the asker has the rarest (held by the fewest registered providers), and among
+ *    equals a random one (`random`, injectable: seeded in tests; null = the lowest index,
+ *    in order). Random among equals is what makes a swarm work: downloaders that start
+ *    together from one seeder each take different chunks, so they have something to
+ *    trade. When every provider is complete, every chunk is equally rare: a random pick
+ *    in O(1); with partial providers a scan of the queue, O(queued chunks) per pick.
+ *    `prefer` marks the chunks this downloader should ask complete providers for first
+ *    among equally rare ones (its share of the swarm, download.ts): then the seeder sends
+ *    each chunk to about one downloader and the downloaders trade the rest.
  * 3. Endgame: when the queue holds nothing for the asker, it may get a second copy of a
  *    chunk in flight elsewhere (at most ENDGAME_MAX_COPIES copies of a chunk; second
  *    copies hold their chunk in memory, at most ENDGAME_BUFFER_BYTES in all): the one whose
@@ -73,6 +79,12 @@ export interface ChunkSchedulerOptions {
   endgameBufferBytes?: number
   maxCopies?: number
   staleMs?: number
+  /**
+   * picks among equally rare chunks: a number in [0, 1); null = lowest index first
+   *
+   * @default Math.random
+   */
+  random?: (() => number) | null
 }
 
 export class ChunkScheduler {
@@ -84,6 +96,11 @@ export class ChunkScheduler {
   private verifiedCountValue = 0
   private verifiedBytesValue = 0
   private readonly queue: number[] = []
+  /** chunks put back after a failure: handed out before the queue */
+  private readonly retry: number[] = []
+  private readonly random: (() => number) | null
+  /** one byte per chunk, 1 = ask complete providers for it first (among equally rare); null = no preference */
+  private preferred: Uint8Array | null = null
   private readonly flights = new Map<number, Flight>()
   private bufferedBytesValue = 0
   private readonly endgameBufferBytes: number
@@ -104,6 +121,7 @@ export class ChunkScheduler {
     this.endgameBufferBytes = options.endgameBufferBytes ?? ENDGAME_BUFFER_BYTES
     this.maxCopies = options.maxCopies ?? ENDGAME_MAX_COPIES
     this.staleMs = options.staleMs ?? ENDGAME_STALE_MS
+    this.random = options.random === undefined ? Math.random : options.random
     for (let i = 0; i < this.total; i++) {
       if (this.verified[i] === 0) this.queue.push(i)
       else {
@@ -117,7 +135,7 @@ export class ChunkScheduler {
   get verifiedBytes (): number { return this.verifiedBytesValue }
   get done (): boolean { return this.verifiedCountValue === this.total }
   /** entries in the queue (some may since have been verified or taken as copies) */
-  get queued (): number { return this.queue.length }
+  get queued (): number { return this.queue.length + this.retry.length }
   /** bytes of endgame copies in flight */
   get bufferedBytes (): number { return this.bufferedBytesValue }
 
@@ -187,9 +205,29 @@ export class ChunkScheduler {
     if (flight.copies === 0) this.flights.delete(index)
   }
 
-  /** Puts a chunk back at the front of the queue unless it is verified or another copy is in flight. */
+  /** Puts a chunk back, before the rest of the queue, unless it is verified or another copy is in flight. */
   requeue (index: number): void {
-    if (this.verified[index] === 0 && !this.flights.has(index)) this.queue.unshift(index)
+    if (this.verified[index] === 0 && !this.flights.has(index) && !this.retry.includes(index)) this.retry.unshift(index)
+  }
+
+  /** Chunks to ask complete providers for first among equally rare ones (see 2. above); null = none. */
+  prefer (preferred: Uint8Array | null): void {
+    this.preferred = preferred
+  }
+
+  /** Registered providers that have chunk `index` (complete ones included). */
+  holders (index: number): number {
+    return this.complete + (this.availability?.[index] ?? 0)
+  }
+
+  /** Whether some chunk not yet verified is neither in flight nor held by any registered provider. */
+  get starved (): boolean {
+    if (this.done) return false
+    if (this.flights.size > 0 || this.complete > 0) return false
+    for (let i = 0; i < this.total; i++) {
+      if (this.verified[i] === 0 && this.holders(i) > 0) return false
+    }
+    return true
   }
 
   /** A copy of `index` verified: true when it is the first (count it), false when another copy won. */
@@ -209,32 +247,68 @@ export class ChunkScheduler {
   }
 
   private nextQueued (p: Provider): number | undefined {
-    if (this.partial === 0) {
-      while (this.queue.length > 0) {
-        const index = this.queue.shift()!
+    const retried = this.take(this.retry, p, false)
+    if (retried !== undefined) return retried
+    return this.take(this.queue, p, this.partial > 0)
+  }
+
+  /**
+   * Takes from `list` a chunk `p` has: the rarest when `rarest`, else any (all equally
+   * rare); random among equals, or the lowest index without `random`. Stale entries
+   * (verified, or in flight) are dropped on the way.
+   */
+  private take (list: number[], p: Provider, rarest: boolean): number | undefined {
+    const random = list === this.retry ? null : this.random
+    const preferred = p.has == null ? this.preferred : null
+    if (!rarest && random == null && p.has == null && preferred == null) {
+      // in order (the queue starts sorted): the first valid entry
+      while (list.length > 0) {
+        const index = list.shift()!
         if (this.verified[index] === 0 && !this.flights.has(index)) return index
       }
       return undefined
     }
-    // some provider is partial: the rarest queued chunk `p` has, the earliest among equals
-    const availability = this.availability!
+    if (!rarest && random != null && p.has == null && preferred == null) {
+      // every chunk is as rare as any other: a random valid entry, O(1) amortized
+      while (list.length > 0) {
+        const at = Math.floor(random() * list.length)
+        const index = list[at]
+        list[at] = list[list.length - 1]
+        list.pop()
+        if (this.verified[index] === 0 && !this.flights.has(index)) return index
+      }
+      return undefined
+    }
+    const availability = this.availability
     let best = -1
-    let bestAvailability = Infinity
+    let bestIndex = Infinity
+    let bestHeld = Infinity
+    let ties = 0
     let write = 0
-    for (let read = 0; read < this.queue.length; read++) {
-      const index = this.queue[read]
+    for (let read = 0; read < list.length; read++) {
+      const index = list[read]
       if (this.verified[index] !== 0 || this.flights.has(index)) continue // drop stale entries
-      this.queue[write++] = index
+      list[write++] = index
       if (p.has != null && p.has[index] === 0) continue
-      const held = this.complete + availability[index]
-      if (held < bestAvailability) {
+      // rarest first; among equals, a preferred chunk before the others
+      const held = (rarest && availability != null ? this.complete + availability[index] : 0) * 2 + (preferred != null && preferred[index] === 0 ? 1 : 0)
+      if (held < bestHeld) {
         best = write - 1
-        bestAvailability = held
+        bestIndex = index
+        bestHeld = held
+        ties = 1
+      } else if (held === bestHeld) {
+        // random among equals (reservoir sampling), else the lowest index
+        ties++
+        if (random != null ? random() * ties < 1 : (list === this.retry ? false : index < bestIndex)) {
+          best = write - 1
+          bestIndex = index
+        }
       }
     }
-    this.queue.length = write
+    list.length = write
     if (best < 0) return undefined
-    return this.queue.splice(best, 1)[0]
+    return list.splice(best, 1)[0]
   }
 
   private endgameChunk (p: Provider, now: number): number | undefined {

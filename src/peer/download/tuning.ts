@@ -23,8 +23,23 @@ export const ENDGAME_MAX_COPIES = 2
 export const ENDGAME_STALE_MS = 1_000
 /** While downloading through a master, ask it for providers this often. */
 export const PROVIDER_REFRESH_MS = 3_000
+/**
+ * … but every PROVIDER_REFRESH_EARLY_MS during the first PROVIDER_REFRESH_EARLY_SPAN_MS: in
+ * a flash crowd the other downloaders become partial providers within a second or two,
+ * and each second they are not known the seeder sends chunks twice (flash-crowd bench).
+ */
+export const PROVIDER_REFRESH_EARLY_MS = 1_000
+export const PROVIDER_REFRESH_EARLY_SPAN_MS = 10_000
 /** A provider dropped for a network failure or BUSY may be tried again after this long (liars never). */
 export const PROVIDER_RETRY_MS = 10_000
+/**
+ * Partial providers (other downloaders) one download works with at once (BitTorrent keeps
+ * a few dozen peers per torrent; each one here is a connection, a HAVE feed and a share of
+ * the rendezvous split): enough to trade, bounded for a large crowd.
+ */
+export const MAX_PARTIAL_PROVIDERS = 12
+/** … a partial provider (another downloader) after this long. */
+export const PARTIAL_PROVIDER_RETRY_MS = 2_000
 /** A provider whose connection dropped (a relay limit, a restart) is re-dialled at most this many times in a row without a verified chunk in between. */
 export const PROVIDER_REDIALS = 3
 /** A provider that keeps answering BUSY is asked at most this many times per download (≈ 45 s in all; delays: BUSY_RETRY_MS in protocols/fetch) before it counts as gone. */
@@ -42,3 +57,9 @@ export const RATE_WINDOW_MS = 2_000
 export const RATE_MIN_SPAN_MS = 250
 /** A direct dial to a provider gets this long before the relayed address is tried. */
 export const DIRECT_DIAL_TIMEOUT_MS = 4_000
+/**
+ * Swarming: when no provider left holds a chunk still missing (partial providers only, none
+ * has it, nothing in flight), the download waits this long for a HAVE or a new provider,
+ * then fails with NO_PROVIDER (as long as a provider that delivers nothing: CHUNK_STALL_TIMEOUT_MS).
+ */
+export const MISSING_CHUNKS_TIMEOUT_MS = 20_000

@@ -14,6 +14,19 @@ export interface ProviderRef {
   peer: PeerId
   /** addresses to dial (may be empty when the node already knows the peer) */
   addrs: Multiaddr[]
+  /** a partial provider (the lookup says so): asked which chunks it has (HAVE) before any chunk */
+  partial?: boolean
+}
+
+/**
+ * Serving a download while it runs (swarming): the download tells its caller when its
+ * part file first holds verified chunks and of every chunk verified after that.
+ */
+export interface PartialCopy {
+  /** the part file holds verified chunks (kept by a resume, or the first new one): `have` is live, one byte per chunk */
+  start: (info: { manifest: Manifest, name: string, partPath: string, have: Uint8Array }) => void
+  /** chunk `index` is verified and written in the part file */
+  gained: (index: number) => void
 }
 
 export interface DownloadResult {
@@ -24,6 +37,10 @@ export interface DownloadResult {
   providers: ProviderStats[]
   /** bytes that were already on disk from an interrupted run (re-verified) */
   resumedBytes: number
+  /** of `bytes`, those that came from partial providers (other downloaders) */
+  partialBytes: number
+  /** chunk bytes this peer served to other downloaders while downloading (set by peer.get) */
+  uploadedBytes?: number
   /** the verified manifest (for seeding) */
   manifest: Manifest
   /** true when `path` already held this content: nothing was downloaded or written */
@@ -52,5 +69,9 @@ export interface DownloadOptions {
   onEvent?: (event: DownloadEvent) => void
   /** called as each chunk verifies (library users and tests; not a CLI event) */
   onChunk?: (index: number, peer: string) => void
+  /** serve the verified chunks while downloading (see PartialCopy) */
+  partial?: PartialCopy
+  /** the scheduler's pick among equally rare chunks (tests); default Math.random */
+  random?: () => number
   signal?: AbortSignal
 }

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Stream } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { FetchRequest, FetchResponse, Manifest as WireManifest, NameMatches, FileList, type NameMatch } from './pb/fetch.js'
-import { CHUNK_STALL_TIMEOUT_MS, MAX_NAME_MATCHES, MAX_LIST_PAGE, BUSY_RETRY_MS, BUSY_RETRY_MAX_MS } from './constants.js'
+import { CHUNK_STALL_TIMEOUT_MS, MAX_NAME_MATCHES, MAX_LIST_PAGE, BUSY_RETRY_MS, BUSY_RETRY_MAX_MS, MAX_HAVES_PER_FRAME } from './constants.js'
 import { MAX_CONTROL_FRAME } from '../constants.js'
 import { encodeFrame, readFrameLength } from '../frames.js'
 import { FileShareError } from '../../errors.js'
@@ -73,6 +73,9 @@ export class FetchSession {
   private closedError: Error | null = null
   private lastActivity = Date.now()
   private readonly watchdog: NodeJS.Timeout
+  /** told of each chunk index a HAVE frame announces (after a `have()` request) */
+  private haveListener: ((index: number) => void) | null = null
+  private haveTotal = 0
 
   constructor (readonly stream: Stream, private readonly stallTimeoutMs = CHUNK_STALL_TIMEOUT_MS) {
     stream.addEventListener('message', (evt) => {
@@ -125,6 +128,26 @@ export class FetchSession {
     const bytes = await this.collect({ kind: FetchRequest.Kind.MANIFEST, id, index: 0, name: '' }, MAX_MANIFEST_BYTES)
     const m = WireManifest.decode(bytes)
     return { manifest: { size: m.size, chunkSize: m.chunkSize, chunkHashes: m.chunkHashes }, name: m.name }
+  }
+
+  /**
+   * Which chunks of `id` (of `total`) the provider holds: one byte per chunk, 1 = has it,
+   * or null when it has every chunk. Afterwards each HAVE frame calls `onHave` with a
+   * chunk it gained. Ask this only of a provider the lookup marks partial (an older
+   * provider does not know HAVE and ends the stream). A bitfield of the wrong size, with
+   * spare bits set, or a HAVE of a chunk past the end fails the session (PROTOCOL).
+   */
+  async have (id: Uint8Array, total: number, onHave: (index: number) => void): Promise<Uint8Array | null> {
+    this.haveTotal = total
+    this.haveListener = onHave
+    const bytes = await this.collect({ kind: FetchRequest.Kind.HAVE, id, index: 0, name: '' }, Math.ceil(total / 8))
+    if (bytes.length === 0) return null
+    try {
+      return unpackBitfield(bytes, total)
+    } catch (err: any) {
+      this.abort(err)
+      throw err
+    }
   }
 
   async resolve (name: string): Promise<NameMatch[]> {
@@ -198,7 +221,18 @@ export class FetchSession {
     const prefix = readFrameLength(this.headerBuf, MAX_CONTROL_FRAME)
     if (prefix == null || this.headerBuf.byteLength < prefix.prefixBytes + prefix.length) return -1
     const frameBytes = prefix.prefixBytes + prefix.length
-    const header = FetchResponse.decode(this.headerBuf.sublist(prefix.prefixBytes, frameBytes))
+    const header = FetchResponse.decode(this.headerBuf.sublist(prefix.prefixBytes, frameBytes), { limits: { have: MAX_HAVES_PER_FRAME } })
+    if (header.status === FetchResponse.Status.HAVE) {
+      // not an answer: chunks the provider gained since its bitfield
+      if (header.length !== 0) throw new FileShareError('PROTOCOL', 'HAVE frame with a payload')
+      const listener = this.haveListener
+      if (listener == null) throw new FileShareError('PROTOCOL', 'provider sent HAVE unasked')
+      for (const index of header.have) {
+        if (index >= this.haveTotal) throw new FileShareError('PROTOCOL', `provider announced chunk ${index} of ${this.haveTotal}`)
+      }
+      for (const index of header.have) listener(index)
+      return frameBytes
+    }
     // peeked, not shifted, until the header is known good: a violation fails it with the rest
     const next = this.pending[0]
     if (next == null) throw new FileShareError('PROTOCOL', 'provider sent a response nobody asked for')
@@ -239,3 +273,13 @@ export class FetchSession {
   }
 }
 
+
+/** One byte per chunk from a packed bitfield (see the server's packBitfield); PROTOCOL when its size or spare bits are wrong. */
+export function unpackBitfield (bits: Uint8Array, total: number): Uint8Array {
+  if (bits.length !== Math.ceil(total / 8)) throw new FileShareError('PROTOCOL', `bitfield of ${bits.length} bytes for ${total} chunks`)
+  const have = new Uint8Array(total)
+  for (let i = 0; i < total; i++) have[i] = (bits[i >> 3] >> (7 - (i & 7))) & 1
+  const spare = total & 7
+  if (spare !== 0 && (bits[bits.length - 1] & (0xff >> spare)) !== 0) throw new FileShareError('PROTOCOL', 'bitfield with spare bits set')
+  return have
+}

@@ -34,3 +34,12 @@ export const UPLOAD_SLOT_LINGER_MS = 500
 /** A provider that answered BUSY is asked again after this long, doubling up to BUSY_RETRY_MAX_MS. */
 export const BUSY_RETRY_MS = 1_000
 export const BUSY_RETRY_MAX_MS = 8_000
+/** Content ids one fetch stream may follow with HAVE (a download follows one). */
+export const MAX_HAVE_SUBSCRIPTIONS = 4
+/** Chunk indexes in one HAVE frame (a provider batches what it verified meanwhile). */
+export const MAX_HAVES_PER_FRAME = 1024
+/**
+ * A downloader with nothing to ask a partial provider repeats its HAVE request this often
+ * (the answer resynchronises the bitfield and keeps the provider from closing the stream as idle).
+ */
+export const HAVE_KEEPALIVE_MS = 10_000

@@ -5,11 +5,24 @@
  *   downloader → provider: FetchRequest frames (varint length + protobuf), pipelined.
  *   provider → downloader: for each request, in order, a FetchResponse frame followed by
  *     exactly `length` raw bytes: the encoded Manifest (MANIFEST), the chunk's bytes
- *     (CHUNK), an encoded NameMatches (RESOLVE) or an encoded FileList (LIST: one page of at
+ *     (CHUNK), a have-bitfield (HAVE), an encoded NameMatches (RESOLVE) or an encoded FileList (LIST: one page of at
  *     most MAX_LIST_PAGE shared files from the `index`-th on, and how many there are in
  *     all; the downloader asks page after page). A non-OK status (NOT_FOUND, BAD_REQUEST,
  *     BUSY, ERROR, CHANGED) carries no payload. CHANGED: the provider's file changed on
  *     disk since it was hashed; it withdrew the id (a refusal, not a lie).
+ * Partial providers (swarming): a downloader serves the chunks it has verified while it
+ *   downloads. The master's lookup marks such providers partial; a downloader asks them
+ *   HAVE once: the answer is a bitfield of ceil(chunks / 8) bytes (bit i = bit 7 - i % 8
+ *   of byte i / 8, spare bits 0), or length 0 when the copy is complete by now. From then
+ *   on the provider sends, between its answers and unasked, frames with status HAVE (no
+ *   payload) listing chunk indexes it verified since (at most MAX_HAVES_PER_FRAME each),
+ *   like BitTorrent's `have`. It answers CHUNK only for chunks it holds (else NOT_FOUND).
+ *   A bitfield of another size or with spare bits set, or a HAVE past the last chunk,
+ *   ends the session (the provider is dropped). A downloader with nothing to ask repeats
+ *   HAVE every HAVE_KEEPALIVE_MS, which resynchronises it and keeps the stream from the
+ *   idle timeout. Compatibility: only providers marked partial are asked HAVE (they run
+ *   this code); older downloaders never ask and never see a HAVE frame, so the protocol
+ *   id stays 1.0.0.
  * The provider serves only ids in its catalog; a downloader verifies the manifest against
  * the id and every chunk against the manifest, so a provider is never trusted. A stream
  * that sends no request, or whose reader takes no data, for STREAM_IDLE_TIMEOUT_MS is
@@ -30,11 +43,12 @@ import type { UploadSlots } from './upload-slots.js'
 
 export {
   PROTOCOL_FETCH, MAX_NAME_MATCHES, MAX_LIST_PAGE, STREAM_IDLE_TIMEOUT_MS, CHUNK_STALL_TIMEOUT_MS, DEFAULT_MAX_UPLOADS,
-  DEFAULT_MAX_UPLOADS_PER_PEER, DEFAULT_MAX_UPLOADS_PER_IP, UPLOAD_SLOT_LINGER_MS, BUSY_RETRY_MS, BUSY_RETRY_MAX_MS
+  DEFAULT_MAX_UPLOADS_PER_PEER, DEFAULT_MAX_UPLOADS_PER_IP, UPLOAD_SLOT_LINGER_MS, BUSY_RETRY_MS, BUSY_RETRY_MAX_MS,
+  MAX_HAVE_SUBSCRIPTIONS, MAX_HAVES_PER_FRAME, HAVE_KEEPALIVE_MS
 } from './constants.js'
 export { UploadSlots, UploadSlot, ipKey, type UploadSlotLimits, type SlotRefusal } from './upload-slots.js'
-export type { FetchServerInit, FetchCatalog, ServedContent, ServedSource } from './server.js'
-export { FetchSession, FetchError, isBusy, isChanged, waitBusy, busyDelay, type PayloadSink } from './client.js'
+export { packBitfield, type FetchServerInit, type FetchCatalog, type ServedContent, type ServedSource } from './server.js'
+export { FetchSession, FetchError, isBusy, isChanged, waitBusy, busyDelay, unpackBitfield, type PayloadSink } from './client.js'
 
 /** A sharing peer's fetch service (stopped with the node). */
 export interface FetchServer extends Startable {

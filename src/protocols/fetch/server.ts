@@ -21,7 +21,7 @@ import { lpStream } from '@libp2p/utils'
 import { FetchRequest, FetchResponse, Manifest as WireManifest, NameMatches, FileList } from './pb/fetch.js'
 import {
   PROTOCOL_FETCH, STREAM_IDLE_TIMEOUT_MS, DEFAULT_MAX_UPLOADS, DEFAULT_MAX_UPLOADS_PER_PEER, DEFAULT_MAX_UPLOADS_PER_IP,
-  UPLOAD_SLOT_LINGER_MS, MAX_NAME_MATCHES, MAX_LIST_PAGE
+  UPLOAD_SLOT_LINGER_MS, MAX_NAME_MATCHES, MAX_LIST_PAGE, MAX_HAVE_SUBSCRIPTIONS, MAX_HAVES_PER_FRAME
 } from './constants.js'
 import { UploadSlots, ipKey, type UploadSlot, type SlotRefusal } from './upload-slots.js'
 import { MAX_CONTROL_FRAME, MAX_INBOUND_STREAMS, MAX_PATH_LENGTH } from '../constants.js'
@@ -50,6 +50,17 @@ export interface ServedContent {
   files: Map<string, string>
   /** absolute path on disk → what was hashed there (the first that still matches is read) */
   sources: Map<string, ServedSource>
+  /**
+   * a partial copy (a download in progress, swarming): one byte per chunk, 1 = verified and
+   * written; null or absent = complete. A partial copy's part file is written while it is
+   * served: its identity is not checked (every chunk was verified before it was marked, and
+   * the downloader verifies it again)
+   */
+  have?: Uint8Array | null
+  /** told of each chunk a partial copy gains; `follower` is the PeerId asking; returns an unsubscribe function */
+  onHave?: (listener: (index: number) => void, follower: string) => () => void
+  /** chunk bytes served from this content since it was added */
+  served?: number
 }
 
 /** What the provider serves (peer/catalog.ts): only ids in it, never a path. */
@@ -173,6 +184,7 @@ export class FetchServer implements Startable {
 
   private async serveStream (stream: Stream, connection: Connection): Promise<void> {
     const slot = new StreamSlot(stream, this.slots, connection.remotePeer.toString(), ipKey(connection), this.slotLingerMs)
+    const haves = new HaveFeed(stream, connection.remotePeer.toString())
     const lp = lpStream(stream, { maxDataLength: MAX_CONTROL_FRAME })
     const files = new FileCache((id, abs, reason) => {
       this.log('not serving %s any more: %s', abs, reason)
@@ -203,7 +215,7 @@ export class FetchServer implements Startable {
             break
           }
         }
-        await this.answer(stream, request, files)
+        await this.answer(stream, request, files, haves)
       }
       await stream.close({ signal: AbortSignal.timeout(this.idleTimeoutMs) })
     } catch (err: any) {
@@ -211,11 +223,12 @@ export class FetchServer implements Startable {
       stream.abort(err)
     } finally {
       slot.release()
+      haves.close()
       await files.close()
     }
   }
 
-  private async answer (stream: Stream, request: FetchRequest, files: FileCache): Promise<void> {
+  private async answer (stream: Stream, request: FetchRequest, files: FileCache, haves: HaveFeed): Promise<void> {
     const K = FetchRequest.Kind
     if (request.kind === K.RESOLVE) {
       if (request.name.length === 0 || request.name.length > MAX_PATH_LENGTH) {
@@ -243,8 +256,29 @@ export class FetchServer implements Startable {
       await this.replyWithPayload(stream, 0, WireManifest.encode({ ...entry.manifest, name }))
       return
     }
-    if (request.kind !== K.CHUNK || request.index >= chunkCount(entry.manifest.size, entry.manifest.chunkSize)) {
+    const total = chunkCount(entry.manifest.size, entry.manifest.chunkSize)
+    if (request.kind === K.HAVE) {
+      const have = entry.have
+      if (have == null) {
+        // a complete copy: no bitfield (length 0 = every chunk)
+        this.reply(stream, Status.OK, 0, '')
+        return
+      }
+      if (!haves.follow(entry)) {
+        this.reply(stream, Status.BAD_REQUEST, 0, `at most ${MAX_HAVE_SUBSCRIPTIONS} ids per stream`)
+        return
+      }
+      // what was announced before is part of this bitfield
+      haves.flush()
+      await this.replyWithPayload(stream, 0, packBitfield(have, total))
+      return
+    }
+    if (request.kind !== K.CHUNK || request.index >= total) {
       this.reply(stream, Status.BAD_REQUEST, request.index, 'bad request')
+      return
+    }
+    if (entry.have != null && entry.have[request.index] === 0) {
+      this.reply(stream, Status.NOT_FOUND, request.index, 'chunk not held (yet)')
       return
     }
     const length = chunkLength(entry.manifest, request.index)
@@ -265,6 +299,7 @@ export class FetchServer implements Startable {
     stream.send(encodeFrame(FetchResponse.encode({ status: Status.OK, message: '', index: request.index, length })))
     stream.send(data)
     this.bytesServed += length
+    if (entry.served != null) entry.served += length
   }
 
   /** Whether a file of `entry` still holds the hashed bytes; answers CHANGED or ERROR when not. */
@@ -295,6 +330,62 @@ export class FetchServer implements Startable {
   private async replyWithPayload (stream: Stream, index: number, payload: Uint8Array): Promise<void> {
     stream.send(encodeFrame(FetchResponse.encode({ status: Status.OK, message: '', index, length: payload.length })))
     await sendWithBackpressure(stream, payload, undefined, this.idleTimeoutMs)
+  }
+}
+
+/** Bit i of the bitfield is bit 7 - (i % 8) of byte i / 8 (as BitTorrent's); spare bits are 0. */
+export function packBitfield (have: Uint8Array, total: number): Uint8Array {
+  const bits = new Uint8Array(Math.ceil(total / 8))
+  for (let i = 0; i < total; i++) if (have[i] !== 0) bits[i >> 3] |= 0x80 >> (i & 7)
+  return bits
+}
+
+/**
+ * The HAVE frames of one fetch stream: chunks the partial copies it follows gained, sent
+ * in batches between answers (each answer's header and payload are sent synchronously, so
+ * a HAVE frame never lands inside a payload).
+ */
+class HaveFeed {
+  private readonly followed = new Map<ServedContent, () => void>()
+  private pending: number[] = []
+  private scheduled = false
+  private closed = false
+
+  constructor (private readonly stream: Stream, private readonly remote: string) {}
+
+  /** Follows `entry` (once): false when the stream follows too many already. */
+  follow (entry: ServedContent): boolean {
+    if (this.followed.has(entry)) return true
+    if (this.followed.size >= MAX_HAVE_SUBSCRIPTIONS) return false
+    this.followed.set(entry, entry.onHave?.(index => { this.gained(index) }, this.remote) ?? (() => {}))
+    return true
+  }
+
+  private gained (index: number): void {
+    if (this.closed) return
+    this.pending.push(index)
+    if (this.scheduled) return
+    this.scheduled = true
+    setImmediate(() => { this.flush() })
+  }
+
+  /** Sends what is pending now. */
+  flush (): void {
+    this.scheduled = false
+    if (this.closed || this.pending.length === 0) return
+    if (this.stream.status !== 'open' || this.stream.writeStatus !== 'writable') return
+    const pending = this.pending
+    this.pending = []
+    for (let at = 0; at < pending.length; at += MAX_HAVES_PER_FRAME) {
+      const have = pending.slice(at, at + MAX_HAVES_PER_FRAME)
+      this.stream.send(encodeFrame(FetchResponse.encode({ status: Status.HAVE, message: '', index: 0, length: 0, have })))
+    }
+  }
+
+  close (): void {
+    this.closed = true
+    for (const unsubscribe of this.followed.values()) unsubscribe()
+    this.followed.clear()
   }
 }
 
@@ -415,7 +506,7 @@ class FileCache {
       }
       // after the read: a file edited meanwhile (size, mtime) may have given changed bytes
       const expected = (entry.sources.get(h.abs) ?? h.source).identity
-      const why = done < into.length ? 'shorter than when hashed' : identityChange(expected, identityOf(fstatSync(h.fh.fd)))
+      const why = done < into.length ? 'shorter than when hashed' : (entry.have != null ? '' : identityChange(expected, identityOf(fstatSync(h.fh.fd))))
       if (why === '') return
       this.handles.delete(entry)
       await h.fh.close().catch(() => {})
@@ -440,7 +531,8 @@ class FileCache {
       let why: string
       try {
         const st = await fh.stat()
-        why = st.isFile() ? identityChange(source.identity, identityOf(st)) : 'not a regular file any more'
+        // a partial copy's part file changes while it is served (see ServedContent.have)
+        why = !st.isFile() ? 'not a regular file any more' : (entry.have != null ? '' : identityChange(source.identity, identityOf(st)))
       } catch (err) {
         await fh.close().catch(() => {})
         throw err

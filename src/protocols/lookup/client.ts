@@ -19,13 +19,18 @@ export interface SearchResult {
   name: string
   path: string
   size: number
+  /** live providers */
   providers: number
+  /** of them, those with a complete copy (the others are downloading it: partial) */
+  seeders: number
 }
 
 /** A peer and the addresses to reach it at. */
 export interface PeerAddrs {
   peer: PeerId
   addrs: Multiaddr[]
+  /** a partial provider (a download in progress): ask it which chunks it has */
+  partial?: boolean
 }
 
 export class LookupClient {
@@ -71,10 +76,10 @@ export class LookupClient {
 }
 
 function toSearchResult (h: SearchHit): SearchResult {
-  return { id: formatContentId(h.id), name: h.name, path: h.path, size: h.size, providers: h.providers }
+  return { id: formatContentId(h.id), name: h.name, path: h.path, size: h.size, providers: h.providers, seeders: h.seeders ?? h.providers }
 }
 
 function toPeerAddrs (info: PeerInfo): PeerAddrs {
-  return { peer: peerIdFromMultihash(Digest.decode(info.peer)), addrs: parseAddrs(info.addrs) }
+  return { peer: peerIdFromMultihash(Digest.decode(info.peer)), addrs: parseAddrs(info.addrs), partial: info.partial }
 }
 

@@ -24,12 +24,16 @@ export interface IndexedFile {
   path: string
   size: number
   providers: number
+  /** of `providers`, those with a complete copy (default: all) */
+  seeders?: number
 }
 
 /** What the master's index answers (master/index-store.ts). */
 export interface LookupStore {
   /** live peers (PeerId strings) that share `id` */
   providers: (id: Uint8Array, limit: number) => string[]
+  /** of the live providers of `id`, those whose copy is partial (a download in progress) */
+  partialProviders?: (id: Uint8Array) => Set<string>
   describe: (id: Uint8Array) => IndexedFile | undefined
   search: (query: string, limit: number) => IndexedFile[]
   findByName: (name: string, limit: number) => IndexedFile[]
@@ -93,7 +97,8 @@ export class LookupServer implements Startable {
         if (request.id.length !== ID_BYTES) return response(Status.BAD_REQUEST, 'bad content id')
         const peers = this.store.providers(request.id, MAX_PROVIDERS_RETURNED)
         if (peers.length === 0) return response(Status.NOT_FOUND, 'no live provider for this id')
-        const providers = await Promise.all(peers.map(async p => await this.peerInfo(peerIdFromString(p))))
+        const partial = this.store.partialProviders?.(request.id) ?? new Set<string>()
+        const providers = await Promise.all(peers.map(async p => ({ ...await this.peerInfo(peerIdFromString(p)), partial: partial.has(p) })))
         const hit = this.store.describe(request.id)
         return { ...response(Status.OK), providers, hits: hit != null ? [toWireHit(hit)] : [] }
       }
@@ -138,7 +143,7 @@ export class LookupServer implements Startable {
       const stored = await this.components.peerStore.get(peer)
       for (const a of stored.addresses) addrs.set(a.multiaddr.toString(), a.multiaddr.bytes)
     } catch {}
-    return { peer: peer.toMultihash().bytes, addrs: [...addrs.values()].slice(0, MAX_ADDRS_PER_PEER) }
+    return { peer: peer.toMultihash().bytes, addrs: [...addrs.values()].slice(0, MAX_ADDRS_PER_PEER), partial: false }
   }
 
   /** Whether `peer` holds a slot on this master's relay (a node without a relay server has no `relay` component). */
@@ -156,5 +161,5 @@ function response (status: LookupResponse.Status, message = ''): LookupResponse 
 }
 
 function toWireHit (hit: IndexedFile): WireHit {
-  return { id: hit.id, name: hit.name, path: hit.path, size: hit.size, providers: hit.providers }
+  return { id: hit.id, name: hit.name, path: hit.path, size: hit.size, providers: hit.providers, seeders: hit.seeders ?? hit.providers }
 }

@@ -19,6 +19,8 @@ export interface RegisteredFile {
   id: Uint8Array
   path: string
   size: number
+  /** a download in progress that serves the chunks it verified */
+  partial?: boolean
 }
 
 /** Where the master keeps what peers registered (master/index-store.ts). */
@@ -95,7 +97,7 @@ export class RegisterServer implements Startable {
       if (f.id.length !== ID_BYTES) return bad(`bad content id length ${f.id.length}`)
       if (!isSafeRelativePath(f.path) || f.path.length > MAX_PATH_LENGTH) return bad(`bad path ${JSON.stringify(f.path.slice(0, 80))}`)
       if (f.size < 0 || f.size > MAX_FILE_SIZE) return bad(`bad size ${f.size}`)
-      files.push({ id: f.id, path: f.path, size: f.size })
+      files.push({ id: f.id, path: f.path, size: f.size, partial: f.partial })
     }
     for (const path of request.paths) {
       if (!isSafeRelativePath(path)) return bad(`bad path ${JSON.stringify(path.slice(0, 80))}`)

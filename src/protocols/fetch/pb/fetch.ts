@@ -15,14 +15,16 @@ export namespace FetchRequest {
     MANIFEST = 'MANIFEST',
     CHUNK = 'CHUNK',
     RESOLVE = 'RESOLVE',
-    LIST = 'LIST'
+    LIST = 'LIST',
+    HAVE = 'HAVE'
   }
 
   enum __KindValues {
     MANIFEST = 0,
     CHUNK = 1,
     RESOLVE = 2,
-    LIST = 3
+    LIST = 3,
+    HAVE = 4
   }
 
   export namespace Kind {
@@ -186,6 +188,7 @@ export interface FetchResponse {
   message: string
   index: number
   length: number
+  have: number[]
 }
 
 export namespace FetchResponse {
@@ -195,7 +198,8 @@ export namespace FetchResponse {
     ERROR = 'ERROR',
     BUSY = 'BUSY',
     BAD_REQUEST = 'BAD_REQUEST',
-    CHANGED = 'CHANGED'
+    CHANGED = 'CHANGED',
+    HAVE = 'HAVE'
   }
 
   enum __StatusValues {
@@ -204,7 +208,8 @@ export namespace FetchResponse {
     ERROR = 2,
     BUSY = 3,
     BAD_REQUEST = 4,
-    CHANGED = 5
+    CHANGED = 5,
+    HAVE = 6
   }
 
   export namespace Status {
@@ -242,6 +247,13 @@ export namespace FetchResponse {
           w.uint32(obj.length)
         }
 
+        if (obj.have != null && obj.have.length > 0) {
+          for (const value of obj.have) {
+            w.uint32(40)
+            w.uint32(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -250,7 +262,8 @@ export namespace FetchResponse {
           status: Status.OK,
           message: '',
           index: 0,
-          length: 0
+          length: 0,
+          have: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -275,6 +288,14 @@ export namespace FetchResponse {
               obj.length = reader.uint32()
               break
             }
+            case 5: {
+              if (opts.limits?.have != null && obj.have.length === opts.limits.have) {
+                throw new MaxLengthError('Decode error - repeated field "have" had too many elements')
+              }
+
+              obj.have.push(reader.uint32())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -284,6 +305,10 @@ export namespace FetchResponse {
 
         return obj
       }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          have: 0
+        }
+
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -318,6 +343,21 @@ export namespace FetchResponse {
               }
               break
             }
+            case 5: {
+              if (opts.limits?.have != null && obj.have === opts.limits.have) {
+                throw new MaxLengthError('Streaming decode error - repeated field "have" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.have[]`,
+                index: obj.have,
+                value: reader.uint32()
+              }
+
+              obj.have++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -350,6 +390,12 @@ export namespace FetchResponse {
     value: number
   }
 
+  export interface FetchResponseHaveFieldEvent {
+    field: '$.have[]'
+    index: number
+    value: number
+  }
+
   export function encode (obj: Partial<FetchResponse>): Uint8Array {
     return encodeMessage(obj, FetchResponse.codec())
   }
@@ -358,7 +404,7 @@ export namespace FetchResponse {
     return decodeMessage(buf, FetchResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<FetchResponse>): Generator<FetchResponseStatusFieldEvent | FetchResponseMessageFieldEvent | FetchResponseIndexFieldEvent | FetchResponseLengthFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<FetchResponse>): Generator<FetchResponseStatusFieldEvent | FetchResponseMessageFieldEvent | FetchResponseIndexFieldEvent | FetchResponseLengthFieldEvent | FetchResponseHaveFieldEvent> {
     return streamMessage(buf, FetchResponse.codec(), opts)
   }
 }

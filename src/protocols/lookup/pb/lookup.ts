@@ -207,6 +207,7 @@ export namespace LookupRequest {
 export interface PeerInfo {
   peer: Uint8Array
   addrs: Uint8Array[]
+  partial?: boolean
 }
 
 export namespace PeerInfo {
@@ -229,6 +230,11 @@ export namespace PeerInfo {
             w.uint32(18)
             w.bytes(value)
           }
+        }
+
+        if (obj.partial != null) {
+          w.uint32(24)
+          w.bool(obj.partial)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -256,6 +262,10 @@ export namespace PeerInfo {
               }
 
               obj.addrs.push(reader.bytes())
+              break
+            }
+            case 3: {
+              obj.partial = reader.bool()
               break
             }
             default: {
@@ -299,6 +309,13 @@ export namespace PeerInfo {
 
               break
             }
+            case 3: {
+              yield {
+                field: `${prefix}.partial`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -322,6 +339,11 @@ export namespace PeerInfo {
     value: Uint8Array
   }
 
+  export interface PeerInfoPartialFieldEvent {
+    field: '$.partial'
+    value: boolean
+  }
+
   export function encode (obj: Partial<PeerInfo>): Uint8Array {
     return encodeMessage(obj, PeerInfo.codec())
   }
@@ -330,7 +352,7 @@ export namespace PeerInfo {
     return decodeMessage(buf, PeerInfo.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PeerInfo>): Generator<PeerInfoPeerFieldEvent | PeerInfoAddrsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PeerInfo>): Generator<PeerInfoPeerFieldEvent | PeerInfoAddrsFieldEvent | PeerInfoPartialFieldEvent> {
     return streamMessage(buf, PeerInfo.codec(), opts)
   }
 }
@@ -341,6 +363,7 @@ export interface SearchHit {
   path: string
   size: number
   providers: number
+  seeders?: number
 }
 
 export namespace SearchHit {
@@ -376,6 +399,11 @@ export namespace SearchHit {
         if ((obj.providers != null && obj.providers !== 0)) {
           w.uint32(40)
           w.uint32(obj.providers)
+        }
+
+        if (obj.seeders != null) {
+          w.uint32(48)
+          w.uint32(obj.seeders)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -414,6 +442,10 @@ export namespace SearchHit {
             }
             case 5: {
               obj.providers = reader.uint32()
+              break
+            }
+            case 6: {
+              obj.seeders = reader.uint32()
               break
             }
             default: {
@@ -466,6 +498,13 @@ export namespace SearchHit {
               }
               break
             }
+            case 6: {
+              yield {
+                field: `${prefix}.seeders`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -503,6 +542,11 @@ export namespace SearchHit {
     value: number
   }
 
+  export interface SearchHitSeedersFieldEvent {
+    field: '$.seeders'
+    value: number
+  }
+
   export function encode (obj: Partial<SearchHit>): Uint8Array {
     return encodeMessage(obj, SearchHit.codec())
   }
@@ -511,7 +555,7 @@ export namespace SearchHit {
     return decodeMessage(buf, SearchHit.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SearchHit>): Generator<SearchHitIdFieldEvent | SearchHitNameFieldEvent | SearchHitPathFieldEvent | SearchHitSizeFieldEvent | SearchHitProvidersFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SearchHit>): Generator<SearchHitIdFieldEvent | SearchHitNameFieldEvent | SearchHitPathFieldEvent | SearchHitSizeFieldEvent | SearchHitProvidersFieldEvent | SearchHitSeedersFieldEvent> {
     return streamMessage(buf, SearchHit.codec(), opts)
   }
 }
@@ -747,6 +791,12 @@ export namespace LookupResponse {
     value: Uint8Array
   }
 
+  export interface LookupResponseProvidersPartialFieldEvent {
+    field: '$.providers[].partial'
+    value: boolean
+    index: number
+  }
+
   export interface LookupResponseHitsIdFieldEvent {
     field: '$.hits[].id'
     value: Uint8Array
@@ -777,6 +827,12 @@ export namespace LookupResponse {
     index: number
   }
 
+  export interface LookupResponseHitsSeedersFieldEvent {
+    field: '$.hits[].seeders'
+    value: number
+    index: number
+  }
+
   export interface LookupResponsePeerPeerFieldEvent {
     field: '$.peer.peer'
     value: Uint8Array
@@ -788,6 +844,11 @@ export namespace LookupResponse {
     value: Uint8Array
   }
 
+  export interface LookupResponsePeerPartialFieldEvent {
+    field: '$.peer.partial'
+    value: boolean
+  }
+
   export function encode (obj: Partial<LookupResponse>): Uint8Array {
     return encodeMessage(obj, LookupResponse.codec())
   }
@@ -796,7 +857,7 @@ export namespace LookupResponse {
     return decodeMessage(buf, LookupResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LookupResponse>): Generator<LookupResponseStatusFieldEvent | LookupResponseMessageFieldEvent | LookupResponseProvidersPeerFieldEvent | LookupResponseProvidersAddrsFieldEvent | LookupResponseHitsIdFieldEvent | LookupResponseHitsNameFieldEvent | LookupResponseHitsPathFieldEvent | LookupResponseHitsSizeFieldEvent | LookupResponseHitsProvidersFieldEvent | LookupResponsePeerPeerFieldEvent | LookupResponsePeerAddrsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LookupResponse>): Generator<LookupResponseStatusFieldEvent | LookupResponseMessageFieldEvent | LookupResponseProvidersPeerFieldEvent | LookupResponseProvidersAddrsFieldEvent | LookupResponseProvidersPartialFieldEvent | LookupResponseHitsIdFieldEvent | LookupResponseHitsNameFieldEvent | LookupResponseHitsPathFieldEvent | LookupResponseHitsSizeFieldEvent | LookupResponseHitsProvidersFieldEvent | LookupResponseHitsSeedersFieldEvent | LookupResponsePeerPeerFieldEvent | LookupResponsePeerAddrsFieldEvent | LookupResponsePeerPartialFieldEvent> {
     return streamMessage(buf, LookupResponse.codec(), opts)
   }
 }

@@ -7,6 +7,7 @@ export interface SharedFile {
   id: Uint8Array
   path: string
   size: number
+  partial?: boolean
 }
 
 export namespace SharedFile {
@@ -32,6 +33,11 @@ export namespace SharedFile {
         if ((obj.size != null && obj.size !== 0)) {
           w.uint32(24)
           w.uint64Number(obj.size)
+        }
+
+        if (obj.partial != null) {
+          w.uint32(32)
+          w.bool(obj.partial)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -60,6 +66,10 @@ export namespace SharedFile {
             }
             case 3: {
               obj.size = reader.uint64Number()
+              break
+            }
+            case 4: {
+              obj.partial = reader.bool()
               break
             }
             default: {
@@ -98,6 +108,13 @@ export namespace SharedFile {
               }
               break
             }
+            case 4: {
+              yield {
+                field: `${prefix}.partial`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -125,6 +142,11 @@ export namespace SharedFile {
     value: number
   }
 
+  export interface SharedFilePartialFieldEvent {
+    field: '$.partial'
+    value: boolean
+  }
+
   export function encode (obj: Partial<SharedFile>): Uint8Array {
     return encodeMessage(obj, SharedFile.codec())
   }
@@ -133,7 +155,7 @@ export namespace SharedFile {
     return decodeMessage(buf, SharedFile.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SharedFile>): Generator<SharedFileIdFieldEvent | SharedFilePathFieldEvent | SharedFileSizeFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SharedFile>): Generator<SharedFileIdFieldEvent | SharedFilePathFieldEvent | SharedFileSizeFieldEvent | SharedFilePartialFieldEvent> {
     return streamMessage(buf, SharedFile.codec(), opts)
   }
 }
@@ -324,6 +346,12 @@ export namespace RegisterRequest {
     index: number
   }
 
+  export interface RegisterRequestFilesPartialFieldEvent {
+    field: '$.files[].partial'
+    value: boolean
+    index: number
+  }
+
   export interface RegisterRequestPathsFieldEvent {
     field: '$.paths[]'
     index: number
@@ -338,7 +366,7 @@ export namespace RegisterRequest {
     return decodeMessage(buf, RegisterRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RegisterRequest>): Generator<RegisterRequestOpFieldEvent | RegisterRequestFilesIdFieldEvent | RegisterRequestFilesPathFieldEvent | RegisterRequestFilesSizeFieldEvent | RegisterRequestPathsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RegisterRequest>): Generator<RegisterRequestOpFieldEvent | RegisterRequestFilesIdFieldEvent | RegisterRequestFilesPathFieldEvent | RegisterRequestFilesSizeFieldEvent | RegisterRequestFilesPartialFieldEvent | RegisterRequestPathsFieldEvent> {
     return streamMessage(buf, RegisterRequest.codec(), opts)
   }
 }

@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+// One FileShare downloader of scripts/bench/flash-crowd.mjs: the library's get with --seed
+// semantics, started only on "go" (a line on stdin), so that the crowd's downloads start at
+// once and the measurement is not the start-up of N Node processes on a loaded machine.
+// Before "ready" it connects to the master, as a peer that runs for a while is.
+//
+//   flash-crowd-node.mjs MASTER_MA LISTEN_MA OUT ID
+// stdout: JSON lines: ready, then provider events (first chunk from a partial provider),
+// done {seconds, bytes, partialBytes, uploadedBytes}. Seeds until stdin closes.
+import { createPeer } from '../../dist/index.js'
+import { multiaddr } from '@multiformats/multiaddr'
+
+const [masterAddr, listen, out, name] = process.argv.slice(2)
+const print = e => process.stdout.write(JSON.stringify(e) + '\n')
+const peer = await createPeer({ master: masterAddr, listen: [listen], data: null, onWarning: message => { process.stderr.write(`warning: ${message}\n`) } })
+await peer.node.dial(multiaddr(masterAddr)).catch(err => { process.stderr.write(`warning: master: ${err?.message ?? err}\n`) })
+print({ event: 'ready', peerId: peer.peerId })
+let go
+const started = new Promise(resolve => { go = resolve })
+let buffered = ''
+process.stdin.on('data', d => {
+  buffered += d
+  if (buffered.includes('go\n')) go()
+})
+process.stdin.on('end', async () => { await peer.stop(); process.exit(0) })
+await started
+const t0 = Date.now()
+const cpu0 = process.cpuUsage()
+let firstPartial = null
+let firstChunk = null
+try {
+  const result = await peer.get(name, {
+    out,
+    seed: true,
+    onChunk: () => { firstChunk ??= (Date.now() - t0) / 1000 },
+    onEvent: e => {
+      if (e.event === 'progress' && firstPartial == null && e.partialBytes > 0) {
+        firstPartial = (Date.now() - t0) / 1000
+      }
+      if (e.event === 'provider-dropped') print({ event: 'provider-dropped', peer: e.peer, reason: e.reason })
+    }
+  })
+  print({ event: 'done', seconds: result.seconds, bytes: result.bytes, partialBytes: result.partialBytes, uploadedBytes: result.uploadedBytes, firstPartial, firstChunk, providers: result.providers.length, cpuSeconds: (({ user, system }) => (user + system) / 1e6)(process.cpuUsage(cpu0)) })
+} catch (err) {
+  print({ event: 'error', message: err?.message ?? String(err) })
+  await peer.stop()
+  process.exit(1)
+}
