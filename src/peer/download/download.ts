@@ -367,7 +367,12 @@ class Download {
     // chunks being verified and written count against the depth: that bounds memory
     while (!this.done && worker.slot.chunks.size + worker.writing < worker.speed.depth && this.workers.get(worker.peer) === worker) {
       // a relayed connection near its relay's data limit: new requests wait for a fresh one
-      if (!this.pool.roomFor(worker, this.chunks.chunkSize, worker.speed.depth, () => { worker.stats.path = worker.path; this.fill(worker) })) return
+      if (!this.pool.roomFor(worker, this.chunks.chunkSize, worker.speed.depth, () => {
+        worker.stats.path = worker.path
+        // HAVE frames come on the session that asked: ask on the new one
+        if (worker.partial) this.resyncHaves(worker)
+        this.fill(worker)
+      })) return
       const now = Date.now()
       if (this.rateLimit != null && this.waitForRate(now)) return
       const index = this.chunks.next(worker.slot, now)
@@ -473,6 +478,9 @@ class Download {
     this.file.part.wrote(length)
     if (this.chunks.markVerified(index)) {
       this.progress.chunk(worker.stats, length, path)
+      // a late chunk of a session the worker left (it moved off the relay) does not turn the
+      // reported path back: the path is the one requests go to now
+      if (session !== worker.session) worker.stats.path = worker.path
       this.pool.delivered(worker.peer)
       this.file.state.set(index)
       worker.speed.record(Date.now(), length)
