@@ -9,7 +9,11 @@ import type { RelayServerConfig } from './node/create-node.js'
 import { TRANSPORTS, DEFAULT_ENCRYPTERS, type TransportName, type EncrypterName } from './node/transport-names.js'
 import { PUNCH_WAIT_MS } from './node/hole-punch-tuning.js'
 import type { ReachabilityMode } from './types.js'
-import { PROVIDER_GRACE_MS, MAX_FILES_PER_PEER, MASTER_REQUESTS_PER_SECOND, MASTER_REQUEST_BURST } from './master/tuning.js'
+import {
+  PROVIDER_GRACE_MS, MAX_FILES_PER_PEER, MASTER_REQUESTS_PER_SECOND, MASTER_REQUEST_BURST, MAX_RECORDS, MAX_RECORDS_PER_IP,
+  MAX_INDEX_BYTES, PRUNE_AFTER_MS, MAX_CONNECTIONS_PER_IP, CONNECTIONS_PER_IP_PER_SECOND, IDLE_CONNECTION_MS, RESERVATIONS_PER_IP,
+  REQUESTS_PER_IP_PER_SECOND, REQUEST_BURST_PER_IP
+} from './master/tuning.js'
 import { REQUEST_TIMEOUT_MS } from './protocols/constants.js'
 import { DIALBACK_PER_IP_PER_MINUTE } from './protocols/dialback/constants.js'
 import { DEFAULT_MAX_UPLOADS, DEFAULT_MAX_UPLOADS_PER_PEER, DEFAULT_MAX_UPLOADS_PER_IP, STREAM_IDLE_TIMEOUT_MS } from './protocols/fetch/constants.js'
@@ -29,6 +33,17 @@ export interface MasterDefaults {
   requestsPerSecond: number
   requestBurst: number
   dialBackPerIpPerMinute: number
+  /** issue 10's limits (master/tuning.ts, SECURITY.md) */
+  maxRecords: number
+  maxRecordsPerIp: number
+  maxIndexBytes: number
+  pruneAfterMs: number
+  maxConnectionsPerIp: number
+  connectionsPerIpPerSecond: number
+  idleConnectionMs: number
+  reservationsPerIp: number
+  requestsPerIpPerSecond: number
+  requestBurstPerIp: number
   relay: RelayServerConfig
 }
 
@@ -68,6 +83,16 @@ export const MASTER_DEFAULTS: Readonly<MasterDefaults> = Object.freeze({
   requestsPerSecond: MASTER_REQUESTS_PER_SECOND,
   requestBurst: MASTER_REQUEST_BURST,
   dialBackPerIpPerMinute: DIALBACK_PER_IP_PER_MINUTE,
+  maxRecords: MAX_RECORDS,
+  maxRecordsPerIp: MAX_RECORDS_PER_IP,
+  maxIndexBytes: MAX_INDEX_BYTES,
+  pruneAfterMs: PRUNE_AFTER_MS,
+  maxConnectionsPerIp: MAX_CONNECTIONS_PER_IP,
+  connectionsPerIpPerSecond: CONNECTIONS_PER_IP_PER_SECOND,
+  idleConnectionMs: IDLE_CONNECTION_MS,
+  reservationsPerIp: RESERVATIONS_PER_IP,
+  requestsPerIpPerSecond: REQUESTS_PER_IP_PER_SECOND,
+  requestBurstPerIp: REQUEST_BURST_PER_IP,
   relay: Object.freeze({
     maxReservations: 1024,
     dataLimit: 1024 * 1024 * 1024,

@@ -26,6 +26,8 @@ export type ErrorCode =
   | 'PROTOCOL'
   | 'RATE_LIMITED'
   | 'QUOTA_EXCEEDED'
+  /** the master cannot store more (a full disk or its global record cap) */
+  | 'STORAGE_FULL'
   /** a file system operation failed */
   | 'IO'
   | 'ABORTED'

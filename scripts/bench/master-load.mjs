@@ -35,7 +35,19 @@ function rssMiB (pid) {
 }
 
 try {
-  writeFileSync(join(dir, 'master.json'), JSON.stringify({ maxConnections: peers + 500, maxFilesPerPeer: Math.ceil(files / peers) + 100 }))
+  // every peer of this bench comes from 127.0.0.1: the per-IP limits (issue 10) are lifted,
+  // and peers waiting for their turn to register must not be closed as idle
+  writeFileSync(join(dir, 'master.json'), JSON.stringify({
+    maxConnections: peers + 500,
+    maxFilesPerPeer: Math.ceil(files / peers) + 100,
+    maxConnectionsPerIp: peers + 500,
+    connectionsPerIpPerSecond: peers + 500,
+    maxRecordsPerIp: files * 2,
+    maxRecords: files * 2,
+    idleConnectionMs: 0,
+    requestsPerIpPerSecond: 1_000_000,
+    requestBurstPerIp: 1_000_000
+  }))
   const master = start([MASTER_JS, '--listen', '/ip4/127.0.0.1/tcp/0', '--data', join(dir, 'master'), '--config', join(dir, 'master.json'), '--json'])
   const ready = await master.next('ready')
   const addr = ready.addrs[0]

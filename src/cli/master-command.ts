@@ -49,7 +49,17 @@ export const masterCommand: CommandSpec = {
       requestTimeoutMs: config.requestTimeoutMs,
       requestsPerSecond: config.requestsPerSecond,
       requestBurst: config.requestBurst,
-      dialBackPerIpPerMinute: config.dialBackPerIpPerMinute
+      dialBackPerIpPerMinute: config.dialBackPerIpPerMinute,
+      maxRecords: config.maxRecords,
+      maxRecordsPerIp: config.maxRecordsPerIp,
+      maxIndexBytes: config.maxIndexBytes,
+      pruneAfterMs: config.pruneAfterMs,
+      maxConnectionsPerIp: config.maxConnectionsPerIp,
+      connectionsPerIpPerSecond: config.connectionsPerIpPerSecond,
+      idleConnectionMs: config.idleConnectionMs,
+      reservationsPerIp: config.reservationsPerIp,
+      requestsPerIpPerSecond: config.requestsPerIpPerSecond,
+      requestBurstPerIp: config.requestBurstPerIp
     })
     const addrs = master.addrs()
     out.event('ready', { peerId: master.peerId, addrs }, `SwarmMaster ${master.peerId} ready; peers pass one of these as --master:\n${addrs.map(a => `  ${a}`).join('\n')}\nCtrl-C stops it.`)

@@ -24,6 +24,13 @@ export interface FileRecord {
   partial?: boolean
 }
 
+/** A live provider of a content id, as the index knows it. */
+export interface ProviderCandidate {
+  peer: string
+  /** when the peer last became live (ms since the epoch): longer-lived providers rank higher */
+  since: number
+}
+
 export interface SearchHit {
   id: Uint8Array
   name: string
@@ -40,16 +47,50 @@ export const INDEX_FILE = 'index.sqlite'
  * ("a") bounded (≈ 2-6 ms over 1M names); results rank by live providers among these.
  */
 const SEARCH_SCAN_LIMIT = 2_000
+/**
+ * Providers of one id examined per lookup: a window of this many, in PeerId order, from a
+ * random offset (wrapping), so keys minted to sort first cannot fill every answer.
+ */
+export const PROVIDER_SCAN_LIMIT = 2_000
+/** Rows deleted per prune transaction (the master keeps serving between them). */
+const PRUNE_BATCH = 5_000
+
+/**
+ * SQLite errors that mean "the disk cannot take more" (or cannot be written at all): the
+ * master refuses registrations with STORAGE_FULL and keeps serving lookups.
+ */
+export function isStorageError (err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code
+  return typeof code === 'string' && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|CORRUPT|NOTADB|BUSY|LOCKED|PROTOCOL)/.test(code)
+}
 
 export class IndexStore {
   private readonly db: Database.Database
   private readonly stmts: ReturnType<IndexStore['prepare']>
+  /** records in the files table (kept here: COUNT(*) is a full scan) */
+  private total = 0
+  /**
+   * Why the index could not be written at startup (a full disk): it still answers lookups
+   * and searches, and liveness marks from before the restart may be stale until it can
+   * write again.
+   */
+  readonly startupError: string | null = null
 
   constructor (dataDir: string | null) {
     if (dataDir != null) mkdirSync(dataDir, { recursive: true })
-    this.db = new Database(dataDir == null ? ':memory:' : join(dataDir, INDEX_FILE))
-    this.db.pragma('journal_mode = WAL')
-    this.db.pragma('synchronous = NORMAL')
+    this.db = openDatabase(dataDir == null ? ':memory:' : join(dataDir, INDEX_FILE))
+    try {
+      this.migrate()
+    } catch (err) {
+      // a full disk must not keep the master from starting: serve what is there
+      if (!isStorageError(err) || this.db.pragma('user_version', { simple: true }) as number < SCHEMA_VERSION) throw err
+      this.startupError = (err as Error).message
+    }
+    this.stmts = this.prepare()
+    this.total = this.db.prepare('SELECT COUNT(*) FROM files').pluck().get() as number
+  }
+
+  private migrate (): void {
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS peers (
         peer TEXT PRIMARY KEY,
@@ -81,7 +122,6 @@ export class IndexStore {
         INSERT INTO names (names, rowid, path) VALUES ('delete', old.rowid, old.path);
         INSERT INTO names (rowid, path) VALUES (new.rowid, new.path);
       END;
-      UPDATE peers SET live = 0;
     `)
     // schema 1: the FTS table gets prefix indexes (1-3 letters), so a broad prefix like
     // "ho*" over a million names is one index lookup instead of a merge of every token
@@ -95,17 +135,41 @@ export class IndexStore {
         PRAGMA user_version = 1;
       `)
     }
-    // schema 2: partial records (downloads in progress that serve what they verified)
+    // schema 2: what the master's limits need: since when a peer is live (lookups prefer
+    // long-lived providers), the IP it registered from and its file count (per-IP caps)
+    if ((this.db.pragma('user_version', { simple: true }) as number) < 2) {
+      this.db.transaction(() => {
+        this.db.exec(`
+          ALTER TABLE peers ADD COLUMN since INTEGER NOT NULL DEFAULT 0;
+          ALTER TABLE peers ADD COLUMN ip TEXT;
+          ALTER TABLE peers ADD COLUMN files INTEGER NOT NULL DEFAULT 0;
+          CREATE INDEX peers_by_ip ON peers (ip);
+          CREATE INDEX peers_by_seen ON peers (live, last_seen);
+          UPDATE peers SET files = (SELECT COUNT(*) FROM files WHERE files.peer = peers.peer);
+          PRAGMA user_version = 2;
+        `)
+      })()
+    }
+    // partial records (downloads in progress that serve what they verified)
     if (!(this.db.pragma('table_info(files)') as Array<{ name: string }>).some(c => c.name === 'partial')) {
       this.db.exec('ALTER TABLE files ADD COLUMN partial INTEGER NOT NULL DEFAULT 0')
     }
-    this.stmts = this.prepare()
+    this.db.exec('UPDATE peers SET live = 0')
   }
 
   private prepare () {
     const db = this.db
     return {
-      setLive: db.prepare('INSERT INTO peers (peer, live, last_seen) VALUES (?, ?, ?) ON CONFLICT (peer) DO UPDATE SET live = excluded.live, last_seen = excluded.last_seen'),
+      setLive: db.prepare(`INSERT INTO peers (peer, live, last_seen, since) VALUES (@peer, 1, @now, @now) ON CONFLICT (peer) DO UPDATE
+        SET since = CASE WHEN peers.live = 1 THEN peers.since ELSE excluded.since END, live = 1, last_seen = excluded.last_seen`),
+      setCount: db.prepare(`INSERT INTO peers (peer, live, last_seen, ip, files) VALUES (@peer, 0, @now, @ip, @files) ON CONFLICT (peer) DO UPDATE
+        SET files = excluded.files, ip = coalesce(excluded.ip, peers.ip)`),
+      peerFiles: db.prepare('SELECT files FROM peers WHERE peer = ?').pluck(),
+      ipFiles: db.prepare('SELECT coalesce(SUM(files), 0) FROM peers WHERE ip = ?').pluck(),
+      stale: db.prepare(`SELECT peer FROM peers WHERE live = 0 AND last_seen < ? LIMIT ${PRUNE_BATCH}`).pluck(),
+      staleFiles: db.prepare(`SELECT rowid FROM files WHERE peer = ? LIMIT ${PRUNE_BATCH}`).pluck(),
+      deleteRow: db.prepare('DELETE FROM files WHERE rowid = ?'),
+      deletePeer: db.prepare('DELETE FROM peers WHERE peer = ?'),
       setNotLive: db.prepare('UPDATE peers SET live = 0, last_seen = ? WHERE peer = ?'),
       countPeers: db.prepare('SELECT COUNT(*) FROM peers').pluck(),
       isLive: db.prepare('SELECT live FROM peers WHERE peer = ?').pluck(),
@@ -115,8 +179,10 @@ export class IndexStore {
         WHERE files.id != excluded.id OR files.size != excluded.size OR files.partial != excluded.partial`),
       deleteFile: db.prepare('DELETE FROM files WHERE peer = ? AND path = ?'),
       countFiles: db.prepare('SELECT COUNT(*) FROM files WHERE peer = ?').pluck(),
-      providers: db.prepare(`SELECT DISTINCT f.peer FROM files f JOIN peers p ON p.peer = f.peer AND p.live = 1
-        WHERE f.id = ? LIMIT ?`).pluck(),
+      countIdRows: db.prepare('SELECT COUNT(*) FROM files WHERE id = ?').pluck(),
+      providerWindow: db.prepare(`SELECT w.peer AS peer, p.since AS since
+        FROM (SELECT DISTINCT peer FROM files WHERE id = @id ORDER BY peer LIMIT @limit OFFSET @offset) w
+        JOIN peers p ON p.peer = w.peer AND p.live = 1`),
       partialPeers: db.prepare(`SELECT f.peer FROM files f JOIN peers p ON p.peer = f.peer AND p.live = 1
         WHERE f.id = ? GROUP BY f.peer HAVING MIN(f.partial) = 1`).pluck(),
       describe: db.prepare(`SELECT f.id, f.name, f.path, f.size, COUNT(DISTINCT f.peer) AS providers,
@@ -140,8 +206,42 @@ export class IndexStore {
    * row: a key that merely connected leaves nothing behind).
    */
   setLive (peer: string, live: boolean): void {
-    if (live) this.stmts.setLive.run(peer, 1, Date.now())
+    if (live) this.stmts.setLive.run({ peer, now: Date.now() })
     else this.stmts.setNotLive.run(Date.now(), peer)
+  }
+
+  /** Records in the index, all peers. */
+  totalFiles (): number {
+    return this.total
+  }
+
+  /** Size of the index file (its pages; the WAL comes on top until a checkpoint), bytes. */
+  sizeBytes (): number {
+    return (this.db.pragma('page_count', { simple: true }) as number) * (this.db.pragma('page_size', { simple: true }) as number)
+  }
+
+  /** Records of the peers that registered from `ip`. */
+  ipFileCount (ip: string): number {
+    return this.stmts.ipFiles.get(ip) as number
+  }
+
+  /**
+   * Deletes the records and rows of peers not live since before `cutoff` (ms since the
+   * epoch), in bounded transactions; returns the records deleted.
+   */
+  prune (cutoff: number): number {
+    let deleted = 0
+    for (const peer of this.stmts.stale.all(cutoff) as string[]) {
+      for (;;) {
+        const rows = this.stmts.staleFiles.all(peer) as number[]
+        if (rows.length === 0) break
+        this.db.transaction(() => { for (const r of rows) this.stmts.deleteRow.run(r) })()
+        deleted += rows.length
+        this.total -= rows.length
+      }
+      this.stmts.deletePeer.run(peer)
+    }
+    return deleted
   }
 
   /** Rows of the peers table: peers that ever registered. */
@@ -159,27 +259,64 @@ export class IndexStore {
     return this.stmts.countFiles.get(peer) as number
   }
 
-  /** Replaces (reset) or extends the peer's file set; returns the peer's file count. */
-  addFiles (peer: string, files: FileRecord[], reset: boolean): number {
-    this.db.transaction(() => {
+  /**
+   * Replaces (reset) or extends the peer's file set; returns the peer's file count. `ip`:
+   * the address the registration came from (the per-IP caps count by it).
+   */
+  addFiles (peer: string, files: FileRecord[], reset: boolean, ip?: string): number {
+    return this.db.transaction(() => {
       if (reset) this.stmts.deletePeerFiles.run(peer)
       for (const f of files) {
         this.stmts.upsertFile.run(peer, f.path, baseName(f.path), Buffer.from(f.id), f.size, f.partial === true ? 1 : 0)
       }
+      return this.recount(peer, ip)
     })()
-    return this.fileCount(peer)
   }
 
   removePaths (peer: string, paths: string[]): number {
-    this.db.transaction(() => {
+    return this.db.transaction(() => {
       for (const path of paths) this.stmts.deleteFile.run(peer, path)
+      return this.recount(peer)
     })()
-    return this.fileCount(peer)
   }
 
-  /** Live peers that share `id`. */
-  providers (id: Uint8Array, limit: number): string[] {
-    return this.stmts.providers.all(Buffer.from(id), limit) as string[]
+  /** Inside a transaction: the peer's file count, stored in its row, and the total updated. */
+  private recount (peer: string, ip?: string): number {
+    const row = this.stmts.peerFiles.get(peer) as number | undefined
+    const before = row ?? 0
+    const count = this.fileCount(peer)
+    // a stranger's empty REMOVE leaves no row behind
+    if (row == null && count === 0 && ip == null) return 0
+    this.stmts.setCount.run({ peer, now: Date.now(), ip: ip ?? null, files: count })
+    this.total += count - before
+    return count
+  }
+
+  /**
+   * Live peers that share `id`, not in `exclude`: at most `limit` of a window of
+   * PROVIDER_SCAN_LIMIT that starts at a random offset (the caller ranks and samples them).
+   */
+  providers (id: Uint8Array, limit: number, exclude?: ReadonlySet<string>): ProviderCandidate[] {
+    const key = Buffer.from(id)
+    const rows = this.stmts.countIdRows.get(key) as number
+    const scan = PROVIDER_SCAN_LIMIT
+    let found: ProviderCandidate[]
+    if (rows <= scan) {
+      found = this.stmts.providerWindow.all({ id: key, limit: scan, offset: 0 }) as ProviderCandidate[]
+    } else {
+      const offset = Math.floor(Math.random() * rows)
+      found = this.stmts.providerWindow.all({ id: key, limit: scan, offset }) as ProviderCandidate[]
+      if (offset + scan > rows) found.push(...this.stmts.providerWindow.all({ id: key, limit: offset + scan - rows, offset: 0 }) as ProviderCandidate[])
+    }
+    const seen = new Set<string>()
+    const out: ProviderCandidate[] = []
+    for (const c of found) {
+      if (seen.has(c.peer) || exclude?.has(c.peer) === true) continue
+      seen.add(c.peer)
+      out.push(c)
+      if (out.length >= limit) break
+    }
+    return out
   }
 
   /** Live peers whose only copies of `id` are partial (downloads in progress). */
@@ -207,6 +344,31 @@ export class IndexStore {
 
   close (): void {
     if (this.db.open) this.db.close()
+  }
+}
+
+const SCHEMA_VERSION = 2
+
+/**
+ * Opens the database in WAL mode. On a full disk WAL's shared-memory file may not be
+ * creatable: the database is then opened in exclusive locking mode (the WAL index lives in
+ * the process's memory; only this process uses the index anyway).
+ */
+function openDatabase (file: string): Database.Database {
+  const db = new Database(file)
+  try {
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = NORMAL')
+    db.prepare('SELECT COUNT(*) FROM sqlite_master').get()
+    return db
+  } catch (err) {
+    if (!isStorageError(err) || file === ':memory:') throw err
+    db.close()
+    const again = new Database(file)
+    again.pragma('locking_mode = EXCLUSIVE')
+    again.pragma('synchronous = NORMAL')
+    again.prepare('SELECT COUNT(*) FROM sqlite_master').get()
+    return again
   }
 }
 

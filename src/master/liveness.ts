@@ -6,6 +6,9 @@
 import type { PeerId } from '@libp2p/interface'
 import type { FileShareNode } from '../node/create-node.js'
 import type { IndexStore } from './index-store.js'
+import { logger } from '@libp2p/logger'
+
+const log = logger('fileshare:master:liveness')
 
 export class Liveness {
   private readonly timers = new Map<string, NodeJS.Timeout>()
@@ -43,7 +46,13 @@ export class Liveness {
     if (this.timers.has(peer) || this.isConnected(peer)) return
     const timer = setTimeout(() => {
       this.timers.delete(peer)
-      if (!this.isConnected(peer)) this.index.setLive(peer, false)
+      if (this.isConnected(peer)) return
+      try {
+        this.index.setLive(peer, false)
+      } catch (err: any) {
+        // a full disk must never crash the master from a timer: the mark is stale until it can write
+        log.error('cannot mark %s not live: %s', peer, err?.message ?? err)
+      }
     }, this.graceMs)
     timer.unref()
     this.timers.set(peer, timer)

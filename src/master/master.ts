@@ -11,10 +11,13 @@ import { logger } from '@libp2p/logger'
 import { createNode, type FileShareNode, type RelayServerConfig, type EncrypterName } from '../node/create-node.js'
 import { listenFor, type TransportName } from '../node/addresses.js'
 import { loadOrCreateKey } from '../node/key-store.js'
-import { IndexStore } from './index-store.js'
+import { IndexStore, isStorageError } from './index-store.js'
 import { Liveness } from './liveness.js'
 import { peerRateLimiter } from './rate-limiter.js'
 import { relayGate, type RelayGateTarget } from './relay-gate.js'
+import { ConnectionGuard } from './connection-guard.js'
+import { VerifiedAddrs } from './verified-addrs.js'
+import { RESERVATION_REGISTRATION_WAIT_MS } from './tuning.js'
 import { registerServer } from '../protocols/register/index.js'
 import { lookupServer } from '../protocols/lookup/index.js'
 import { dialBackServer } from '../protocols/dialback/index.js'
@@ -92,6 +95,57 @@ export interface MasterOptions {
    * @default 60
    */
   dialBackPerIpPerMinute?: number
+  /**
+   * records (files of all peers) the index holds; more → STORAGE_FULL
+   * @default 2000000
+   */
+  maxRecords?: number
+  /**
+   * records of all peers registering from one IP (a household, a campus behind one NAT); more → QUOTA_EXCEEDED
+   * @default 500000
+   */
+  maxRecordsPerIp?: number
+  /**
+   * index file size past which registrations that add records get STORAGE_FULL, bytes
+   * @default 4 GiB
+   */
+  maxIndexBytes?: number
+  /**
+   * records of a peer not live for this long are deleted, ms (0 = never)
+   * @default 7 days
+   */
+  pruneAfterMs?: number
+  /**
+   * inbound connections from one IP at once (handshakes under way count)
+   * @default 512
+   */
+  maxConnectionsPerIp?: number
+  /**
+   * new inbound connections accepted per second from one IP
+   * @default 64
+   */
+  connectionsPerIpPerSecond?: number
+  /**
+   * an inbound connection that registers, looks up, asks a dial-back, holds a relay slot or
+   * carries a relayed connection within this time is kept, others are closed, ms (0 = never)
+   * @default 30000
+   */
+  idleConnectionMs?: number
+  /**
+   * relay reservations held from one IP at once
+   * @default 64
+   */
+  reservationsPerIp?: number
+  /**
+   * register and lookup requests per second from one IP, whatever the keys (token bucket per protocol)
+   * @default 200
+   */
+  requestsPerIpPerSecond?: number
+  /**
+   * per-IP token bucket size
+   * @default 400
+   */
+  requestBurstPerIp?: number
 }
 
 export interface Master {
@@ -101,6 +155,12 @@ export interface Master {
   addrs: () => string[]
   readonly index: IndexStore
   readonly liveness: Liveness
+  /** per-IP connection cap and idle-connection reaper */
+  readonly connections: ConnectionGuard
+  /** dial-back results per peer */
+  readonly verified: VerifiedAddrs
+  /** deletes the records of peers not live for pruneAfterMs now (also runs on a timer); returns the records deleted */
+  prune: () => number
   stop: () => Promise<void>
 }
 
@@ -120,23 +180,58 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
     const privateKey = dataDir != null ? await loadOrCreateKey(dataDir) : undefined
     const index = new IndexStore(dataDir)
     cleanup.push(() => { index.close() })
+    if (index.startupError != null) log.error('the index cannot be written (%s): registrations are refused until there is space; lookups and searches are served', index.startupError)
     const requestTimeoutMs = options.requestTimeoutMs ?? d.requestTimeoutMs
     const requestsPerSecond = options.requestsPerSecond ?? d.requestsPerSecond
     const requestBurst = options.requestBurst ?? d.requestBurst
+    const ipRate = options.requestsPerIpPerSecond ?? d.requestsPerIpPerSecond
+    const ipBurst = options.requestBurstPerIp ?? d.requestBurstPerIp
+    const verified = new VerifiedAddrs()
+    let started: FileShareNode | null = null
+    // per-IP connection cap and idle reaper (issue 10)
+    const guard = new ConnectionGuard({
+      maxPerIp: options.maxConnectionsPerIp ?? d.maxConnectionsPerIp,
+      idleMs: options.idleConnectionMs ?? d.idleConnectionMs,
+      registered: peer => index.isLive(peer) === true,
+      reserved: peer => started?.services.relay?.reservations.has(peer) === true
+    })
     // the protocol servers are libp2p services: started and stopped with the node
     let tracker: Liveness | null = null
     const services = {
       register: registerServer({
         store: index,
         limiter: peerRateLimiter(requestsPerSecond, requestBurst),
+        ipLimiter: peerRateLimiter(ipRate, ipBurst),
         maxFilesPerPeer: options.maxFilesPerPeer ?? d.maxFilesPerPeer,
+        maxRecords: options.maxRecords ?? d.maxRecords,
+        maxRecordsPerIp: options.maxRecordsPerIp ?? d.maxRecordsPerIp,
+        maxIndexBytes: options.maxIndexBytes ?? d.maxIndexBytes,
+        isStorageError,
         requestTimeoutMs,
-        onRegistered: peer => { tracker?.connected(peer) }
+        onRegistered: (peer, connection) => {
+          tracker?.connected(peer)
+          if (connection != null) guard.used(connection)
+        }
       }),
-      lookup: lookupServer({ store: index, limiter: peerRateLimiter(requestsPerSecond, requestBurst), requestTimeoutMs }),
-      dialBack: dialBackServer({ checksPerIpPerMinute: options.dialBackPerIpPerMinute ?? d.dialBackPerIpPerMinute })
+      lookup: lookupServer({
+        store: index,
+        limiter: peerRateLimiter(requestsPerSecond, requestBurst),
+        ipLimiter: peerRateLimiter(ipRate, ipBurst),
+        requestTimeoutMs,
+        verified,
+        onRequest: connection => { guard.used(connection) }
+      }),
+      dialBack: dialBackServer({
+        checksPerIpPerMinute: options.dialBackPerIpPerMinute ?? d.dialBackPerIpPerMinute,
+        onResult: (peer, reached) => { verified.record(peer, reached) },
+        onRequest: connection => { guard.used(connection) }
+      })
     }
     let gateTarget: RelayGateTarget | null = null
+    const gate = relayGate(() => gateTarget, {
+      maxPerIp: options.reservationsPerIp ?? d.reservationsPerIp,
+      registrationWaitMs: RESERVATION_REGISTRATION_WAIT_MS
+    })
     const transports = options.transports ?? d.transports
     const listen = listenFor(options.listen ?? d.listen, transports)
     const node = await createNode({
@@ -149,15 +244,54 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
       announce: options.announce ?? d.announce,
       relayServer: { ...d.relay, ...options.relay },
       maxConnections: options.maxConnections ?? d.maxConnections,
-      connectionGater: relayGate(() => gateTarget),
+      inboundConnectionsPerIpPerSecond: options.connectionsPerIpPerSecond ?? d.connectionsPerIpPerSecond,
+      connectionGater: { ...gate, ...guard.gater() },
       services
     })
+    started = node
     cleanup.push(async () => { await node.stop() })
     await assertListening(node, listen)
-    gateTarget = { node, index }
+    gateTarget = { node, index, verified }
+    guard.start(node)
+    cleanup.push(() => { guard.stop() })
+    // the addresses peers announce at the IP the master sees them at (lookups rank and list by them)
+    const onIdentify = (evt: CustomEvent<any>): void => {
+      const { peerId, listenAddrs } = evt.detail
+      verified.announce(peerId, listenAddrs ?? [], node.getConnections(peerId))
+    }
+    const onUpdate = (evt: CustomEvent<any>): void => {
+      const peer = evt.detail.peer
+      if (node.getConnections(peer.id).length > 0) verified.announce(peer.id, peer.addresses.map((a: any) => a.multiaddr), node.getConnections(peer.id))
+    }
+    const onGone = (evt: CustomEvent<any>): void => { verified.disconnected(evt.detail.toString()) }
+    node.addEventListener('peer:identify', onIdentify)
+    node.addEventListener('peer:update', onUpdate)
+    node.addEventListener('peer:disconnect', onGone)
+    cleanup.push(() => {
+      node.removeEventListener('peer:identify', onIdentify)
+      node.removeEventListener('peer:update', onUpdate)
+      node.removeEventListener('peer:disconnect', onGone)
+    })
     const liveness = tracker = new Liveness(node, index, options.providerGraceMs ?? d.providerGraceMs)
     liveness.start()
     cleanup.push(() => { liveness.stop() })
+
+    // records of peers gone for longer than pruneAfterMs are deleted (a storage error is logged, never thrown)
+    const pruneAfterMs = options.pruneAfterMs ?? d.pruneAfterMs
+    const prune = (): number => {
+      if (pruneAfterMs <= 0) return 0
+      try {
+        const deleted = index.prune(Date.now() - pruneAfterMs)
+        if (deleted > 0) log('pruned %d records of peers not seen for %d ms', deleted, pruneAfterMs)
+        return deleted
+      } catch (err: any) {
+        log.error('pruning the index failed: %s', err?.message ?? err)
+        return 0
+      }
+    }
+    const pruneTimer = pruneAfterMs > 0 ? setInterval(prune, Math.max(1_000, Math.min(3600_000, Math.floor(pruneAfterMs / 4)))) : null
+    pruneTimer?.unref()
+    cleanup.push(() => { if (pruneTimer != null) clearInterval(pruneTimer) })
     log('master %s listening on %s', node.peerId.toString(), node.getMultiaddrs().map(String).join(', '))
 
     let stopped = false
@@ -167,9 +301,17 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
       addrs: () => node.getMultiaddrs().map(String),
       index,
       liveness,
+      connections: guard,
+      verified,
+      prune,
       async stop () {
         if (stopped) return
         stopped = true
+        if (pruneTimer != null) clearInterval(pruneTimer)
+        node.removeEventListener('peer:identify', onIdentify)
+        node.removeEventListener('peer:update', onUpdate)
+        node.removeEventListener('peer:disconnect', onGone)
+        guard.stop()
         liveness.stop()
         await node.stop()
         index.close()

@@ -12,3 +12,32 @@ export const MASTER_REQUEST_BURST = 200
 export const PROVIDER_GRACE_MS = 10_000
 /** Words of a search query that count (the rest are ignored). */
 export const MAX_QUERY_WORDS = 8
+
+/**
+ * Issue 10, "hold the open internet": the master's limits. Per-IP values are sized for NAT
+ * (a household or a campus shares one public IP); see SECURITY.md.
+ */
+/** Records the whole index may hold. */
+export const MAX_RECORDS = 2_000_000
+/** Records the peers registering from one IP address may hold together (5 peers at the per-peer cap). */
+export const MAX_RECORDS_PER_IP = 500_000
+/** Size of the index file past which registrations are refused (STORAGE_FULL), bytes. */
+export const MAX_INDEX_BYTES = 4 * 1024 ** 3
+/** Records of a peer not seen (not live) for this long are deleted, ms (7 days; 0 = never). */
+export const PRUNE_AFTER_MS = 7 * 24 * 3600_000
+/** Inbound connections from one IP address at once. */
+export const MAX_CONNECTIONS_PER_IP = 512
+/** New inbound connections accepted per second from one IP address: fills the per-IP cap in ≈ 8 s. */
+export const CONNECTIONS_PER_IP_PER_SECOND = 64
+/** An inbound connection that registers, looks up, asks a dial-back or reserves nothing within this long is closed, ms. */
+export const IDLE_CONNECTION_MS = 30_000
+/** Relay reservations held from one IP address at once. */
+export const RESERVATIONS_PER_IP = 64
+/** A peer asking for a relay slot before its first registration arrived gets this long to register, ms. */
+export const RESERVATION_REGISTRATION_WAIT_MS = 5_000
+/**
+ * Requests per second on each master protocol from one IP address, whatever the keys (a
+ * household or a campus behind one NAT: hundreds of peers asking now and then stay far below).
+ */
+export const REQUESTS_PER_IP_PER_SECOND = 200
+export const REQUEST_BURST_PER_IP = 400

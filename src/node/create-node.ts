@@ -39,6 +39,8 @@ export { DEFAULT_ENCRYPTERS, type EncrypterName } from './transport-names.js'
  * protocol serves per connection (MAX_INBOUND_STREAMS = 32 in protocols/constants.ts).
  */
 const MAX_EARLY_STREAMS = 64
+/** Addresses of one peer a single dial tries (libp2p's default is 25). */
+export const MAX_PEER_ADDRS_TO_DIAL = 8
 
 export interface RelayServerConfig {
   maxReservations: number
@@ -63,6 +65,11 @@ export interface NodeOptions<S extends Record<string, unknown> = Record<never, n
   /** dial and listen through circuit relays (sharing peers, clients) */
   relayTransport?: boolean
   maxConnections?: number
+  /**
+   * new inbound connections accepted per second from one IP address (default: maxConnections,
+   * at least 100: NATed peers share an IP)
+   */
+  inboundConnectionsPerIpPerSecond?: number
   connectionGater?: ConnectionGater
   /**
    * take every listen address for a verified public address (the master: public by
@@ -148,8 +155,11 @@ export async function createNode<S extends Record<string, unknown> = Record<neve
     },
     connectionManager: {
       maxConnections,
-      inboundConnectionThreshold: Math.max(100, maxConnections),
-      maxIncomingPendingConnections: Math.max(64, Math.ceil(maxConnections / 4))
+      inboundConnectionThreshold: options.inboundConnectionsPerIpPerSecond ?? Math.max(100, maxConnections),
+      maxIncomingPendingConnections: Math.max(64, Math.ceil(maxConnections / 4)),
+      // one dial tries at most this many of a peer's addresses (a peer's address list is not
+      // a way to make this node connect to a third host over and over)
+      maxPeerAddrsToDial: MAX_PEER_ADDRS_TO_DIAL
     },
     transportManager: { faultTolerance: FaultTolerance.NO_FATAL },
     services: { ...services, ...options.services } as any

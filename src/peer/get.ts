@@ -6,6 +6,7 @@
 import { resolve } from 'node:path'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
+import type { PeerId } from '@libp2p/interface'
 import type { FileShareNode } from '../node/create-node.js'
 import { FileShareError, toFileShareError } from '../errors.js'
 import { isContentId, parseContentId, formatContentId } from '../content/content-id.js'
@@ -59,6 +60,7 @@ export async function getFile (ctx: GetContext, idOrName: string, options: GetOp
   let name: string | undefined
   let providers: ProviderRef[]
   let refreshProviders: (() => Promise<ProviderRef[]>) | undefined
+  let moreProviders: ((tried: PeerId[]) => Promise<ProviderRef[]>) | undefined
   if (options.from != null) {
     const from = await resolveFromAddr(ctx, options.from)
     if (isContentId(idOrName)) {
@@ -89,6 +91,8 @@ export async function getFile (ctx: GetContext, idOrName: string, options: GetOp
     if (providers.length === 0) throw new FileShareError('NO_PROVIDER', `no live provider for ${formatContentId(id)}`)
     const wanted = id
     refreshProviders = async () => (await m.providers(wanted)).providers
+    // every provider of an answer failed (Sybil keys, unreachable peers): ask for others
+    moreProviders = async tried => (await m.providers(wanted, tried)).providers
   }
   const { swarm } = ctx
   const onEvent = options.onEvent
@@ -100,6 +104,7 @@ export async function getFile (ctx: GetContext, idOrName: string, options: GetOp
       outDir: out,
       providers: swarm?.initial(providers) ?? providers,
       refreshProviders: swarm != null ? swarm.refresh(refreshProviders) : refreshProviders,
+      moreProviders,
       refreshIntervalMs: options.providerRefreshMs,
       requestsInFlight: ctx.requestsInFlight,
       maxDownloadRate: options.maxDownloadRate ?? ctx.maxDownloadRate,

@@ -31,9 +31,9 @@ export class MasterClient {
     this.reachability = new DialBackClient(link)
   }
 
-  /** Live providers of `id`, and what the index calls it (when a live peer shares it). */
-  async providers (id: Uint8Array): Promise<{ providers: PeerAddrs[], file?: SearchResult }> {
-    return await this.lookup.providers(id)
+  /** A sample of the live providers of `id` (none of `exclude`), and what the index calls it (when a live peer shares it). */
+  async providers (id: Uint8Array, exclude?: PeerId[]): Promise<{ providers: PeerAddrs[], file?: SearchResult }> {
+    return await this.lookup.providers(id, exclude)
   }
 
   async search (query: string, limit?: number): Promise<SearchResult[]> {

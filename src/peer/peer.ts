@@ -102,6 +102,12 @@ export interface PeerOptions {
    */
   maxUploadsPerIp?: number
   /**
+   * fair upload: how long the optimistic upload slot stays with one peer before a
+   * downloader that gave us nothing may take it, ms
+   * @default 30000
+   */
+  optimisticSlotMs?: number
+  /**
    * chunk bytes per second this peer uploads in total
    * @default unlimited
    */
@@ -274,6 +280,7 @@ export class FileSharePeer implements Peer {
           maxUploadsPerPeer: options.maxUploadsPerPeer ?? PEER_DEFAULTS.maxUploadsPerPeer,
           maxUploadsPerIp: options.maxUploadsPerIp ?? PEER_DEFAULTS.maxUploadsPerIp,
           maxUploadRate: options.maxUploadRate,
+          optimisticSlotMs: options.optimisticSlotMs,
           idleTimeoutMs: options.streamIdleTimeoutMs ?? PEER_DEFAULTS.streamIdleTimeoutMs,
           onChanged: (id, abs, reason) => { this.withdrawChanged(id, abs, reason) },
           serving: false
@@ -397,6 +404,8 @@ export class FileSharePeer implements Peer {
       self: this.peerId,
       upload: getOptions.upload ?? this.options.upload ?? PEER_DEFAULTS.upload,
       startServing: async () => { await this.startServing(true) },
+      // fair upload: peers we download from are served first when our slots are full
+      earn: (peer, bytes) => { this._node?.services.fetch.earn(peer, bytes) },
       onWarning: this.options.onWarning
     })
     const result = await getFile({

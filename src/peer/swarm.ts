@@ -27,7 +27,7 @@ export interface SwarmMemberOptions {
   upload: boolean
   /** starts the fetch server and the registration with the master (once) */
   startServing: () => Promise<void>
-  /** a verified chunk of `bytes` came from `peer` (upload credit, tit-for-tat: choker.ts) */
+  /** a verified chunk of `bytes` came from `peer`: its upload credit at our fetch server (fair upload, choker.ts) */
   earn?: (peer: string, bytes: number) => void
   onWarning?: (message: string) => void
 }

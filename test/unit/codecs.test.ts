@@ -16,9 +16,10 @@ describe('protobuf codecs (protons) round-trip every message', () => {
     for (const kind of [FetchRequest.Kind.MANIFEST, FetchRequest.Kind.CHUNK, FetchRequest.Kind.RESOLVE]) {
       roundTrip(FetchRequest, { kind, id: id(), index: 4_000_000, name: 'Photos/été 2025.jpg' })
     }
-    for (const status of [FetchResponse.Status.OK, FetchResponse.Status.NOT_FOUND, FetchResponse.Status.ERROR, FetchResponse.Status.BUSY, FetchResponse.Status.BAD_REQUEST]) {
-      roundTrip(FetchResponse, { status, message: 'm', index: 7, length: 1 << 20 })
+    for (const status of [FetchResponse.Status.OK, FetchResponse.Status.NOT_FOUND, FetchResponse.Status.ERROR, FetchResponse.Status.BUSY, FetchResponse.Status.BAD_REQUEST, FetchResponse.Status.CHANGED]) {
+      roundTrip(FetchResponse, { status, message: 'm', index: 7, length: 1 << 20, have: [] })
     }
+    roundTrip(FetchResponse, { status: FetchResponse.Status.HAVE, message: '', index: 0, length: 0, have: [0, 7, 4_000_000] })
     roundTrip(Manifest, { size: 2 ** 40 + 3, chunkSize: 1 << 20, chunkHashes: new Uint8Array(randomBytes(64)), name: 'big.bin' })
     roundTrip(NameMatch, { id: id(), path: 'a/b.txt', size: 2 ** 33 })
     roundTrip(NameMatches, { matches: [{ id: id(), path: 'a/b.txt', size: 1 }, { id: id(), path: 'b.txt', size: 0 }] })
@@ -37,7 +38,7 @@ describe('protobuf codecs (protons) round-trip every message', () => {
 
   it('lookup protocol', () => {
     for (const kind of [LookupRequest.Kind.PROVIDERS, LookupRequest.Kind.SEARCH, LookupRequest.Kind.PEER, LookupRequest.Kind.NAME]) {
-      roundTrip(LookupRequest, { kind, id: id(), query: 'holiday photos', peer: id(), limit: 50 })
+      roundTrip(LookupRequest, { kind, id: id(), query: 'holiday photos', peer: id(), limit: 50, exclude: [id(), id()] })
     }
     const info = { peer: id(), addrs: [new Uint8Array([4, 127, 0, 0, 1]), new Uint8Array([1, 2, 3])] }
     roundTrip(PeerInfo, info)

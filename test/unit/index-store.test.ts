@@ -56,13 +56,13 @@ describe('IndexStore (SQLite + FTS5)', () => {
 
   it('counts only live peers: providers, search and describe', () => {
     store.addFiles('peerB', [{ ...beach, path: 'copy/beach-sunset.jpg' }], true)
-    assert.deepEqual(store.providers(beach.id, 10), ['peerA'], 'peerB never came live')
+    assert.deepEqual(store.providers(beach.id, 10).map(p => p.peer), ['peerA'], 'peerB never came live')
     store.setLive('peerB', true)
-    assert.deepEqual(store.providers(beach.id, 10).sort(), ['peerA', 'peerB'])
+    assert.deepEqual(store.providers(beach.id, 10).map(p => p.peer).sort(), ['peerA', 'peerB'])
     assert.equal(store.describe(beach.id)?.providers, 2)
     store.setLive('peerA', false)
     assert.equal(store.isLive('peerA'), false)
-    assert.deepEqual(store.providers(beach.id, 10), ['peerB'])
+    assert.deepEqual(store.providers(beach.id, 10).map(p => p.peer), ['peerB'])
     assert.deepEqual(store.search('notes', 10), [], 'only peerA shares the notes')
     assert.equal(store.describe(notes.id), undefined)
     store.setLive('peerA', true)
@@ -82,7 +82,7 @@ describe('IndexStore (SQLite + FTS5)', () => {
     const a2 = { id: id(), path: 'a.txt', size: 11 }
     assert.equal(s.addFiles('p', [a2], false), 3)
     assert.deepEqual(s.providers(a.id, 10), [])
-    assert.deepEqual(s.providers(a2.id, 10), ['p'])
+    assert.deepEqual(s.providers(a2.id, 10).map(p => p.peer), ['p'])
     assert.equal(s.removePaths('p', ['b.txt', 'not-there.txt']), 2)
     assert.deepEqual(s.search('b', 10), [])
     assert.equal(s.addFiles('p', [b], true), 1)

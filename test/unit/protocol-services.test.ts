@@ -34,7 +34,7 @@ describe('protocol servers as libp2p services', () => {
     const asker = await newPeerId()
     const id = new Uint8Array(32).fill(7)
     const store: LookupStore = {
-      providers: (wanted) => wanted.every((b, i) => b === id[i]) ? [provider.toString()] : [],
+      providers: (wanted) => wanted.every((b, i) => b === id[i]) ? [{ peer: provider.toString() }] : [],
       describe: () => ({ id, name: 'a.bin', path: 'x/a.bin', size: 5, providers: 1 }),
       search: () => [],
       findByName: () => []
@@ -46,7 +46,13 @@ describe('protocol servers as libp2p services', () => {
       logger: defaultLogger(),
       peerStore: { get: async () => ({ addresses: [{ multiaddr: direct, isCertified: false }] }) as any },
       addressManager: { getAddresses: () => [multiaddr('/ip4/198.51.100.1/tcp/9000')] },
-      relay: { reservations: { has: (peer: PeerId) => peer.equals(provider) } }
+      relay: { reservations: { has: (peer: PeerId) => peer.equals(provider) } },
+      // the master sees the provider connected from the IP of its stored address: the address is listed
+      connectionManager: {
+        getConnections: (peer?: PeerId) => peer?.equals(provider) === true
+          ? [{ status: 'open', remoteAddr: multiaddr('/ip4/192.0.2.7/tcp/53211') } as unknown as Connection]
+          : []
+      }
     })
 
     await service.start()
@@ -55,7 +61,7 @@ describe('protocol servers as libp2p services', () => {
 
     const [outbound, inbound] = await streamPair()
     const served = handler(inbound, { remotePeer: asker } as unknown as Connection)
-    const res = await exchange(outbound, { kind: LookupRequest.Kind.PROVIDERS, id, query: '', peer: new Uint8Array(0), limit: 0 },
+    const res = await exchange(outbound, { kind: LookupRequest.Kind.PROVIDERS, id, query: '', peer: new Uint8Array(0), limit: 0, exclude: [] },
       LookupRequest, LookupResponse, { signal: AbortSignal.timeout(5000) })
     await served
     assert.equal(res.status, LookupResponse.Status.OK)
@@ -77,7 +83,7 @@ describe('protocol servers as libp2p services', () => {
       peerStore: { get: async () => { throw new Error('unknown') } },
       addressManager: { getAddresses: () => [] }
     })
-    const res = await service.answer('someone', { kind: LookupRequest.Kind.SEARCH, id: new Uint8Array(0), query: 'x', peer: new Uint8Array(0), limit: 5 })
+    const res = await service.answer('someone', { kind: LookupRequest.Kind.SEARCH, id: new Uint8Array(0), query: 'x', peer: new Uint8Array(0), limit: 5, exclude: [] })
     assert.equal(res.status, LookupResponse.Status.RATE_LIMITED)
   })
 })

@@ -10,6 +10,7 @@
  *   (reachability.ts) tries its TCP addresses in the background, and a direct connection
  *   that works is moved to by the download.
  * - Else its direct addresses are dialled (bounded by REQUEST_TIMEOUT_MS: nothing else is left).
+ * - At most MAX_DIALS_PER_PROVIDER direct and as many relayed addresses are dialled.
  * - A relayed connection is offered to hole punching (node/hole-punch.ts): when a direct
  *   QUIC connection is punched within its waitMs (config holePunchWaitMs) it is used from
  *   the first request on, so almost nothing crosses the relay; a slower punch goes on in
@@ -25,6 +26,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { logger } from '@libp2p/logger'
 import { PROTOCOL_FETCH } from '../../protocols/fetch/constants.js'
 import { REQUEST_TIMEOUT_MS } from '../../protocols/constants.js'
+import { MAX_DIALS_PER_PROVIDER } from './tuning.js'
 import type { FileShareNode } from '../../node/create-node.js'
 import { isRelayed, pathOf, withPeerId, transportOf, type PathKind } from '../../node/addresses.js'
 import { FileShareError, toFileShareError } from '../../errors.js'
@@ -55,14 +57,16 @@ async function dialProvider (node: FileShareNode, provider: ProviderRef, signal?
   const direct = bestDirect(open)
   if (direct != null) return direct
 
-  let known: Multiaddr[] = provider.addrs
-  if (provider.addrs.length > 0) {
-    await node.peerStore.merge(provider.peer, { multiaddrs: provider.addrs }).catch(() => {})
-  } else {
-    known = await node.peerStore.get(provider.peer).then(p => p.addresses.map(a => a.multiaddr), () => [])
-  }
-  const directAddrs = known.filter(a => !isRelayed(a.toString())).map(a => withPeerId(a, provider.peer))
-  const relayAddrs = known.filter(a => isRelayed(a.toString())).map(a => withPeerId(a, provider.peer))
+  const known: Multiaddr[] = provider.addrs.length > 0
+    ? provider.addrs
+    : await node.peerStore.get(provider.peer).then(p => p.addresses.map(a => a.multiaddr), () => [])
+  // bounded: an address list from anywhere must not make one download dial a host many times
+  const directOnes = known.filter(a => !isRelayed(a.toString())).slice(0, MAX_DIALS_PER_PROVIDER)
+  const relayOnes = known.filter(a => isRelayed(a.toString())).slice(0, MAX_DIALS_PER_PROVIDER)
+  // only the bounded lists go into the peer store (libp2p dials a peer's stored addresses too)
+  if (provider.addrs.length > 0) await node.peerStore.merge(provider.peer, { multiaddrs: [...directOnes, ...relayOnes] }).catch(() => {})
+  const directAddrs = directOnes.map(a => withPeerId(a, provider.peer))
+  const relayAddrs = relayOnes.map(a => withPeerId(a, provider.peer))
   if (directAddrs.length === 0 && relayAddrs.length === 0 && open.length === 0) {
     // nothing known here: let libp2p look the peer up (its peer store, a recent identify)
     return await node.dial(provider.peer, { signal: withTimeout(REQUEST_TIMEOUT_MS, signal) })

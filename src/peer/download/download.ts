@@ -142,7 +142,7 @@ class Download {
     }
 
     // dial every provider at once; the manifest comes from the first whose session opens
-    const first = await fetchManifest(pool, providers, options.id, this.idText, options.signal).catch(async err => {
+    const first = await fetchManifest(pool, providers, options.id, this.idText, options.signal, options.moreProviders).catch(async err => {
       pool.closeEarly()
       await this.writer.close()
       // an abort shows up as failed dials: report it as what it is

@@ -3,14 +3,18 @@
  * order their sessions open (an unreachable provider first in the list does not delay the
  * start); the first manifest that hashes to the content id wins. A provider whose
  * manifest does not match is a liar; when every provider failed and some only answered
- * BUSY, those are asked again after a back-off (BUSY_MAX_RETRIES rounds at most).
+ * BUSY, those are asked again after a back-off (BUSY_MAX_RETRIES rounds at most). When
+ * every provider failed and `more` is given (a download through a master), the master is
+ * asked for other providers, excluding every one tried (PROVIDER_ROUNDS times at most):
+ * Sybil keys that fill a lookup answer cost a round each, not the download.
  */
 import { manifestMatches, type Manifest } from '../../content/content-id.js'
 import { FileShareError, toFileShareError } from '../../errors.js'
 import { type FetchSession, isBusy, waitBusy } from '../../protocols/fetch/client.js'
 import type { ProviderPool } from './provider-pool.js'
 import type { ProviderRef } from './types.js'
-import { BUSY_MAX_RETRIES } from './tuning.js'
+import { BUSY_MAX_RETRIES, PROVIDER_ROUNDS } from './tuning.js'
+import type { PeerId } from '@libp2p/interface'
 
 export interface ManifestSource {
   provider: ProviderRef
@@ -21,16 +25,38 @@ export interface ManifestSource {
   name: string
 }
 
-export async function fetchManifest (pool: ProviderPool, providers: ProviderRef[], id: Uint8Array, idText: string, signal?: AbortSignal): Promise<ManifestSource> {
+export async function fetchManifest (pool: ProviderPool, initial: ProviderRef[], id: Uint8Array, idText: string, signal?: AbortSignal,
+  more?: (tried: PeerId[]) => Promise<ProviderRef[]>): Promise<ManifestSource> {
+  const providers = [...initial]
+  const tried = new Map<string, PeerId>(providers.map(p => [p.peer.toString(), p.peer]))
   for (const p of providers) pool.dialEarly(p)
   const remaining = new Set(providers)
-  for (let round = 0; ; round++) {
+  let busyRound = 0
+  let lookups = 0
+  for (;;) {
     const found = await fetchManifestFrom(pool, remaining, id)
     if (found != null) return found
-    // every provider failed: wait for those that were only BUSY, then ask them again
-    const busy = providers.filter(p => pool.busy(p.peer.toString()) === round + 1)
-    if (busy.length === 0 || round + 1 >= BUSY_MAX_RETRIES) break
-    await waitBusy(round + 1, signal)
+    signal?.throwIfAborted()
+    // every provider failed: others from the master first (excluding every one tried) …
+    if (more != null && lookups < PROVIDER_ROUNDS) {
+      lookups++
+      const fresh = (await more([...tried.values()]).catch(() => [])).filter(p => !tried.has(p.peer.toString()) && !pool.isSelf(p))
+      if (fresh.length > 0) {
+        for (const p of fresh) {
+          tried.set(p.peer.toString(), p.peer)
+          providers.push(p)
+          pool.dialEarly(p)
+          remaining.add(p)
+        }
+        continue
+      }
+      lookups = PROVIDER_ROUNDS
+    }
+    // … then wait for those that were only BUSY, and ask them again
+    const busy = providers.filter(p => pool.busy(p.peer.toString()) === busyRound + 1)
+    if (busy.length === 0 || busyRound + 1 >= BUSY_MAX_RETRIES) break
+    await waitBusy(busyRound + 1, signal)
+    busyRound++
     for (const p of busy) {
       pool.dialEarly(p)
       remaining.add(p)

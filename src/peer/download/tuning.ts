@@ -58,6 +58,18 @@ export const RATE_MIN_SPAN_MS = 250
 /** A direct dial to a provider gets this long before the relayed address is tried. */
 export const DIRECT_DIAL_TIMEOUT_MS = 4_000
 /**
+ * Addresses of one provider dialled, direct and relayed each: a lookup answer is bounded by
+ * the master, a `--from` or stale peer-store entry by this (a provider's address list must
+ * not make one get dial a host a hundred times).
+ */
+export const MAX_DIALS_PER_PROVIDER = 4
+/**
+ * When every provider of a lookup failed before the manifest (unreachable, NOT_FOUND, a
+ * Sybil key), the master is asked for others, excluding those tried, at most this many
+ * times (each round dials its providers at once and costs at most one dial timeout).
+ */
+export const PROVIDER_ROUNDS = 25
+/**
  * Swarming: when no provider left holds a chunk still missing (partial providers only, none
  * has it, nothing in flight), the download waits this long for a HAVE or a new provider,
  * then fails with NO_PROVIDER (as long as a provider that delivers nothing: CHUNK_STALL_TIMEOUT_MS).

@@ -59,6 +59,11 @@ export interface DownloadOptions {
   /** asked every `refreshIntervalMs` for the current providers (new ones join the download) */
   refreshProviders?: () => Promise<ProviderRef[]>
   refreshIntervalMs?: number
+  /**
+   * when every provider so far failed before the manifest: other providers, none of
+   * `tried` (a lookup excluding them), asked at most PROVIDER_ROUNDS times
+   */
+  moreProviders?: (tried: PeerId[]) => Promise<ProviderRef[]>
   /** upper bound of requests in flight per provider (adapted below it to the provider's speed) */
   requestsInFlight?: number
   /**

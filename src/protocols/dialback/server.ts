@@ -42,6 +42,10 @@ export interface DialBackServerInit {
    * @default DIALBACK_PER_IP_PER_MINUTE (60)
    */
   checksPerIpPerMinute?: number
+  /** called with each finished check: the peer and the addresses reached (the master's lookups and relay gate use them) */
+  onResult?: (peer: string, reached: Multiaddr[]) => void
+  /** called for each request served on `connection` (the master's idle-connection reaper) */
+  onRequest?: (connection: Connection) => void
 }
 
 export class DialBackServer implements Startable {
@@ -53,7 +57,7 @@ export class DialBackServer implements Startable {
   private readonly ipLimiter: RateLimiter
   private readonly busy = new Set<string>()
 
-  constructor (private readonly components: DialBackServerComponents, init: DialBackServerInit = {}) {
+  constructor (private readonly components: DialBackServerComponents, private readonly init: DialBackServerInit = {}) {
     this.log = components.logger.forComponent('fileshare:master:dialback')
     this.limiter = new RateLimiter({ points: init.checksPerMinute ?? DIALBACK_CHECKS_PER_MINUTE, duration: 60 })
     this.ipLimiter = new RateLimiter({ points: Math.max(1, init.checksPerIpPerMinute ?? DIALBACK_PER_IP_PER_MINUTE), duration: 60 })
@@ -69,7 +73,10 @@ export class DialBackServer implements Startable {
         decodeLimits: { addrs: MAX_DIALBACK_ADDRS },
         badRequest: message => response(Status.BAD_REQUEST, message),
         internalError: message => response(Status.ERROR, message)
-      }, async request => await this.check(connection, request))
+      }, async request => {
+        this.init.onRequest?.(connection)
+        return await this.check(connection, request)
+      })
     }, { maxInboundStreams: 2 })
   }
 
@@ -120,6 +127,7 @@ export class DialBackServer implements Startable {
         }
       }))
       const reachable = reached.filter(b => b != null) as Uint8Array[]
+      this.init.onResult?.(key, candidates.filter((_, i) => reached[i] != null))
       this.log('dial-back for %s: %d of %d addresses reachable (observed %s)', key, reachable.length, candidates.length, observed.toString())
       return { ...response(Status.OK), reachable, observed: withoutPeerId(observed).bytes }
     } finally {

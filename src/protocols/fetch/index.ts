@@ -30,7 +30,10 @@
  * `maxUploads` in total, `maxUploadsPerPeer` per PeerId, `maxUploadsPerIp` per IP), held
  * while the stream's answers are being sent; a request that finds none gets BUSY, the
  * stream ends, and the downloader asks again later (BUSY_RETRY_MS, doubling up to
- * BUSY_RETRY_MAX_MS) or elsewhere.
+ * BUSY_RETRY_MAX_MS) or elsewhere. Fair upload (choker.ts): with every slot taken, a peer
+ * with upload credit (chunk bytes our downloads verified from it lately, `earn`) takes the
+ * slot of the holder that gives least, whose stream answers its next request BUSY and
+ * ends; one optimistic slot rotates to a newcomer every OPTIMISTIC_SLOT_MS.
  *
  * server.ts is the provider's half (a libp2p service: `fetchServer(init)` in
  * `createLibp2p({ services })`); client.ts the downloader's half (FetchSession, one per
@@ -46,7 +49,8 @@ export {
   DEFAULT_MAX_UPLOADS_PER_PEER, DEFAULT_MAX_UPLOADS_PER_IP, UPLOAD_SLOT_LINGER_MS, BUSY_RETRY_MS, BUSY_RETRY_MAX_MS,
   MAX_HAVE_SUBSCRIPTIONS, MAX_HAVES_PER_FRAME, HAVE_KEEPALIVE_MS
 } from './constants.js'
-export { UploadSlots, UploadSlot, ipKey, type UploadSlotLimits, type SlotRefusal } from './upload-slots.js'
+export { UploadSlots, UploadSlot, ipKey, type UploadSlotLimits, type SlotRefusal, type Admission } from './upload-slots.js'
+export { Choker, UploadCredit, OPTIMISTIC_SLOT_MS, CREDIT_HALF_LIFE_MS } from './choker.js'
 export { packBitfield, type FetchServerInit, type FetchCatalog, type ServedContent, type ServedSource } from './server.js'
 export { FetchSession, FetchError, isBusy, isChanged, waitBusy, busyDelay, unpackBitfield, type PayloadSink } from './client.js'
 
@@ -58,8 +62,12 @@ export interface FetchServer extends Startable {
   readonly serving: boolean
   /** upload slots held right now */
   readonly activeUploads: number
-  /** the upload slots (total, per PeerId, per IP) */
+  /** the upload slots (total, per PeerId, per IP; tit-for-tat when all are taken) */
   readonly slots: UploadSlots
+  /** our download verified `bytes` of chunks from `peer`: its upload credit here (fair upload) */
+  earn: (peer: string, bytes: number) => void
+  /** `peer`'s upload credit now */
+  creditOf: (peer: string) => number
   /** bytes of chunk payload sent since start */
   readonly bytesServed: number
 }

@@ -5,7 +5,10 @@
  * wait for 'drain' times out). A request with a payload (manifest, chunk) needs an upload
  * slot (upload-slots.ts: in total, per PeerId, per IP); without one it gets BUSY and the
  * stream ends. A stream gives its slot back once its answers have left (write buffer
- * empty) and no request came for UPLOAD_SLOT_LINGER_MS.
+ * empty) and no request came for UPLOAD_SLOT_LINGER_MS. Fair upload (choker.ts): with
+ * every slot taken, a peer that uploads to us (credit reported through `earn`) takes the
+ * slot of the holder that gives least, and one optimistic slot rotates to a newcomer; a
+ * choked stream answers its next request BUSY and ends.
  *
  * Only the bytes that were hashed are served: a file is opened without following a
  * symlink (O_NOFOLLOW) and its (device, inode, size, mtime) must match what was recorded
@@ -23,7 +26,8 @@ import {
   PROTOCOL_FETCH, STREAM_IDLE_TIMEOUT_MS, DEFAULT_MAX_UPLOADS, DEFAULT_MAX_UPLOADS_PER_PEER, DEFAULT_MAX_UPLOADS_PER_IP,
   UPLOAD_SLOT_LINGER_MS, MAX_NAME_MATCHES, MAX_LIST_PAGE, MAX_HAVE_SUBSCRIPTIONS, MAX_HAVES_PER_FRAME
 } from './constants.js'
-import { UploadSlots, ipKey, type UploadSlot, type SlotRefusal } from './upload-slots.js'
+import { ipKey, type UploadSlots, type UploadSlot, type SlotRefusal } from './upload-slots.js'
+import { Choker, UploadCredit, OPTIMISTIC_SLOT_MS, CREDIT_HALF_LIFE_MS } from './choker.js'
 import { MAX_CONTROL_FRAME, MAX_INBOUND_STREAMS, MAX_PATH_LENGTH } from '../constants.js'
 import { encodeFrame } from '../frames.js'
 import { baseName } from '../paths.js'
@@ -106,6 +110,19 @@ export interface FetchServerInit {
    */
   slotLingerMs?: number
   /**
+   * how long the optimistic upload slot stays with one peer before a requester without
+   * credit may take it (fair upload, choker.ts)
+   *
+   * @default OPTIMISTIC_SLOT_MS (30 s)
+   */
+  optimisticSlotMs?: number
+  /**
+   * upload credit (chunk bytes verified from a peer, see `earn`) halves in this time
+   *
+   * @default CREDIT_HALF_LIFE_MS (60 s)
+   */
+  creditHalfLifeMs?: number
+  /**
    * total chunk bytes per second sent (all streams together); 0 = unlimited
    *
    * @default 0
@@ -128,8 +145,10 @@ export interface FetchServerInit {
 export class FetchServer implements Startable {
   readonly protocol = PROTOCOL_FETCH
   private readonly log: Logger
-  /** who is sending data now (a choker may extend this) */
+  /** who is sending data now (with tit-for-tat when they are all taken) */
   readonly slots: UploadSlots
+  /** chunk bytes our downloads verified from each peer lately */
+  private readonly credit: UploadCredit
   private readonly idleTimeoutMs: number
   private readonly slotLingerMs: number
   private readonly maxUploadRate: number
@@ -141,11 +160,12 @@ export class FetchServer implements Startable {
 
   constructor (private readonly components: ServerComponents, private readonly init: FetchServerInit) {
     this.log = components.logger.forComponent('fileshare:peer:fetch-server')
-    this.slots = new UploadSlots({
+    this.credit = new UploadCredit(init.creditHalfLifeMs ?? CREDIT_HALF_LIFE_MS)
+    this.slots = new Choker({
       total: init.maxUploads ?? DEFAULT_MAX_UPLOADS,
       perPeer: init.maxUploadsPerPeer ?? DEFAULT_MAX_UPLOADS_PER_PEER,
       perIp: init.maxUploadsPerIp ?? DEFAULT_MAX_UPLOADS_PER_IP
-    })
+    }, (peer, now) => this.credit.of(peer, now), init.optimisticSlotMs ?? OPTIMISTIC_SLOT_MS)
     this.idleTimeoutMs = init.idleTimeoutMs ?? STREAM_IDLE_TIMEOUT_MS
     this.slotLingerMs = init.slotLingerMs ?? UPLOAD_SLOT_LINGER_MS
     this.maxUploadRate = init.maxUploadRate ?? 0
@@ -175,6 +195,16 @@ export class FetchServer implements Startable {
 
   get serving (): boolean {
     return this.handling
+  }
+
+  /** Our download verified `bytes` of chunks from `peer` (its upload credit here). */
+  earn (peer: string, bytes: number): void {
+    this.credit.earn(peer, bytes)
+  }
+
+  /** `peer`'s upload credit now (decayed chunk bytes verified from it) */
+  creditOf (peer: string): number {
+    return this.credit.of(peer)
   }
 
   /** upload slots held right now */
@@ -392,7 +422,8 @@ class HaveFeed {
 const BUSY_MESSAGES: Record<SlotRefusal, string> = {
   total: 'all upload slots are busy, try another provider',
   peer: 'this peer holds its upload slots already',
-  ip: 'this IP holds its upload slots already'
+  ip: 'this IP holds its upload slots already',
+  choked: 'choked: the upload slot went to another peer, try again later'
 }
 
 /**
@@ -409,6 +440,7 @@ class StreamSlot {
 
   /** Holds a slot (the one it has, or a new one); returns why not when there is none. */
   take (): SlotRefusal | null {
+    if (this.slot?.choked === true) return 'choked'
     if (this.slot?.held === true) return null
     const got = this.slots.acquire(this.peer, this.ip)
     if (typeof got === 'string') return got

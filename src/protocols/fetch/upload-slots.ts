@@ -9,8 +9,9 @@
  * is usually given). Relayed connections have no usable remote IP (their address is the
  * relay's): they count per PeerId and in the total only.
  *
- * The acquire/release API is the seam a choker can extend (subclass `admit`, or look at
- * `holders()`), e.g. to reserve slots for peers that upload back.
+ * When the total is exhausted, choker.ts (a subclass overriding `admit`) may choke a holder
+ * for the requester: tit-for-tat and one rotating optimistic slot. A choked slot no longer
+ * counts; its stream answers its next request BUSY and ends (server.ts).
  */
 import type { Connection } from '@libp2p/interface'
 import { isRelayed } from '../../node/addresses.js'
@@ -24,16 +25,34 @@ export interface UploadSlotLimits {
   perIp: number
 }
 
-/** Why a slot was refused. */
-export type SlotRefusal = 'total' | 'peer' | 'ip'
+/** Why a slot was refused ('choked': the stream's slot was given to another peer). */
+export type SlotRefusal = 'total' | 'peer' | 'ip' | 'choked'
+
+/** A slot is granted; `optimistic` marks the choker's optimistic slot. */
+export interface Admission {
+  optimistic: boolean
+}
 
 export class UploadSlot {
   private released = false
+  private _choked = false
 
-  constructor (private readonly owner: UploadSlots, readonly peer: string, readonly ip: string | null, readonly since: number) {}
+  constructor (private readonly owner: UploadSlots, readonly peer: string, readonly ip: string | null, readonly since: number, readonly optimistic = false) {}
 
   get held (): boolean {
     return !this.released
+  }
+
+  /** another peer took this slot: its stream answers the next request BUSY and ends */
+  get choked (): boolean {
+    return this._choked
+  }
+
+  /** Gives the slot to another peer: released now, marked choked for its stream. */
+  choke (): void {
+    if (this.released) return
+    this._choked = true
+    this.release()
   }
 
   /** Gives the slot back (idempotent). */
@@ -72,22 +91,22 @@ export class UploadSlots {
   }
 
   /** A slot for `peer` at `ip` (null: relayed / unknown), or why there is none. */
-  acquire (peer: string, ip: string | null): UploadSlot | SlotRefusal {
-    const refused = this.admit(peer, ip)
-    if (refused != null) return refused
-    const slot = new UploadSlot(this, peer, ip, Date.now())
+  acquire (peer: string, ip: string | null, now = Date.now()): UploadSlot | SlotRefusal {
+    const admitted = this.admit(peer, ip, now)
+    if (typeof admitted === 'string') return admitted
+    const slot = new UploadSlot(this, peer, ip, now, admitted.optimistic)
     this.held.add(slot)
     this.byPeer.set(peer, this.heldBy(peer) + 1)
     if (ip != null) this.byIp.set(ip, this.heldFrom(ip) + 1)
     return slot
   }
 
-  /** null when `peer` at `ip` may take one more slot, else the limit it hits. */
-  protected admit (peer: string, ip: string | null): SlotRefusal | null {
-    if (this.held.size >= this.limits.total) return 'total'
+  /** Whether `peer` at `ip` may take one more slot, else the limit it hits (per PeerId and IP first, then the total). */
+  protected admit (peer: string, ip: string | null, _now: number): Admission | SlotRefusal {
     if (this.heldBy(peer) >= this.limits.perPeer) return 'peer'
     if (ip != null && this.heldFrom(ip) >= this.limits.perIp) return 'ip'
-    return null
+    if (this.held.size >= this.limits.total) return 'total'
+    return { optimistic: false }
   }
 
   /** Called by UploadSlot.release(). */

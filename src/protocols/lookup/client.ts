@@ -7,7 +7,7 @@ import { peerIdFromMultihash } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import * as Digest from 'multiformats/hashes/digest'
 import { LookupRequest, LookupResponse, type PeerInfo, type SearchHit } from './pb/lookup.js'
-import { PROTOCOL_LOOKUP, MAX_LOOKUP_RESPONSE, MAX_SEARCH_RESULTS, MAX_PROVIDERS_RETURNED, MAX_ADDRS_PER_PEER } from './constants.js'
+import { PROTOCOL_LOOKUP, MAX_LOOKUP_RESPONSE, MAX_SEARCH_RESULTS, MAX_PROVIDERS_RETURNED, MAX_ADDRS_PER_PEER, DEFAULT_PROVIDERS_RETURNED, MAX_EXCLUDED } from './constants.js'
 import type { MasterLink } from '../master-link.js'
 import { parseAddrs } from '../../node/addresses.js'
 import { FileShareError } from '../../errors.js'
@@ -36,26 +36,32 @@ export interface PeerAddrs {
 export class LookupClient {
   constructor (private readonly link: MasterLink) {}
 
-  /** Live providers of `id`, and what the index calls it (when a live peer shares it). */
-  async providers (id: Uint8Array): Promise<{ providers: PeerAddrs[], file?: SearchResult }> {
-    const res = await this.lookup({ kind: LookupRequest.Kind.PROVIDERS, id, query: '', peer: new Uint8Array(0), limit: MAX_PROVIDERS_RETURNED })
+  /**
+   * A sample of the live providers of `id` (none of `exclude`: providers already tried; the
+   * most recent MAX_EXCLUDED are sent), and what the index calls it (when a live peer shares it).
+   */
+  async providers (id: Uint8Array, exclude: PeerId[] = []): Promise<{ providers: PeerAddrs[], file?: SearchResult }> {
+    const res = await this.lookup({
+      kind: LookupRequest.Kind.PROVIDERS, id, query: '', peer: new Uint8Array(0), limit: DEFAULT_PROVIDERS_RETURNED,
+      exclude: exclude.slice(-MAX_EXCLUDED).map(p => p.toMultihash().bytes)
+    })
     if (res.status === LookupResponse.Status.NOT_FOUND) return { providers: [] }
     return { providers: res.providers.map(toPeerAddrs), file: res.hits.map(toSearchResult)[0] }
   }
 
   async search (query: string, limit = MAX_SEARCH_RESULTS): Promise<SearchResult[]> {
-    const res = await this.lookup({ kind: LookupRequest.Kind.SEARCH, id: new Uint8Array(0), query, peer: new Uint8Array(0), limit })
+    const res = await this.lookup({ kind: LookupRequest.Kind.SEARCH, id: new Uint8Array(0), query, peer: new Uint8Array(0), limit, exclude: [] })
     return res.hits.map(toSearchResult)
   }
 
   async findByName (name: string): Promise<SearchResult[]> {
-    const res = await this.lookup({ kind: LookupRequest.Kind.NAME, id: new Uint8Array(0), query: name, peer: new Uint8Array(0), limit: MAX_SEARCH_RESULTS })
+    const res = await this.lookup({ kind: LookupRequest.Kind.NAME, id: new Uint8Array(0), query: name, peer: new Uint8Array(0), limit: MAX_SEARCH_RESULTS, exclude: [] })
     return res.hits.map(toSearchResult)
   }
 
   /** The current addresses of `peer` as the master knows them ("connect to a peer"). */
   async peerAddrs (peer: PeerId): Promise<Multiaddr[]> {
-    const res = await this.lookup({ kind: LookupRequest.Kind.PEER, id: new Uint8Array(0), query: '', peer: peer.toMultihash().bytes, limit: 0 })
+    const res = await this.lookup({ kind: LookupRequest.Kind.PEER, id: new Uint8Array(0), query: '', peer: peer.toMultihash().bytes, limit: 0, exclude: [] })
     if (res.status === LookupResponse.Status.NOT_FOUND || res.peer == null) return []
     return toPeerAddrs(res.peer).addrs
   }

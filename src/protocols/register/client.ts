@@ -58,8 +58,9 @@ export class RegisterClient {
   }
 }
 
-function registerErrorCode (status: RegisterResponse.Status): 'RATE_LIMITED' | 'QUOTA_EXCEEDED' | 'PROTOCOL' {
+function registerErrorCode (status: RegisterResponse.Status): 'RATE_LIMITED' | 'QUOTA_EXCEEDED' | 'STORAGE_FULL' | 'PROTOCOL' {
   if (status === RegisterResponse.Status.RATE_LIMITED) return 'RATE_LIMITED'
+  if (status === RegisterResponse.Status.STORAGE_FULL) return 'STORAGE_FULL'
   if (status === RegisterResponse.Status.QUOTA_EXCEEDED) return 'QUOTA_EXCEEDED'
   return 'PROTOCOL'
 }

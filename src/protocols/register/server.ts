@@ -26,18 +26,34 @@ export interface RegisteredFile {
 /** Where the master keeps what peers registered (master/index-store.ts). */
 export interface RegisterStore {
   fileCount: (peer: string) => number
-  /** replaces (reset) or extends the peer's files; returns its file count */
-  addFiles: (peer: string, files: RegisteredFile[], reset: boolean) => number
+  /** replaces (reset) or extends the peer's files (registered from `ip`); returns its file count */
+  addFiles: (peer: string, files: RegisteredFile[], reset: boolean, ip?: string) => number
   removePaths: (peer: string, paths: string[]) => number
   setLive: (peer: string, live: boolean) => void
+  /** records of every peer (the global cap) */
+  totalFiles?: () => number
+  /** records of the peers that registered from `ip` (the per-IP cap) */
+  ipFileCount?: (ip: string) => number
+  /** bytes the index takes on disk (the size cap) */
+  sizeBytes?: () => number
 }
 
 export interface RegisterServerInit {
   store: RegisterStore
   /** per-peer request budget (master/rate-limiter.ts) */
   limiter: PeerLimiter
+  /** per-IP request budget, whatever the keys (fresh keys cost nothing to make) */
+  ipLimiter?: PeerLimiter
   /** files one peer may register */
   maxFilesPerPeer: number
+  /** records the whole index may hold (default: no cap); past it registrations get STORAGE_FULL */
+  maxRecords?: number
+  /** records the peers registering from one IP address may hold together (default: no cap) */
+  maxRecordsPerIp?: number
+  /** bytes the index may take on disk: past it registrations that add records get STORAGE_FULL (default: no cap) */
+  maxIndexBytes?: number
+  /** whether `err` (thrown by the store) means the storage cannot take more: answered STORAGE_FULL */
+  isStorageError?: (err: unknown) => boolean
   /**
    * a request must arrive and be answered within this time
    *
@@ -45,7 +61,7 @@ export interface RegisterServerInit {
    */
   requestTimeoutMs?: number
   /** called after every accepted request of `peer` (the master's liveness tracking) */
-  onRegistered?: (peer: string) => void
+  onRegistered?: (peer: string, connection?: Connection) => void
 }
 
 export class RegisterServer implements Startable {
@@ -82,15 +98,38 @@ export class RegisterServer implements Startable {
       decodeLimits: { files: REGISTER_BATCH, paths: REGISTER_BATCH },
       badRequest: message => ({ status: Status.BAD_REQUEST, message, files: 0 }),
       internalError: message => ({ status: Status.ERROR, message, files: 0 })
-    }, request => this.apply(peer, request))
+    }, request => {
+      const res = this.apply(peer, request, ipOf(connection.remoteAddr?.toString() ?? ''))
+      if (res.status === Status.OK) this.init.onRegistered?.(peer, connection)
+      return res
+    })
   }
 
-  /** Applies one batch for `peer` (the authenticated remote PeerId). */
-  apply (peer: string, request: RegisterRequest): RegisterResponse {
+  /** Applies one batch for `peer` (the authenticated remote PeerId), registering from `ip`. */
+  apply (peer: string, request: RegisterRequest, ip?: string): RegisterResponse {
+    try {
+      return this.applyChecked(peer, request, ip)
+    } catch (err: any) {
+      if (this.init.isStorageError?.(err) === true) {
+        this.log.error('storage error registering %s: %s', peer, err?.message ?? err)
+        return { status: Status.STORAGE_FULL, message: 'the master cannot store more files now (storage full); lookups still work', files: 0 }
+      }
+      throw err
+    }
+  }
+
+  private applyChecked (peer: string, request: RegisterRequest, ip?: string): RegisterResponse {
     try {
       this.init.limiter.consume(peer)
     } catch {
       return { status: Status.RATE_LIMITED, message: 'too many register requests, slow down', files: 0 }
+    }
+    if (ip != null && this.init.ipLimiter != null) {
+      try {
+        this.init.ipLimiter.consume(ip)
+      } catch {
+        return { status: Status.RATE_LIMITED, message: 'too many register requests from this IP address, slow down', files: 0 }
+      }
     }
     const files: RegisteredFile[] = []
     for (const f of request.files) {
@@ -113,13 +152,32 @@ export class RegisterServer implements Startable {
       if (current + files.length > maxFiles) {
         return { status: Status.QUOTA_EXCEEDED, message: `at most ${maxFiles} files per peer`, files: current }
       }
-      count = this.store.addFiles(peer, files, reset)
+      // the global and per-IP caps, counted before the batch (upper bounds: a batch may replace records)
+      const own = reset ? this.store.fileCount(peer) : current
+      const growth = current + files.length - own
+      const maxRecords = this.init.maxRecords
+      if (maxRecords != null && growth > 0 && this.store.totalFiles != null && this.store.totalFiles() + growth > maxRecords) {
+        return { status: Status.STORAGE_FULL, message: `the index is full (${maxRecords} records); lookups still work`, files: current }
+      }
+      const maxBytes = this.init.maxIndexBytes
+      if (maxBytes != null && growth > 0 && this.store.sizeBytes != null && this.store.sizeBytes() > maxBytes) {
+        return { status: Status.STORAGE_FULL, message: `the index is full (${maxBytes} bytes on disk); lookups still work`, files: current }
+      }
+      const maxPerIp = this.init.maxRecordsPerIp
+      if (maxPerIp != null && ip != null && growth > 0 && this.store.ipFileCount != null && this.store.ipFileCount(ip) + growth > maxPerIp) {
+        return { status: Status.QUOTA_EXCEEDED, message: `at most ${maxPerIp} files from one IP address`, files: current }
+      }
+      count = this.store.addFiles(peer, files, reset, ip)
     }
     this.store.setLive(peer, true)
-    this.init.onRegistered?.(peer)
     this.log('%s %s: %d files, %d paths -> %d', peer, request.op, files.length, request.paths.length, count)
     return { status: Status.OK, message: '', files: count }
   }
+}
+
+/** The IP address of a connection's remote address (`/ip4/…` or `/ip6/…`), if it has one. */
+function ipOf (addr: string): string | undefined {
+  return /^\/ip[46]\/([^/]+)/.exec(addr)?.[1]
 }
 
 function bad (message: string): RegisterResponse {

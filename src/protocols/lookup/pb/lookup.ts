@@ -9,6 +9,7 @@ export interface LookupRequest {
   query: string
   peer: Uint8Array
   limit: number
+  exclude: Uint8Array[]
 }
 
 export namespace LookupRequest {
@@ -66,6 +67,13 @@ export namespace LookupRequest {
           w.uint32(obj.limit)
         }
 
+        if (obj.exclude != null && obj.exclude.length > 0) {
+          for (const value of obj.exclude) {
+            w.uint32(50)
+            w.bytes(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -75,7 +83,8 @@ export namespace LookupRequest {
           id: uint8ArrayAlloc(0),
           query: '',
           peer: uint8ArrayAlloc(0),
-          limit: 0
+          limit: 0,
+          exclude: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -104,6 +113,14 @@ export namespace LookupRequest {
               obj.limit = reader.uint32()
               break
             }
+            case 6: {
+              if (opts.limits?.exclude != null && obj.exclude.length === opts.limits.exclude) {
+                throw new MaxLengthError('Decode error - repeated field "exclude" had too many elements')
+              }
+
+              obj.exclude.push(reader.bytes())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -113,6 +130,10 @@ export namespace LookupRequest {
 
         return obj
       }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          exclude: 0
+        }
+
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -154,6 +175,21 @@ export namespace LookupRequest {
               }
               break
             }
+            case 6: {
+              if (opts.limits?.exclude != null && obj.exclude === opts.limits.exclude) {
+                throw new MaxLengthError('Streaming decode error - repeated field "exclude" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.exclude[]`,
+                index: obj.exclude,
+                value: reader.bytes()
+              }
+
+              obj.exclude++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -191,6 +227,12 @@ export namespace LookupRequest {
     value: number
   }
 
+  export interface LookupRequestExcludeFieldEvent {
+    field: '$.exclude[]'
+    index: number
+    value: Uint8Array
+  }
+
   export function encode (obj: Partial<LookupRequest>): Uint8Array {
     return encodeMessage(obj, LookupRequest.codec())
   }
@@ -199,7 +241,7 @@ export namespace LookupRequest {
     return decodeMessage(buf, LookupRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LookupRequest>): Generator<LookupRequestKindFieldEvent | LookupRequestIdFieldEvent | LookupRequestQueryFieldEvent | LookupRequestPeerFieldEvent | LookupRequestLimitFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LookupRequest>): Generator<LookupRequestKindFieldEvent | LookupRequestIdFieldEvent | LookupRequestQueryFieldEvent | LookupRequestPeerFieldEvent | LookupRequestLimitFieldEvent | LookupRequestExcludeFieldEvent> {
     return streamMessage(buf, LookupRequest.codec(), opts)
   }
 }

@@ -383,7 +383,8 @@ export namespace RegisterResponse {
     ERROR = 'ERROR',
     RATE_LIMITED = 'RATE_LIMITED',
     QUOTA_EXCEEDED = 'QUOTA_EXCEEDED',
-    BAD_REQUEST = 'BAD_REQUEST'
+    BAD_REQUEST = 'BAD_REQUEST',
+    STORAGE_FULL = 'STORAGE_FULL'
   }
 
   enum __StatusValues {
@@ -391,7 +392,8 @@ export namespace RegisterResponse {
     ERROR = 1,
     RATE_LIMITED = 2,
     QUOTA_EXCEEDED = 3,
-    BAD_REQUEST = 4
+    BAD_REQUEST = 4,
+    STORAGE_FULL = 5
   }
 
   export namespace Status {
