@@ -6,6 +6,8 @@
  * also tuning constants of a module are taken from it, so each number is written once.
  */
 import type { RelayServerConfig } from './node/create-node.js'
+import { TRANSPORTS, DEFAULT_ENCRYPTERS, type TransportName, type EncrypterName } from './node/transport-names.js'
+import { PUNCH_WAIT_MS } from './node/hole-punch-tuning.js'
 import type { ReachabilityMode } from './types.js'
 import {
   PROVIDER_GRACE_MS, MAX_FILES_PER_PEER, MASTER_REQUESTS_PER_SECOND, MASTER_REQUEST_BURST, MAX_RECORDS, MAX_RECORDS_PER_IP,
@@ -21,6 +23,8 @@ import { SHARE_SETTLE_MS, SHARE_RESCAN_INTERVAL_MS } from './peer/share/tuning.j
 export interface MasterDefaults {
   listen: string[]
   announce: string[]
+  transports: TransportName[]
+  encrypters: EncrypterName[]
   data: string
   maxConnections: number
   providerGraceMs: number
@@ -51,6 +55,8 @@ export interface PeerDefaults {
   master: string | null
   listen: string[]
   announce: string[]
+  transports: TransportName[]
+  encrypters: EncrypterName[]
   data: string
   maxUploads: number
   /** upload slots one PeerId may hold */
@@ -59,6 +65,7 @@ export interface PeerDefaults {
   maxUploadsPerIp: number
   requestsInFlight: number
   reachability: ReachabilityMode
+  holePunchWaitMs: number
   watch: boolean
   settleMs: number
   rescanIntervalMs: number
@@ -74,8 +81,10 @@ export interface PeerDefaults {
 }
 
 export const MASTER_DEFAULTS: Readonly<MasterDefaults> = Object.freeze({
-  listen: ['/ip4/0.0.0.0/tcp/4001'],
+  listen: ['/ip4/0.0.0.0/tcp/4001', '/ip4/0.0.0.0/udp/4001/quic-v1'],
   announce: [],
+  transports: [...TRANSPORTS],
+  encrypters: [...DEFAULT_ENCRYPTERS],
   data: '.fileshare/master',
   maxConnections: 2000,
   providerGraceMs: PROVIDER_GRACE_MS,
@@ -106,14 +115,17 @@ export const MASTER_DEFAULTS: Readonly<MasterDefaults> = Object.freeze({
 
 export const PEER_DEFAULTS: Readonly<PeerDefaults> = Object.freeze({
   master: null,
-  listen: ['/ip4/0.0.0.0/tcp/0'],
+  listen: ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/udp/0/quic-v1'],
   announce: [],
+  transports: [...TRANSPORTS],
+  encrypters: [...DEFAULT_ENCRYPTERS],
   data: '.fileshare/peer',
   maxUploads: DEFAULT_MAX_UPLOADS,
   maxUploadsPerPeer: DEFAULT_MAX_UPLOADS_PER_PEER,
   maxUploadsPerIp: DEFAULT_MAX_UPLOADS_PER_IP,
   requestsInFlight: DEFAULT_REQUESTS_IN_FLIGHT,
   reachability: 'auto',
+  holePunchWaitMs: PUNCH_WAIT_MS,
   watch: true,
   settleMs: SHARE_SETTLE_MS,
   rescanIntervalMs: SHARE_RESCAN_INTERVAL_MS,

@@ -10,15 +10,25 @@
 //          fsync'ed and the file linked under its name);
 // and prints MB/s (10^6 bytes/s) of every run, the medians and their ratio (get / bare).
 // `--cpu-prof DIR` writes a V8 CPU profile of every spawned process into DIR.
+// `--links tcp+noise,tcp+tls,quic` compares links instead: per run, one get over each
+// (master, sharing peer and get all restricted to that transport and encrypter by a
+// config file), interleaved, with the get process's CPU seconds; no bare runs.
 // Needs `npm run build` first (npm run bench:single-source does it).
-import { mkdtempSync, rmSync, mkdirSync, openSync, writeSync, fsyncSync, closeSync, statSync } from 'node:fs'
+import { mkdtempSync, rmSync, mkdirSync, openSync, writeSync, fsyncSync, closeSync, statSync, writeFileSync, readFileSync } from 'node:fs'
 import { randomFillSync } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { start as startProcess, runToEnd, median, ROOT, MASTER_JS, PEER_JS } from './lib.mjs'
 
-const { values } = parseArgs({ options: { 'size-mib': { type: 'string', default: '1024' }, runs: { type: 'string', default: '3' }, keep: { type: 'boolean' }, 'cpu-prof': { type: 'string' } } })
+const { values } = parseArgs({ options: { 'size-mib': { type: 'string', default: '1024' }, runs: { type: 'string', default: '3' }, keep: { type: 'boolean' }, 'cpu-prof': { type: 'string' }, links: { type: 'string' } } })
+const LINKS = {
+  'tcp+noise': { transports: ['tcp'], encrypters: ['noise'], listen: '/ip4/127.0.0.1/tcp/0' },
+  'tcp+tls': { transports: ['tcp'], encrypters: ['tls'], listen: '/ip4/127.0.0.1/tcp/0' },
+  quic: { transports: ['quic'], encrypters: ['noise'], listen: '/ip4/127.0.0.1/udp/0/quic-v1' }
+}
+const links = values.links?.split(',').map(l => l.trim()).filter(Boolean) ?? null
+for (const l of links ?? []) if (LINKS[l] == null) { console.error(`unknown link ${l} (${Object.keys(LINKS).join(', ')})`); process.exit(2) }
 const sizeMiB = Number(values['size-mib'])
 const runs = Number(values.runs)
 if (!(sizeMiB > 0) || !(runs > 0)) {
@@ -60,27 +70,44 @@ async function bare (i) {
   return size / ((done.endedAt - dialing.at) / 1000) / 1e6
 }
 
-async function get (i) {
-  const master = start([MASTER_JS, '--json', '--data', join(dir, 'master'), '--listen', '/ip4/127.0.0.1/tcp/0'])
+async function get (i, link = null) {
+  const listen = link != null ? LINKS[link].listen : '/ip4/127.0.0.1/tcp/0'
+  const config = []
+  if (link != null) {
+    const file = join(dir, `link-${link}.json`)
+    writeFileSync(file, JSON.stringify({ transports: LINKS[link].transports, encrypters: LINKS[link].encrypters, listen: [listen] }))
+    config.push('--config', file)
+  }
+  const master = start([MASTER_JS, '--json', '--data', join(dir, 'master'), '--listen', listen, ...config])
   const { addrs } = await master.next(e => e.event === 'ready')
-  const sharer = start([PEER_JS, '--json', '--share', shareDir, '--data', join(dir, 'sharer'), '--master', addrs[0], '--listen', '/ip4/127.0.0.1/tcp/0'])
+  const sharer = start([PEER_JS, '--json', '--share', shareDir, '--data', join(dir, 'sharer'), '--master', addrs[0], '--listen', listen, ...config])
   await sharer.next(e => e.event === 'ready')
   // `ready` comes before the master has the file list: wait until a search finds the file
   for (let tries = 0; ; tries++) {
-    if ((await runToEnd([PEER_JS, 'search', 'single', 'source', '--master', addrs[0], '--json'])).code === 0) break
+    if ((await runToEnd([PEER_JS, 'search', 'single', 'source', '--master', addrs[0], '--json', ...config])).code === 0) break
     if (tries === 50) throw new Error('the sharing peer never registered its file')
     await new Promise(resolve => setTimeout(resolve, 200))
   }
   const out = join(dir, `get-${i}`)
-  const getter = start([PEER_JS, 'get', 'single-source.bin', '--master', addrs[0], '--out', out, '--json'])
+  const getter = start([PEER_JS, 'get', 'single-source.bin', '--master', addrs[0], '--out', out, '--json', ...config])
   const done = await getter.next(e => e.event === 'done' || e.event === 'error')
+  const cpu = cpuSeconds(getter.child.pid)
   const code = await getter.exited
   await sharer.stop()
   await master.stop()
   if (done.event !== 'done' || code !== 0) throw new Error(`get failed: ${JSON.stringify(done)}`)
   if (done.bytes !== size || statSync(done.path).size !== size) throw new Error(`get: ${done.bytes} bytes`)
   rmSync(out, { recursive: true })
+  if (link != null) return { mbps: size / done.seconds / 1e6, cpu, path: done.providers[0]?.path }
   return size / done.seconds / 1e6
+}
+
+/** user+system CPU seconds of a running process so far (/proc/PID/stat). */
+function cpuSeconds (pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch { return null }
 }
 
 const shareDir = join(dir, 'share')
@@ -88,6 +115,25 @@ mkdirSync(shareDir)
 const source = join(shareDir, 'single-source.bin')
 console.log(`creating a ${sizeMiB} MiB random file in ${dir} …`)
 makeFile(source)
+if (links != null) {
+  const byLink = Object.fromEntries(links.map(l => [l, []]))
+  for (let i = 0; i < runs; i++) {
+    for (const link of links) {
+      const r = await get(`${link}-${i}`, link)
+      byLink[link].push(r)
+      console.log(`run ${i + 1}/${runs}  ${link.padEnd(10)} ${r.mbps.toFixed(0).padStart(5)} MB/s, get process ${r.cpu?.toFixed(1) ?? '?'} CPU-s`)
+    }
+  }
+  console.log(`\n${sizeMiB} MiB, ${runs} runs each (interleaved), medians:`)
+  console.log('| link | MB/s (min–max) | get CPU s |')
+  console.log('|---|---|---|')
+  for (const link of links) {
+    const rs = byLink[link]
+    console.log(`| ${link} | ${median(rs.map(r => r.mbps)).toFixed(0)} (${Math.min(...rs.map(r => r.mbps)).toFixed(0)}–${Math.max(...rs.map(r => r.mbps)).toFixed(0)}) | ${median(rs.map(r => r.cpu ?? 0)).toFixed(1)} |`)
+  }
+  console.log(JSON.stringify({ event: 'result', sizeMiB, runs, links: byLink }))
+  process.exit(0)
+}
 const results = { bare: [], get: [] }
 for (let i = 0; i < runs; i++) {
   results.bare.push(await bare(i))

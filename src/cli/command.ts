@@ -50,11 +50,15 @@ export interface CommandSpec {
 }
 
 /** Options every peer command takes. */
+/** `--transport tcp|quic|tcp,quic`: the master and every peer command take it. */
+export const TRANSPORT_OPTION: OptionSpec = { name: 'transport', type: 'string', multiple: true, value: 'T', help: 'transports to use: tcp, quic or tcp,quic (listen addresses of the others are ignored)', default: '"transports" of the config: tcp,quic' }
+
 export const COMMON_PEER_OPTIONS: OptionSpec[] = [
   { name: 'master', type: 'string', value: 'MA', help: 'the master\'s multiaddr, ending in /p2p/<PeerId>', default: '$FILESHARE_MASTER, then "master" of the config' },
   { name: 'data', type: 'string', value: 'DIR', help: 'folder for the key (a stable PeerId)', default: 'a throwaway key' },
   { name: 'config', type: 'string', value: 'FILE', help: 'JSON file whose keys override config/peer.json' },
-  { name: 'json', type: 'boolean', help: 'JSON lines on stdout instead of text' }
+  { name: 'json', type: 'boolean', help: 'JSON lines on stdout instead of text' },
+  TRANSPORT_OPTION
 ]
 
 export const MASTER_ENV = { FILESHARE_MASTER: 'the master\'s multiaddr when --master is not given' }

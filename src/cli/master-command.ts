@@ -7,17 +7,18 @@ import { Output } from './output.js'
 import { onShutdownSignal } from './args.js'
 import { FileShareError } from '../errors.js'
 import { loadConfig } from './config.js'
-import { parseCommand, formatHelp, programName, version, type CommandSpec } from './command.js'
-import { checkMultiaddrs } from './validate.js'
+import { parseCommand, formatHelp, programName, version, TRANSPORT_OPTION, type CommandSpec } from './command.js'
+import { checkMultiaddrs, transports, encrypters } from './validate.js'
 import { MASTER_WEB_OPTIONS, webAddress, metricsAddress, DEFAULT_MASTER_WEB_PORT, type WebKeys } from './web-options.js'
 
 export const masterCommand: CommandSpec = {
   name: '',
   summary: 'Runs a SwarmMaster: the index of who shares what (SQLite), name search and lookups, dial-back checks and a circuit relay for FileShare peers. Prints the addresses peers pass as --master, runs until Ctrl-C.',
   options: [
-    { name: 'listen', type: 'string', multiple: true, value: 'MA', help: 'multiaddr to listen on', default: '/ip4/0.0.0.0/tcp/4001 ("listen" of config/master.json)' },
+    { name: 'listen', type: 'string', multiple: true, value: 'MA', help: 'multiaddr to listen on', default: '/ip4/0.0.0.0/tcp/4001 and /ip4/0.0.0.0/udp/4001/quic-v1 ("listen" of config/master.json)' },
     { name: 'announce', type: 'string', multiple: true, value: 'MA', help: 'multiaddr to announce instead of the listen addresses (public address behind a port forward)', default: 'none' },
     { name: 'data', type: 'string', value: 'DIR', help: 'folder for the key (a stable PeerId) and the index (index.sqlite)', default: '.fileshare/master' },
+    TRANSPORT_OPTION,
     { name: 'config', type: 'string', value: 'FILE', help: 'JSON file whose keys override config/master.json' },
     ...MASTER_WEB_OPTIONS,
     { name: 'json', type: 'boolean', help: 'JSON lines on stdout instead of text' },
@@ -45,6 +46,8 @@ export const masterCommand: CommandSpec = {
     const master = await createMaster({
       listen: values.listen ?? config.listen,
       announce: values.announce ?? config.announce,
+      transports: transports(values.transport, config.transports),
+      encrypters: encrypters(config.encrypters),
       data: values.data ?? config.data,
       relay: config.relay,
       providerGraceMs: config.providerGraceMs,

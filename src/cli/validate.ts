@@ -4,6 +4,7 @@
  */
 import { statSync } from 'node:fs'
 import { FileShareError } from '../errors.js'
+import { parseTransports, type TransportName } from '../node/transport-names.js'
 
 /** `label` is how the user wrote it: `--listen`, `config key "listen"`. */
 function bad (label: string, value: string, expected: string): FileShareError {
@@ -88,4 +89,21 @@ export function checkOutDir (label: string, dir: string | undefined): void {
     return
   }
   if (!st.isDirectory()) throw bad(label, dir, 'is a file; expected a folder (created when missing)')
+}
+
+/** The transports from `--transport` (repeatable, comma lists) or the config key "transports". */
+export function transports (flag: string[] | undefined, config: string[]): TransportName[] {
+  const label = flag != null ? '--transport' : 'config key "transports"'
+  const given = flag ?? config
+  try {
+    return parseTransports(given)
+  } catch (err: any) {
+    throw bad(label, given.join(','), `${err?.message ?? err}`)
+  }
+}
+
+/** The config key "encrypters": a non-empty list of "tls" and "noise". */
+export function encrypters (config: string[]): Array<'tls' | 'noise'> {
+  if (config.length === 0 || !config.every(e => e === 'tls' || e === 'noise')) throw bad('config key "encrypters"', config.join(','), 'expected a list of "tls" and "noise"')
+  return [...new Set(config)] as Array<'tls' | 'noise'>
 }

@@ -8,7 +8,8 @@
  */
 import { resolve } from 'node:path'
 import { logger } from '@libp2p/logger'
-import { createNode, type FileShareNode, type RelayServerConfig } from '../node/create-node.js'
+import { createNode, type FileShareNode, type RelayServerConfig, type EncrypterName } from '../node/create-node.js'
+import { listenFor, type TransportName } from '../node/addresses.js'
 import { loadOrCreateKey } from '../node/key-store.js'
 import { IndexStore, isStorageError } from './index-store.js'
 import { Liveness } from './liveness.js'
@@ -29,10 +30,20 @@ const log = logger('fileshare:master')
 
 export interface MasterOptions {
   /**
-   * multiaddrs to listen on; every one must be bound, else the create rejects with 'LISTEN'
-   * @default ['/ip4/0.0.0.0/tcp/4001']
+   * multiaddrs to listen on; every TCP one must be bound, else the create rejects with 'LISTEN'
+   * @default ['/ip4/0.0.0.0/tcp/4001', '/ip4/0.0.0.0/udp/4001/quic-v1']
    */
   listen?: string[]
+  /**
+   * 'tcp' and/or 'quic'; listen addresses of a transport left out are ignored
+   * @default ['tcp', 'quic']
+   */
+  transports?: TransportName[]
+  /**
+   * TCP connection encrypters in order of preference
+   * @default ['noise', 'tls']
+   */
+  encrypters?: EncrypterName[]
   /**
    * multiaddrs to announce instead of the listen addresses
    * @default []
@@ -221,10 +232,15 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
       maxPerIp: options.reservationsPerIp ?? d.reservationsPerIp,
       registrationWaitMs: RESERVATION_REGISTRATION_WAIT_MS
     })
-    const listen = options.listen ?? d.listen
+    const transports = options.transports ?? d.transports
+    const listen = listenFor(options.listen ?? d.listen, transports)
     const node = await createNode({
       privateKey,
       listen,
+      transports,
+      encrypters: options.encrypters ?? d.encrypters,
+      // public by design: its listen addresses are announced without a check
+      publicListenAddrs: true,
       announce: options.announce ?? d.announce,
       relayServer: { ...d.relay, ...options.relay },
       maxConnections: options.maxConnections ?? d.maxConnections,

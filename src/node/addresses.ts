@@ -47,3 +47,30 @@ export function parseAddrs (list: Uint8Array[]): Multiaddr[] {
   }
   return addrs
 }
+
+/** `/ip4|ip6/<host>/tcp/<port>` or `/ip4|ip6/<host>/udp/<port>/quic-v1`: an address a dial-back may try. */
+export function isPlainDirect (addr: Multiaddr): boolean {
+  const parts = addr.getComponents()
+  if (isPlainTcp(addr)) return true
+  return parts.length === 3 && (parts[0].name === 'ip4' || parts[0].name === 'ip6') && parts[1].name === 'udp' && parts[2].name === 'quic-v1'
+}
+
+import { TRANSPORTS, parseTransports, type TransportName } from './transport-names.js'
+export { TRANSPORTS, parseTransports, type TransportName }
+
+/** Which transport `addr` uses ('tcp', 'quic'), or null (relay addresses and others). */
+export function transportOf (addr: string | Multiaddr): TransportName | null {
+  const text = addr.toString()
+  if (isRelayed(text)) return null
+  if (/\/udp\/\d+\/quic-v1(\/|$)/.test(text)) return 'quic'
+  if (/\/tcp\/\d+(\/|$)/.test(text)) return 'tcp'
+  return null
+}
+
+/** The addresses of `listen` that one of `transports` listens on (relay and other addresses stay). */
+export function listenFor (listen: string[], transports: readonly TransportName[]): string[] {
+  return listen.filter(a => {
+    const t = transportOf(a)
+    return t == null || transports.includes(t)
+  })
+}

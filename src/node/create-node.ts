@@ -1,8 +1,12 @@
 /**
  * The libp2p node factory shared by the master, sharing peers and one-shot clients:
- * TCP + noise + yamux + identify, and circuit relay v2 (server on the master, transport on
- * peers). Connection limits are sized for a swarm (the libp2p defaults turn away more
- * than 5 inbound connections per second from one host, and NATed peers share one IP).
+ * TCP (+ TLS or noise, + yamux) and QUIC side by side, identify, and circuit relay v2
+ * (server on the master; transport, DCUtR and hole punching on peers). Connection limits
+ * are sized for a swarm (the libp2p defaults turn away more than 5 inbound connections per
+ * second from one host, and NATed peers share one IP).
+ * Either transport works alone (`transports`); listen addresses of a transport that is
+ * off are dropped. TCP carries bulk data best (BENCHMARKS.md: TCP+TLS ≈ TCP+noise ≫ QUIC
+ * in this stack); QUIC is there because UDP is what a NAT lets two peers punch through.
  * Callers add their own services (the master its protocol servers, a peer its fetch
  * server): libp2p hands each one the node's components and starts and stops it with the
  * node. Address and connection helpers: addresses.ts.
@@ -10,13 +14,23 @@
 import './polyfill.js'
 import { createLibp2p, type Libp2p, type ServiceFactoryMap } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
+import { quic } from '@chainsafe/libp2p-quic'
 import { noise } from '@chainsafe/libp2p-noise'
+import { tls } from '@libp2p/tls'
+import { dcutr } from '@libp2p/dcutr'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify, identifyPush, type Identify, type IdentifyPush } from '@libp2p/identify'
 import { circuitRelayServer, circuitRelayTransport, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { FaultTolerance, type PrivateKey, type ConnectionGater } from '@libp2p/interface'
 import { relayReservations, type RelayReservations } from './relay-reservations.js'
 import { libp2pMetrics } from '../metrics/prometheus.js'
+import { holePunch, type HolePunch } from './hole-punch.js'
+import { publicAddresses, type PublicAddresses } from './public-addresses.js'
+import { transportOf, TRANSPORTS, type TransportName } from './addresses.js'
+
+import { DEFAULT_ENCRYPTERS, type EncrypterName } from './transport-names.js'
+export type { TransportName } from './addresses.js'
+export { DEFAULT_ENCRYPTERS, type EncrypterName } from './transport-names.js'
 
 /**
  * Streams a peer opens before this side has finished its part of the connection upgrade
@@ -42,6 +56,10 @@ export interface RelayServerConfig {
 export interface NodeOptions<S extends Record<string, unknown> = Record<never, never>> {
   privateKey?: PrivateKey
   listen: string[]
+  /** transports to dial and listen with (default both); listen addresses of the others are dropped */
+  transports?: readonly TransportName[]
+  /** TCP connection encrypters in order of preference (default DEFAULT_ENCRYPTERS); QUIC has its own TLS */
+  encrypters?: readonly EncrypterName[]
   announce?: string[]
   /** run a circuit relay v2 server (the master) */
   relayServer?: RelayServerConfig
@@ -54,6 +72,14 @@ export interface NodeOptions<S extends Record<string, unknown> = Record<never, n
    */
   inboundConnectionsPerIpPerSecond?: number
   connectionGater?: ConnectionGater
+  /**
+   * take every listen address for a verified public address (the master: public by
+   * design). libp2p announces a public IP only once something verified it (AutoNAT, or
+   * the publicAddresses service); private ones are announced as they are.
+   */
+  publicListenAddrs?: boolean
+  /** see HolePunchInit.waitMs */
+  holePunchWaitMs?: number
   /** further libp2p services, started and stopped with the node (keys must not clash with NodeServices) */
   services?: ServiceFactoryMap<S>
 }
@@ -64,6 +90,10 @@ export interface NodeServices {
   relay?: CircuitRelayService
   /** present when the node dials and listens through relays (relayTransport) */
   relayReservations?: RelayReservations
+  /** QUIC hole punching over relayed connections (peers with QUIC and the relay transport) */
+  holePunch?: HolePunch
+  /** confirms listen addresses as public (libp2p announces them then) */
+  publicAddresses: PublicAddresses
   [key: string]: unknown
 }
 
@@ -72,8 +102,19 @@ export type FileShareNode<S extends Record<string, unknown> = Record<never, neve
 export async function createNode<S extends Record<string, unknown> = Record<never, never>> (options: NodeOptions<S>): Promise<FileShareNode<S>> {
   // identify push tells connected peers (the master) when our addresses change, e.g. a
   // relay reservation added a /p2p-circuit address
-  const services: Record<string, any> = { identify: identify(), identifyPush: identifyPush() }
-  if (options.relayTransport === true) services.relayReservations = relayReservations()
+  const transports = options.transports ?? TRANSPORTS
+  const services: Record<string, any> = {
+    identify: identify(),
+    identifyPush: identifyPush(),
+    publicAddresses: publicAddresses({ allListeners: options.publicListenAddrs })
+  }
+  if (options.relayTransport === true) {
+    services.relayReservations = relayReservations()
+    // DCUtR: a relayed connection is upgraded to a direct one where the other side has a
+    // public address (see hole-punch.ts for what it cannot do behind two NATs)
+    services.dcutr = dcutr()
+    if (transports.includes('quic')) services.holePunch = holePunch({ waitMs: options.holePunchWaitMs })
+  }
   if (options.relayServer != null) {
     const r = options.relayServer
     const limited = r.dataLimit > 0 || r.durationLimit > 0
@@ -93,11 +134,20 @@ export async function createNode<S extends Record<string, unknown> = Record<neve
     })
   }
   const maxConnections = options.maxConnections ?? 1000
+  const listen = options.listen.filter(a => {
+    const t = transportOf(a)
+    return t == null || transports.includes(t)
+  })
+  const encrypters = options.encrypters ?? DEFAULT_ENCRYPTERS
   return await createLibp2p({
     privateKey: options.privateKey,
-    addresses: { listen: options.listen, announce: options.announce ?? [] },
-    transports: [tcp(), ...(options.relayTransport === true ? [circuitRelayTransport()] : [])],
-    connectionEncrypters: [noise()],
+    addresses: { listen, announce: options.announce ?? [] },
+    transports: [
+      ...(transports.includes('tcp') ? [tcp()] : []),
+      ...(transports.includes('quic') ? [quic()] : []),
+      ...(options.relayTransport === true ? [circuitRelayTransport()] : [])
+    ],
+    connectionEncrypters: encrypters.map(e => e === 'tls' ? tls() : noise()),
     streamMuxers: [yamux({ maxEarlyStreams: MAX_EARLY_STREAMS })],
     connectionGater: {
       // loopback and private addresses are normal here: tests, LANs and NAT labs use them

@@ -13,7 +13,8 @@ import { stat, access, lstat } from 'node:fs/promises'
 import { constants } from 'node:fs'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { logger } from '@libp2p/logger'
-import { createNode, type FileShareNode } from '../node/create-node.js'
+import { createNode, type FileShareNode, type EncrypterName } from '../node/create-node.js'
+import { listenFor, type TransportName } from '../node/addresses.js'
 import { loadOrCreateKey } from '../node/key-store.js'
 import { lockDataDir, type DataLock } from '../node/data-lock.js'
 import { assertListening } from '../node/listen-check.js'
@@ -63,6 +64,22 @@ export interface PeerOptions {
    * @default []
    */
   announce?: string[]
+  /**
+   * 'tcp' and/or 'quic'; listen addresses of a transport left out are ignored
+   * @default ['tcp', 'quic']
+   */
+  transports?: TransportName[]
+  /**
+   * TCP connection encrypters in order of preference
+   * @default ['noise', 'tls']
+   */
+  encrypters?: EncrypterName[]
+  /**
+   * ms a download waits for a hole punch before it starts on the relay (0: start at once,
+   * move to the punched connection when it comes)
+   * @default 1500
+   */
+  holePunchWaitMs?: number
   /**
    * folder for the key (a stable PeerId) and the hash cache, locked by this process while the
    * peer runs ('LOCKED' when another process holds it); null = a throwaway key and an in-memory cache
@@ -240,10 +257,18 @@ export class FileSharePeer implements Peer {
     for (const dir of shareDirs) await checkRoot(dir)
     if (dataDir != null) this.lock = lockDataDir(dataDir)
     const privateKey = dataDir != null ? await loadOrCreateKey(dataDir) : undefined
-    const listen = options.listen ?? (sharing ? PEER_DEFAULTS.listen : [])
+    const transports = options.transports ?? PEER_DEFAULTS.transports
+    const listen = listenFor(options.listen ?? (sharing ? PEER_DEFAULTS.listen : []), transports)
     const node = this._node = await createNode({
       privateKey,
       listen,
+      transports,
+      encrypters: options.encrypters ?? PEER_DEFAULTS.encrypters,
+      holePunchWaitMs: options.holePunchWaitMs ?? PEER_DEFAULTS.holePunchWaitMs,
+      // a sharing peer announces a public address once the master's dial-back verified it;
+      // a client (get) announces its listen addresses as they are: a NATed provider tries
+      // them to dial it back (connection reversal), and a wrong one costs only that dial
+      publicListenAddrs: !sharing,
       announce: options.announce ?? PEER_DEFAULTS.announce,
       relayTransport: true,
       services: {

@@ -23,7 +23,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { logger } from '@libp2p/logger'
 import { MASTER_RETRY_MIN_MS, MASTER_RETRY_MAX_MS, DIRECT_UPGRADE_TIMEOUT_MS, RELAY_ADDR_CONFIRM_MS } from './tuning.js'
 import type { FileShareNode } from '../node/create-node.js'
-import { isRelayed, isPlainTcp, pathOf, connectionPath, withPeerId, withoutPeerId } from '../node/addresses.js'
+import { isRelayed, isPlainDirect, pathOf, connectionPath, withPeerId, withoutPeerId } from '../node/addresses.js'
 import type { MasterClient } from './master-client.js'
 import { OneShotTimer } from '../util/one-shot-timer.js'
 import { Backoff } from '../util/backoff.js'
@@ -47,8 +47,25 @@ export class ReachabilityManager {
   private failedOnce = false
   private readonly settleWaiters = new Set<() => void>()
   private readonly onAddrsChanged = (): void => { this.refresh() }
+  /** a public peer lost the master (a restart): check again once it is back */
+  private recheck = false
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
-    if (evt.detail.equals(this.master.peer)) this.refresh()
+    if (!evt.detail.equals(this.master.peer)) return
+    if (this.mode === 'auto' && this.isPublic === true) this.recheck = true
+    this.refresh()
+  }
+
+  /**
+   * The master is back after a restart (or a network change): a peer that was public asks
+   * for a dial-back again (its address or its NAT may have changed meanwhile; a peer no
+   * longer reached reserves a relay slot like any NATed one).
+   */
+  private readonly onConnect = (evt: CustomEvent<PeerId>): void => {
+    if (!evt.detail.equals(this.master.peer) || !this.recheck || this.stopped) return
+    this.recheck = false
+    log('the master is back: checking reachability again')
+    this.isPublic = null
+    if (!this.timer.pending && this.running == null) this.schedule(0)
   }
 
   constructor (private readonly node: FileShareNode, private readonly master: MasterClient,
@@ -58,8 +75,10 @@ export class ReachabilityManager {
     this.node.addEventListener('self:peer:update', this.onAddrsChanged)
     this.node.addEventListener('transport:listening', this.onAddrsChanged)
     this.node.addEventListener('peer:disconnect', this.onDisconnect)
+    this.node.addEventListener('peer:connect', this.onConnect)
     if (this.mode === 'public') {
       this.isPublic = true
+      this.node.services.publicAddresses.confirm(this.directAddrs())
       this.set({ reachability: 'public', addrs: this.directAddrs().map(String) })
       return
     }
@@ -73,6 +92,7 @@ export class ReachabilityManager {
     this.node.removeEventListener('self:peer:update', this.onAddrsChanged)
     this.node.removeEventListener('transport:listening', this.onAddrsChanged)
     this.node.removeEventListener('peer:disconnect', this.onDisconnect)
+    this.node.removeEventListener('peer:connect', this.onConnect)
     await this.running?.catch(() => {})
   }
 
@@ -146,6 +166,8 @@ export class ReachabilityManager {
       this.isPublic = reachable.length > 0
       log('dial-back: %s (observed as %s)', this.isPublic ? 'public' : 'not reachable', observed?.toString() ?? '?')
       if (this.isPublic) {
+        // verified: libp2p announces a public address only once it is confirmed
+        this.node.services.publicAddresses.confirm(reachable)
         this.set({ reachability: 'public', addrs: reachable.map(String) })
         return
       }
@@ -172,10 +194,14 @@ export class ReachabilityManager {
    * libp2p's 1 s address debounce), and the master's own answer confirms it has it.
    */
   private async awaitRegistered (): Promise<void> {
-    const deadline = Date.now() + RELAY_ADDR_CONFIRM_MS
-    while (!this.stopped && Date.now() < deadline) {
+    const started = Date.now()
+    const deadline = started + RELAY_ADDR_CONFIRM_MS
+    for (let pushes = 0; !this.stopped && Date.now() < deadline; pushes++) {
       const known = await this.master.peerAddrs(this.node.peerId).catch(() => [])
-      if (known.some(a => isRelayed(a.toString()))) return
+      if (known.some(a => isRelayed(a.toString()))) {
+        log('the master lists our relayed address after %d ms (%d extra identify pushes)', Date.now() - started, pushes)
+        return
+      }
       // push again: an identify answer racing the reservation may have overwritten it
       await this.node.services.identifyPush.push().catch(() => {})
       await new Promise(resolve => setTimeout(resolve, 500))
@@ -194,9 +220,9 @@ export class ReachabilityManager {
     return this.node.getMultiaddrs().map(String).filter(isRelayed)
   }
 
-  /** Our plain TCP addresses (without /p2p), the candidates for a dial-back. */
+  /** Our plain TCP and QUIC listen addresses (without /p2p, verified or not), the candidates for a dial-back. */
   private directAddrs (): Multiaddr[] {
-    return this.node.getMultiaddrs().map(withoutPeerId).filter(isPlainTcp)
+    return this.node.services.publicAddresses.listenAddrs().filter(isPlainDirect)
   }
 
   private set (state: ReachabilityState): void {

@@ -9,7 +9,7 @@ import { FileShareError } from '../../errors.js'
 import type { Output } from '../output.js'
 import { printable } from '../printable.js'
 import { masterAddress, type PeerConfig } from '../config.js'
-import { checkMultiaddr, checkMultiaddrs, rate } from '../validate.js'
+import { checkMultiaddr, checkMultiaddrs, rate, transports, encrypters } from '../validate.js'
 
 export { createPeer, type Peer }
 
@@ -30,6 +30,9 @@ export function peerOptions (config: PeerConfig, values: Record<string, any>): P
   return {
     master: masterAddress(values.master, process.env, config),
     announce: values.announce ?? config.announce,
+    transports: transports(values.transport, config.transports),
+    encrypters: encrypters(config.encrypters),
+    holePunchWaitMs: config.holePunchWaitMs,
     requestsInFlight: config.requestsInFlight,
     reachability: config.reachability,
     watch: config.watch,

@@ -27,11 +27,11 @@ export const shareCommand: CommandSpec = {
   options: [
     { name: 'share', type: 'string', multiple: true, value: 'PATH', help: 'folder (recursively) or file to share', default: 'required' },
     { name: 'master', type: 'string', value: 'MA', help: 'the master\'s multiaddr, ending in /p2p/<PeerId>', default: '$FILESHARE_MASTER, then "master" of the config' },
-    { name: 'listen', type: 'string', multiple: true, value: 'MA', help: 'multiaddr to listen on', default: '/ip4/0.0.0.0/tcp/0 ("listen" of the config)' },
+    { name: 'listen', type: 'string', multiple: true, value: 'MA', help: 'multiaddr to listen on', default: '/ip4/0.0.0.0/tcp/0 and /ip4/0.0.0.0/udp/0/quic-v1 ("listen" of the config)' },
     ...SERVING_OPTIONS,
     { name: 'data', type: 'string', value: 'DIR', help: 'folder for the key (a stable PeerId) and the hash cache; never shared', default: '.fileshare/peer ("data")' },
     ...PEER_WEB_OPTIONS,
-    ...COMMON_PEER_OPTIONS.filter(o => o.name === 'config' || o.name === 'json')
+    ...COMMON_PEER_OPTIONS.filter(o => o.name === 'config' || o.name === 'json' || o.name === 'transport')
   ],
   env: MASTER_ENV,
   examples: [

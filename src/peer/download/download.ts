@@ -367,6 +367,13 @@ class Download {
   private fill (worker: Worker): void {
     // chunks being verified and written count against the depth: that bounds memory
     while (!this.done && worker.slot.chunks.size + worker.writing < worker.speed.depth && this.workers.get(worker.peer) === worker) {
+      // a relayed connection near its relay's data limit: new requests wait for a fresh one
+      if (!this.pool.roomFor(worker, this.chunks.chunkSize, worker.speed.depth, () => {
+        worker.stats.path = worker.path
+        // HAVE frames come on the session that asked: ask on the new one
+        if (worker.partial) this.resyncHaves(worker)
+        this.fill(worker)
+      })) return
       const now = Date.now()
       if (this.rateLimit != null && this.waitForRate(now)) return
       const index = this.chunks.next(worker.slot, now)
@@ -439,7 +446,7 @@ class Download {
           this.pool.noteBusy(worker.peer)
           this.pool.retryBusy(worker.ref)
         }
-        this.removeWorker(worker, toFileShareError(err, 'NETWORK').message, !(err instanceof FetchError))
+        this.removeWorker(worker, toFileShareError(err, 'NETWORK').message, !(err instanceof FetchError) || this.pool.connectionGone(session))
       }
     })
   }
@@ -474,6 +481,9 @@ class Download {
     if (this.chunks.markVerified(index)) {
       metrics().chunkVerified(length)
       this.progress.chunk(worker.stats, length, path)
+      // a late chunk of a session the worker left (it moved off the relay) does not turn the
+      // reported path back: the path is the one requests go to now
+      if (session !== worker.session) worker.stats.path = worker.path
       this.pool.delivered(worker.peer)
       this.file.state.set(index)
       worker.speed.record(Date.now(), length)

@@ -4,9 +4,10 @@
  * 1. Every provider is dialled at once at the start (`dialEarly`); the manifest race and
  *    the first workers take those sessions (`sessionFor`), the rest are closed at the end.
  * 2. Connections (see dial.ts): direct first, the relay as fallback. A worker on a relayed
- *    connection moves to a direct one as soon as one exists (`moveToDirect`): new requests
- *    go to a session on it, the relayed session finishes what it has in flight and is
- *    closed, then the relayed connection when nothing else uses it.
+ *    connection moves to a direct one as soon as one exists, and a worker on a direct QUIC
+ *    connection (a punched one) to a direct TCP one (`moveToDirect`): new requests go to
+ *    a session on it, the old session finishes what it has in flight and is closed, then
+ *    a relayed connection when nothing else uses it.
  * 3. A provider that answered BUSY is dialled again after busyDelay() (BUSY_RETRY_MS,
  *    doubling up to BUSY_RETRY_MAX_MS: protocols/fetch), at most BUSY_MAX_RETRIES times per download.
  * 4. A provider whose connection dropped (a relay limit, a restart) is re-dialled, up to
@@ -16,16 +17,20 @@
  *    providers join, dropped ones come back after PROVIDER_RETRY_MS, liars never.
  * Which chunk a provider gets is not decided here (scheduler.ts).
  */
+import type { Connection } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
 import { toFileShareError } from '../../errors.js'
 import type { FileShareNode } from '../../node/create-node.js'
 import { connectionPath, type PathKind } from '../../node/addresses.js'
 import { FetchSession, busyDelay } from '../../protocols/fetch/client.js'
-import { openFetchStream, closeIdleRelayed } from './dial.js'
+import { openFetchStream, openFreshFetchStream, closeIdleRelayed, betterConnection, relayBytesLeft } from './dial.js'
 import { PROVIDER_REDIALS, PROVIDER_RETRY_MS, PARTIAL_PROVIDER_RETRY_MS, BUSY_MAX_RETRIES } from './tuning.js'
 import type { ProviderRef } from './types.js'
 
 export type { ProviderRef } from './types.js'
+
+/** A failed re-dial is tried again after this long. */
+const REDIAL_RETRY_MS = 250
 
 const log = logger('fileshare:peer:download')
 
@@ -71,6 +76,8 @@ export class ProviderPool {
   private readonly early = new Map<string, Promise<FetchSession>>()
   /** the connection path each session was opened on */
   private readonly sessionPaths = new WeakMap<FetchSession, PathKind>()
+  /** the connection each session runs on */
+  private readonly sessionConnections = new WeakMap<FetchSession, Connection>()
   /** re-dials made per provider since its last verified chunk */
   private readonly redials = new Map<string, number>()
   private refreshing = false
@@ -103,6 +110,16 @@ export class ProviderPool {
     return this.sessionPaths.get(session)!
   }
 
+  /**
+   * Whether the connection `session` ran on is closing or closed: its failure is then a
+   * lost connection, whatever the stream reported (DCUtR closes a relayed connection it
+   * replaced, a relay cuts one at its limit) and the provider is dialled again.
+   */
+  connectionGone (session: FetchSession): boolean {
+    const connection = this.sessionConnections.get(session)
+    return connection != null && connection.status !== 'open'
+  }
+
   /** BUSY answers from `peer` so far. */
   busy (peer: string): number {
     return this.busyCount.get(peer) ?? 0
@@ -114,9 +131,10 @@ export class ProviderPool {
 
   /** Opens a fetch stream to a provider: the one place that dials providers. */
   async openSession (provider: ProviderRef): Promise<FetchSession> {
-    const { stream, path } = await openFetchStream(this.node, provider, this.signal)
+    const { stream, path, connection } = await openFetchStream(this.node, provider, this.signal)
     const session = new FetchSession(stream)
     this.sessionPaths.set(session, path)
+    this.sessionConnections.set(session, connection)
     return session
   }
 
@@ -151,7 +169,8 @@ export class ProviderPool {
     }
   }
 
-  async connect (provider: ProviderRef): Promise<void> {
+  /** `redialing`: this connects again after a lost connection; a failure then tries again (within PROVIDER_REDIALS) before the provider is dropped. */
+  async connect (provider: ProviderRef, redialing = false): Promise<void> {
     const peer = provider.peer.toString()
     if (this.host.ended()) return
     this.connecting.add(peer)
@@ -165,7 +184,11 @@ export class ProviderPool {
       }
       this.host.start(provider, session)
     } catch (err: any) {
-      if (!this.host.ended()) this.drop(peer, toFileShareError(err, 'NETWORK').message)
+      const reason = toFileShareError(err, 'NETWORK').message
+      // the connection picked closed under us while DCUtR or a reversal replaced it: the
+      // provider is alive (another connection to it is open), so try again shortly
+      const alive = this.node.getConnections(provider.peer).some(c => c.status === 'open')
+      if (!this.host.ended() && !(redialing && alive && this.redialLater(provider, reason))) this.drop(peer, reason)
     } finally {
       this.connecting.delete(peer)
       this.host.checkStalled()
@@ -196,7 +219,22 @@ export class ProviderPool {
     if (count >= PROVIDER_REDIALS || this.host.ended()) return false
     this.redials.set(link.peer, count + 1)
     log('connection to %s lost (%s), dialling again (%d/%d)', link.peer, reason, count + 1, PROVIDER_REDIALS)
-    void this.connect(link.ref)
+    void this.connect(link.ref, true)
+    return true
+  }
+
+  /** A re-dial that failed is tried again shortly (counted against PROVIDER_REDIALS). */
+  private redialLater (provider: ProviderRef, reason: string): boolean {
+    const peer = provider.peer.toString()
+    const count = this.redials.get(peer) ?? 0
+    if (count >= PROVIDER_REDIALS || this.host.ended()) return false
+    this.redials.set(peer, count + 1)
+    log('re-dial of %s failed (%s), again in %d ms (%d/%d)', peer, reason, REDIAL_RETRY_MS, count + 1, PROVIDER_REDIALS)
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer)
+      void this.connect(provider, true)
+    }, REDIAL_RETRY_MS)
+    this.retryTimers.add(timer)
     return true
   }
 
@@ -231,12 +269,16 @@ export class ProviderPool {
 
   /**
    * When a worker on a relayed connection finds a direct one to its provider (opened by
-   * either side, see reachability.ts), new requests go to a session on the direct
-   * connection; the relayed session finishes what it has in flight and is closed.
+   * either side, see reachability.ts, or punched, see hole-punch.ts), or a worker on a
+   * direct QUIC connection finds a direct TCP one, new requests go to a session on the
+   * better connection; the old session finishes what it has in flight and is closed.
    */
   moveToDirect (link: ProviderLink, moved: () => void): void {
-    if (link.path !== 'relayed' || link.moving === true) return
-    if (connectionPath(this.node, link.ref.peer) !== 'direct') return
+    if (link.moving === true) return
+    const current = this.sessionConnections.get(link.session)
+    if (current == null) {
+      if (link.path !== 'relayed' || connectionPath(this.node, link.ref.peer) !== 'direct') return
+    } else if (betterConnection(this.node, current) == null) return
     link.moving = true
     this.openSession(link.ref).then(session => {
       link.moving = false
@@ -247,12 +289,56 @@ export class ProviderPool {
       const old = link.session
       link.session = session
       link.path = this.pathOf(session)
-      log('provider %s: moved from the relay to a %s connection', link.peer, link.path)
+      log('provider %s: moved from %s to %s', link.peer, current?.remoteAddr.toString() ?? 'the relay', this.sessionConnections.get(session)?.remoteAddr.toString() ?? link.path)
       this.retireSession(old, link)
       moved()
     }, (err: any) => {
       link.moving = false
       log('provider %s: direct session failed, staying on the relay: %s', link.peer, err?.message ?? err)
+    })
+  }
+
+  /**
+   * Room for one more request of `length` bytes on `link`'s session before its relay's
+   * data limit (with the requests in flight counted in full). A relayed connection is
+   * renewed ahead of its cut (make before break): when fewer than `depth` + 2 more chunks
+   * fit, a fresh relayed connection is opened and new requests go there, while the ones in
+   * flight finish on the old one; no byte is lost to the cut and there is no gap.
+   */
+  roomFor (link: ProviderLink, length: number, depth: number, moved: () => void): boolean {
+    if (link.path !== 'relayed') return true
+    const connection = this.sessionConnections.get(link.session)
+    if (connection == null) return true
+    const left = relayBytesLeft(connection)
+    if (left === Infinity) return true
+    const margin = 64 * 1024 + left / 100
+    const committed = (link.session.inFlight + 1) * length + margin
+    if (left < committed + (depth + 2) * length) this.renew(link, connection, moved)
+    return left >= committed
+  }
+
+  private renew (link: ProviderLink, connection: Connection, moved: () => void): void {
+    if (link.moving === true || this.host.ended()) return
+    link.moving = true
+    log('provider %s: %d bytes left on the relayed connection, opening a fresh one', link.peer, relayBytesLeft(connection))
+    openFreshFetchStream(this.node, connection, this.signal).then(({ stream, path, connection: fresh }) => {
+      link.moving = false
+      const session = new FetchSession(stream)
+      this.sessionPaths.set(session, path)
+      this.sessionConnections.set(session, fresh)
+      if (!this.host.current(link) || this.host.ended()) {
+        void session.close()
+        return
+      }
+      const old = link.session
+      link.session = session
+      link.path = path
+      log('provider %s: renewed on %s', link.peer, fresh.remoteAddr.toString())
+      this.retireSession(old, link)
+      moved()
+    }, (err: any) => {
+      link.moving = false
+      log('provider %s: no fresh relayed connection: %s', link.peer, err?.message ?? err)
     })
   }
 

@@ -17,7 +17,7 @@ import { DialBackRequest, DialBackResponse } from './pb/dialback.js'
 import { PROTOCOL_DIALBACK, MAX_DIALBACK_ADDRS, DIALBACK_DIAL_TIMEOUT_MS, DIALBACK_CHECKS_PER_MINUTE, DIALBACK_PER_IP_PER_MINUTE } from './constants.js'
 import { MAX_CONTROL_FRAME, REQUEST_TIMEOUT_MS } from '../constants.js'
 import { serveExchange } from '../stream-io.js'
-import { isRelayed, isPlainTcp, withoutPeerId } from '../../node/addresses.js'
+import { isRelayed, isPlainDirect, withoutPeerId } from '../../node/addresses.js'
 import type { ServerComponents } from '../components.js'
 
 const { Status } = DialBackResponse
@@ -111,8 +111,8 @@ export class DialBackServer implements Startable {
         } catch {
           continue
         }
-        // only plain TCP addresses at the IP we see: never a third host, never via a relay
-        if (!isPlainTcp(ma) || hostOf(ma) !== observedIp) continue
+        // only plain TCP or QUIC addresses at the IP we see: never a third host, never via a relay
+        if (!isPlainDirect(ma) || hostOf(ma) !== observedIp) continue
         candidates.push(ma)
       }
       // in parallel: the answer must come within the requester's timeout
