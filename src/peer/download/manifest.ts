@@ -67,6 +67,9 @@ export async function fetchManifest (pool: ProviderPool, initial: ProviderRef[],
 }
 
 async function fetchManifestFrom (pool: ProviderPool, remaining: Set<ProviderRef>, id: Uint8Array): Promise<ManifestSource | null> {
+  // providers whose session's connection closed under the manifest request (DCUtR or a
+  // reversal replacing a relayed connection): asked once more, on the connection that replaced it
+  const again = new Set<string>()
   while (remaining.size > 0) {
     const provider = await Promise.race([...remaining].map(async p => {
       await pool.settled(p)
@@ -76,7 +79,7 @@ async function fetchManifestFrom (pool: ProviderPool, remaining: Set<ProviderRef
     const peer = provider.peer.toString()
     let session: FetchSession | undefined
     try {
-      session = await pool.sessionFor(provider)
+      session = again.has(peer) ? await pool.openSession(provider) : await pool.sessionFor(provider)
       const { manifest, name } = await session.manifest(id)
       if (!manifestMatches(manifest, id)) {
         pool.liars.add(peer)
@@ -87,6 +90,11 @@ async function fetchManifestFrom (pool: ProviderPool, remaining: Set<ProviderRef
       return { provider, session, manifest, name }
     } catch (err: any) {
       session?.abort(err)
+      if (session != null && pool.connectionGone(session) && !again.has(peer)) {
+        again.add(peer)
+        remaining.add(provider)
+        continue
+      }
       if (isBusy(err)) pool.noteBusy(peer)
       pool.drop(peer, toFileShareError(err, 'NETWORK').message)
     }
