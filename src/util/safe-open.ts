@@ -6,7 +6,7 @@
  * naming the file; whatever the link points to is left untouched.
  */
 import { openSync, closeSync, fstatSync, lstatSync, readSync, writeSync, unlinkSync, constants } from 'node:fs'
-import { FileShareError } from '../../errors.js'
+import { FileShareError } from '../errors.js'
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = constants
 

@@ -16,7 +16,8 @@ import { randomBytes } from 'node:crypto'
 import { FileShareError } from '../../errors.js'
 import { PART_FLUSH_BYTES } from './tuning.js'
 import { fitName, MAX_NAME_BYTES } from '../../protocols/paths.js'
-import { openRegularRw, readRegular, writeExclusive, assertNoTrap } from './safe-open.js'
+import { openRegularRw, assertNoTrap } from '../../util/safe-open.js'
+import { takePidLock } from '../../util/pid-lock.js'
 
 /**
  * Bytes of NAME in the helper names: `.NAME.<id16>` takes 18 more, and the longest suffix
@@ -146,67 +147,23 @@ export class PartFile {
   }
 
   private lock (): void {
-    // written under a temporary name and linked into place: the lock appears with its pid
-    // in it (link() fails on an existing name, like 'wx', but never shows an empty lock)
     const temp = `${this.lockPath.slice(0, -'.part'.length)}.${process.pid}.${randomBytes(3).toString('hex')}.part`
-    let wroteTemp = false
+    let owner: number | null
     try {
-      writeExclusive(temp, `${process.pid}\n`)
-      wroteTemp = true
-      for (let attempt = 0; attempt < 2; attempt++) {
-        try {
-          linkSync(temp, this.lockPath)
-          this.locked = true
-          return
-        } catch (err: any) {
-          if (err?.code !== 'EEXIST') throw new FileShareError('IO', `cannot create ${this.lockPath}: ${err?.message ?? err}`, { cause: err })
-        }
-        const owner = lockOwner(this.lockPath)
-        if (owner != null && isAlive(owner)) {
-          throw new FileShareError('IO', `another download of ${this.name} into ${this.dir} is running (pid ${owner}; remove ${this.lockPath} if it is not)`)
-        }
-        // its owner is gone (killed, crashed): take the lock over; of two doing so at once,
-        // the second link() fails and it reports the first as running
-        try { unlinkSync(this.lockPath) } catch {}
-      }
-      throw new FileShareError('IO', `another download of ${this.name} into ${this.dir} took ${this.lockPath} first`)
+      owner = takePidLock(this.lockPath, temp)
     } catch (err: any) {
       if (err instanceof FileShareError) throw err
       throw new FileShareError('IO', `cannot create ${this.lockPath}: ${err?.message ?? err}`, { cause: err })
-    } finally {
-      if (wroteTemp) try { unlinkSync(temp) } catch {}
     }
+    if (owner === 0) throw new FileShareError('IO', `another download of ${this.name} into ${this.dir} took ${this.lockPath} first`)
+    if (owner != null) throw new FileShareError('IO', `another download of ${this.name} into ${this.dir} is running (pid ${owner}; remove ${this.lockPath} if it is not)`)
+    this.locked = true
   }
 
   private unlock (): void {
     if (!this.locked) return
     this.locked = false
     try { unlinkSync(this.lockPath) } catch {}
-  }
-}
-
-/**
- * The pid in a lock file, or null when it is gone, unreadable or damaged; throws 'IO' when
- * the name holds a link, a FIFO or anything but a regular file (a trap: it is not removed).
- */
-function lockOwner (path: string): number | null {
-  let text: string | null
-  try {
-    text = readRegular(path)
-  } catch (err: any) {
-    if (err instanceof FileShareError) throw err
-    return null
-  }
-  const pid = Number.parseInt(text ?? '', 10)
-  return Number.isSafeInteger(pid) && pid > 0 ? pid : null
-}
-
-function isAlive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err: any) {
-    return err?.code === 'EPERM' // alive, but not ours to signal
   }
 }
 

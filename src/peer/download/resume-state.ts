@@ -16,7 +16,7 @@ import { logger } from '@libp2p/logger'
 import { RESUME_STATE_INTERVAL_MS } from './tuning.js'
 import { OneShotTimer } from '../../util/one-shot-timer.js'
 import { FileShareError } from '../../errors.js'
-import { readRegular, writeExclusive } from './safe-open.js'
+import { readRegular, writeExclusive } from '../../util/safe-open.js'
 
 const log = logger('fileshare:peer:download:resume')
 const VERSION = 1
