@@ -36,7 +36,11 @@ function missingPrerequisite (): string | null {
 const missing = missingPrerequisite()
 if (missing != null && !IN_CI) console.log(`# skipping NAT tests: ${missing}`)
 
-let PREFIX = 'fsnt'
+// namespace prefixes of the two labs (port-preserving NATs, symmetric NATs);
+// FILESHARE_NATLAB_PREFIX lets two checkouts on one machine run their NAT tests at once
+const LAB_PREFIX = process.env.FILESHARE_NATLAB_PREFIX ?? 'fsnt'
+const SYMMETRIC_LAB_PREFIX = `${LAB_PREFIX}s`
+let PREFIX = LAB_PREFIX
 let LAB_ENV: Record<string, string> = {}
 
 function natlab (...args: string[]): void {
@@ -149,7 +153,7 @@ describe('NAT lab: master public, peer1 and peer2 behind two port-preserving NAT
 
   before(async () => {
     if (missing != null) throw new Error(`CI=true but ${missing}`)
-    PREFIX = 'fsnt'
+    PREFIX = LAB_PREFIX
     LAB_ENV = {}
     natlab('up')
     dir = await tempDir('fileshare-nat-')
@@ -303,7 +307,7 @@ describe('NAT lab: peer1 and peer2 behind two symmetric NATs (--random-fully), a
 
   before(async () => {
     if (missing != null) throw new Error(`CI=true but ${missing}`)
-    PREFIX = 'fsns'
+    PREFIX = SYMMETRIC_LAB_PREFIX
     LAB_ENV = { NATLAB_NAT1_MODE: 'random', NATLAB_NAT2_MODE: 'random', NATLAB_PEER3: '0' }
     natlab('up')
     dir = await tempDir('fileshare-nat-sym-')
