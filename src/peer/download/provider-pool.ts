@@ -23,7 +23,7 @@ import { toFileShareError } from '../../errors.js'
 import type { FileShareNode } from '../../node/create-node.js'
 import { connectionPath, type PathKind } from '../../node/addresses.js'
 import { FetchSession, busyDelay } from '../../protocols/fetch/client.js'
-import { openFetchStream, openFreshFetchStream, closeIdleRelayed, betterConnection, relayBytesLeft } from './dial.js'
+import { openFetchStream, openFreshFetchStream, isStreamOpenFailure, closeIdleRelayed, betterConnection, relayBytesLeft } from './dial.js'
 import { PROVIDER_REDIALS, PROVIDER_RETRY_MS, PARTIAL_PROVIDER_RETRY_MS, BUSY_MAX_RETRIES } from './tuning.js'
 import type { ProviderRef } from './types.js'
 
@@ -185,11 +185,12 @@ export class ProviderPool {
       this.host.start(provider, session)
     } catch (err: any) {
       const reason = toFileShareError(err, 'NETWORK').message
-      // a re-dial that fails is tried again shortly (within PROVIDER_REDIALS): the connection
-      // it picked may have closed under it while DCUtR or a reversal replaced it, and the new
-      // one may not be open on this side yet (closed, reset or EOF while negotiating); a
-      // provider that is really gone costs those few short retries
-      if (!this.host.ended() && !(redialing && this.redialLater(provider, reason))) this.drop(peer, reason)
+      // a re-dial whose connection closed under the new stream (while DCUtR or a reversal
+      // replaced it: closed, reset or EOF while negotiating; the new connection may not be
+      // open on this side yet), or while another connection to the provider is open, is
+      // tried again shortly; a dial that reaches nobody drops the provider
+      const raced = isStreamOpenFailure(err) || this.node.getConnections(provider.peer).some(c => c.status === 'open')
+      if (!this.host.ended() && !(redialing && raced && this.redialLater(provider, reason))) this.drop(peer, reason)
     } finally {
       this.connecting.delete(peer)
       this.host.checkStalled()
