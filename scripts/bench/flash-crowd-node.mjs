@@ -24,6 +24,8 @@ process.stdin.on('data', d => {
 })
 process.stdin.on('end', async () => { await peer.stop(); process.exit(0) })
 await started
+// FC_CPU_PROF=DIR: a CPU profile of this get (from "go" until done) is written into DIR
+const profiler = process.env.FC_CPU_PROF != null ? await startProfile() : null
 const t0 = Date.now()
 const cpu0 = process.cpuUsage()
 let firstPartial = null
@@ -40,9 +42,25 @@ try {
       if (e.event === 'provider-dropped') print({ event: 'provider-dropped', peer: e.peer, reason: e.reason })
     }
   })
+  if (profiler != null) await profiler.stop()
   print({ event: 'done', seconds: result.seconds, bytes: result.bytes, partialBytes: result.partialBytes, uploadedBytes: result.uploadedBytes, firstPartial, firstChunk, providers: result.providers.length, cpuSeconds: (({ user, system }) => (user + system) / 1e6)(process.cpuUsage(cpu0)) })
 } catch (err) {
   print({ event: 'error', message: err?.message ?? String(err) })
   await peer.stop()
   process.exit(1)
+}
+
+async function startProfile () {
+  const { Session } = await import('node:inspector/promises')
+  const { writeFileSync } = await import('node:fs')
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.start')
+  return {
+    stop: async () => {
+      const { profile } = await session.post('Profiler.stop')
+      writeFileSync(`${process.env.FC_CPU_PROF}/${peer.peerId.slice(-6)}.cpuprofile`, JSON.stringify(profile))
+    }
+  }
 }
