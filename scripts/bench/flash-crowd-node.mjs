@@ -12,7 +12,9 @@ import { multiaddr } from '@multiformats/multiaddr'
 
 const [masterAddr, listen, out, name] = process.argv.slice(2)
 const print = e => process.stdout.write(JSON.stringify(e) + '\n')
-const peer = await createPeer({ master: masterAddr, listen: [listen], data: null, onWarning: message => { process.stderr.write(`warning: ${message}\n`) } })
+// FC_ENCRYPTERS=tls,noise: the downloaders' encrypter preference (the dialer's order decides)
+const encrypters = process.env.FC_ENCRYPTERS != null ? process.env.FC_ENCRYPTERS.split(',') : undefined
+const peer = await createPeer({ master: masterAddr, listen: [listen], data: null, encrypters, onWarning: message => { process.stderr.write(`warning: ${message}\n`) } })
 await peer.node.dial(multiaddr(masterAddr)).catch(err => { process.stderr.write(`warning: master: ${err?.message ?? err}\n`) })
 print({ event: 'ready', peerId: peer.peerId })
 let go

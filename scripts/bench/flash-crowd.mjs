@@ -185,7 +185,7 @@ async function libtorrentRound (tmp, file, torrent, r) {
   const peersOf = ns => [`${IP['fc-s']}:6881`, ...DL.filter(d => d !== ns).map(d => `${IP[d]}:6881`)]
   const result = await crowd((ns, onLine) => run(ns, PYTHON, [LT, 'get', torrent, join(tmp, `lt-out-${r}-${ns}`), IP[ns], ...peersOf(ns)], onLine))
   killAll()
-  if (values.verbose) for (const e of result.done) console.log(`  done at ${e.wall.toFixed(1)} s, own ${e.seconds.toFixed(1)} s, ${(e.fromPeers / 1048576).toFixed(0)} MiB from downloaders`)
+  if (values.verbose) for (const e of result.done) console.log(`  done at ${e.wall.toFixed(1)} s, own ${e.seconds.toFixed(1)} s, ${(e.fromPeers / 1048576).toFixed(0)} MiB from downloaders, ${e.cpuSeconds?.toFixed(1)} CPU-s, pieces of ${(e.pieceSize ?? 0) / 1024} KiB`)
   const fromPeers = result.done.reduce((n, e) => n + e.fromPeers, 0)
   const all = result.done.reduce((n, e) => n + e.fromPeers + e.fromSeeder, 0)
   return { seconds: result.seconds, fromPeers: all > 0 ? fromPeers / all : 0 }
