@@ -16,7 +16,7 @@ import { createLibp2p, type Libp2p, type ServiceFactoryMap } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { quic } from '@chainsafe/libp2p-quic'
 import { noise } from '@chainsafe/libp2p-noise'
-import { tls } from '@libp2p/tls'
+import { lazyTls } from './lazy-tls.js'
 import { dcutr } from '@libp2p/dcutr'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify, identifyPush, type Identify, type IdentifyPush } from '@libp2p/identify'
@@ -147,7 +147,7 @@ export async function createNode<S extends Record<string, unknown> = Record<neve
       ...(transports.includes('quic') ? [quic()] : []),
       ...(options.relayTransport === true ? [circuitRelayTransport()] : [])
     ],
-    connectionEncrypters: encrypters.map(e => e === 'tls' ? tls() : noise()),
+    connectionEncrypters: encrypters.map(e => e === 'tls' ? lazyTls() : noise()),
     streamMuxers: [yamux({ maxEarlyStreams: MAX_EARLY_STREAMS })],
     connectionGater: {
       // loopback and private addresses are normal here: tests, LANs and NAT labs use them
