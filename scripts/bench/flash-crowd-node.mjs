@@ -9,6 +9,19 @@
 // done {seconds, bytes, partialBytes, uploadedBytes}. Seeds until stdin closes.
 import { createPeer } from '../../dist/index.js'
 import { multiaddr } from '@multiformats/multiaddr'
+import { Socket } from 'node:net'
+
+// TCP reads of this process (count and bytes) during the get: their mean size shows how
+// finely the shaped links deliver data (each read costs a pass through noise and yamux)
+const reads = { count: 0, bytes: 0, on: false }
+const emit = Socket.prototype.emit
+Socket.prototype.emit = function (name, data) {
+  if (name === 'data' && reads.on) {
+    reads.count++
+    reads.bytes += data.length
+  }
+  return emit.apply(this, arguments)
+}
 
 const [masterAddr, listen, out, name] = process.argv.slice(2)
 const print = e => process.stdout.write(JSON.stringify(e) + '\n')
@@ -29,6 +42,7 @@ await started
 // FC_CPU_PROF=DIR: a CPU profile of this get (from "go" until done) is written into DIR
 const profiler = process.env.FC_CPU_PROF != null ? await startProfile() : null
 const t0 = Date.now()
+reads.on = true
 const cpu0 = process.cpuUsage()
 let firstPartial = null
 let firstChunk = null
@@ -45,7 +59,7 @@ try {
     }
   })
   if (profiler != null) await profiler.stop()
-  print({ event: 'done', seconds: result.seconds, bytes: result.bytes, partialBytes: result.partialBytes, uploadedBytes: result.uploadedBytes, firstPartial, firstChunk, providers: result.providers.length, cpuSeconds: (({ user, system }) => (user + system) / 1e6)(process.cpuUsage(cpu0)) })
+  print({ event: 'done', seconds: result.seconds, bytes: result.bytes, partialBytes: result.partialBytes, uploadedBytes: result.uploadedBytes, firstPartial, firstChunk, providers: result.providers.length, reads: reads.count, readBytes: reads.bytes, cpuSeconds: (({ user, system }) => (user + system) / 1e6)(process.cpuUsage(cpu0)) })
 } catch (err) {
   print({ event: 'error', message: err?.message ?? String(err) })
   await peer.stop()
