@@ -28,8 +28,7 @@
  *    with nothing to give is asked HAVE again every HAVE_KEEPALIVE_MS. When no provider
  *    holds a missing chunk, the download waits MISSING_CHUNKS_TIMEOUT_MS for a HAVE or a
  *    new provider, then fails. With `partial`, this download's own verified chunks are
- *    announced to its caller, which serves them (peer.ts) and registers this download as a
- *    partial provider from its start (before its first chunk: see startServing's caller).
+ *    announced to its caller, which serves them (peer.ts).
  * 6b. Sharing the seeders' work: the swarm this download knows (itself and its partial
  *    providers) splits the chunks by rendezvous hashing (each chunk goes to the member
  *    whose hash of (PeerId, chunk) is lowest); the scheduler asks complete providers for
@@ -168,10 +167,7 @@ class Download {
       this.chunks = new ChunkScheduler({ size: manifest.size, chunkSize: manifest.chunkSize, verified: this.file.verified, liars: pool.liars, random: options.random })
       this.resumedBytes = this.chunks.verifiedBytes
       this.partName = safeFileName(name)
-      // listed as a partial provider from the start, even with nothing verified yet: the
-      // other downloaders of a crowd connect while the uplinks are still idle (later their
-      // handshakes queue behind bulk data and time out; BENCHMARKS.md, flash crowd)
-      if (!this.chunks.done) this.startServing()
+      if (this.chunks.verifiedCount > 0 && !this.chunks.done) this.startServing()
 
       const completed = new Promise<void>((resolve, reject) => {
         this.finish = {
