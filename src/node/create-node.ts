@@ -23,7 +23,7 @@ import { identify, identifyPush, type Identify, type IdentifyPush } from '@libp2
 import { circuitRelayServer, circuitRelayTransport, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { FaultTolerance, type PrivateKey, type ConnectionGater } from '@libp2p/interface'
 import { relayReservations, type RelayReservations } from './relay-reservations.js'
-import { libp2pMetrics } from '../metrics/prometheus.js'
+import { metrics } from '../metrics/metrics.js'
 import { holePunch, type HolePunch } from './hole-punch.js'
 import { publicAddresses, type PublicAddresses } from './public-addresses.js'
 import { transportOf, TRANSPORTS, type TransportName } from './addresses.js'
@@ -163,7 +163,8 @@ export async function createNode<S extends Record<string, unknown> = Record<neve
       maxPeerAddrsToDial: MAX_PEER_ADDRS_TO_DIAL
     },
     transportManager: { faultTolerance: FaultTolerance.NO_FATAL },
-    metrics: libp2pMetrics({ relayServer: options.relayServer != null }),
+    // libp2p's own metrics when this process exports Prometheus metrics (--web, --metrics)
+    metrics: metrics().libp2p?.({ relayServer: options.relayServer != null }),
     services: { ...services, ...options.services } as any
   }) as FileShareNode<S>
 }
