@@ -247,7 +247,9 @@ async function main () {
   }, 0)
   try {
     // the shipped limits (config/master.json), nothing lifted
-    const master = start(['dist/master.js', '--listen', '/ip4/127.0.0.1/tcp/0', '--data', data, '--json'], 'master')
+    // FLOOD_MASTER_NODE_ARGS: extra node flags for the master alone (e.g. --cpu-prof, to see where its time goes)
+    const masterNodeArgs = (process.env.FLOOD_MASTER_NODE_ARGS ?? '').split(' ').filter(a => a !== '')
+    const master = start([...masterNodeArgs, 'dist/master.js', '--listen', '/ip4/127.0.0.1/tcp/0', '--data', data, '--json'], 'master')
     const addr = (await master.next('ready')).addrs[0]
     console.log(`master ${addr}, RSS ${mem(master.child.pid).rss.toFixed(0)} MiB empty`)
     const real = start(['scripts/bench/flood.mjs', '--role', 'client', '--master', addr, '--dir', dir], 'client')

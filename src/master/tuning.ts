@@ -31,6 +31,10 @@ export const MAX_CONNECTIONS_PER_IP = 512
 export const CONNECTIONS_PER_IP_PER_SECOND = 64
 /** An inbound connection that registers, looks up, asks a dial-back or reserves nothing within this long is closed, ms. */
 export const IDLE_CONNECTION_MS = 30_000
+/** The peer store forgets a peer with no connection and no index row this long after its last connection closed, ms. */
+export const PEER_STORE_FORGET_MS = 2_000
+/** The master's peer store is swept for such peers this often, ms. */
+export const PEER_STORE_SWEEP_MS = 60_000
 /** Relay reservations held from one IP address at once. */
 export const RESERVATIONS_PER_IP = 64
 /** A peer asking for a relay slot before its first registration arrived gets this long to register, ms. */
@@ -41,3 +45,16 @@ export const RESERVATION_REGISTRATION_WAIT_MS = 5_000
  */
 export const REQUESTS_PER_IP_PER_SECOND = 200
 export const REQUEST_BURST_PER_IP = 400
+/**
+ * The index lane (index-lane.ts): ms of index work (register writes, searches) one IP earns
+ * per second and may bank. 250 ms/s lets one IP register ≈ 1 000 records a second (a
+ * 100 000-file share in a couple of minutes) and takes a quarter of a core at most.
+ */
+export const INDEX_MS_PER_IP_PER_SECOND = 250
+export const INDEX_BURST_MS_PER_IP = 1_000
+/** Share of the event loop the index lane may take while it has work (lookups and handshakes keep the rest). */
+export const INDEX_DUTY_PERCENT = 50
+/** Requests waiting in the index lane: per key, per IP, in all (beyond: RATE_LIMITED). */
+export const INDEX_QUEUED_PER_KEY = 2
+export const INDEX_QUEUED_PER_IP = 64
+export const INDEX_QUEUED = 1_024
