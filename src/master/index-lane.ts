@@ -35,6 +35,8 @@ export interface IndexLaneOptions {
   maxQueuedPerIp: number
   /** requests waiting in all */
   maxQueued: number
+  /** a request that would wait longer than this (estimated) is refused, ms */
+  maxWaitMs: number
 }
 
 interface Bucket {
@@ -43,6 +45,8 @@ interface Bucket {
 }
 
 interface Job {
+  /** the estimate charged per step at admission (corrected by the measured time as each runs) */
+  estimate: number
   steps: Array<() => unknown>
   results: unknown[]
   resolve: (results: unknown[]) => void
@@ -56,6 +60,8 @@ interface IpQueue {
 
 /** Key and IP budgets not touched for this long are forgotten (they would be full again). */
 const FORGET_MS = 60_000
+/** A slice's cost before any was measured, ms. */
+const FIRST_ESTIMATE_MS = 5
 
 export class IndexLane {
   private readonly queues = new Map<string, IpQueue>()
@@ -65,6 +71,10 @@ export class IndexLane {
   private running = false
   private timer: NodeJS.Timeout | null = null
   private lastForget = Date.now()
+  /** moving average of a slice's measured time, ms */
+  private sliceMs = FIRST_ESTIMATE_MS
+  /** estimated ms of the slices waiting */
+  private pendingMs = 0
   private stopped = false
   /** requests refused for budget or queue length so far */
   refused = 0
@@ -76,25 +86,35 @@ export class IndexLane {
   private get keyBurst (): number { return this.options.burstMsPerIp / 4 }
 
   /**
-   * Whether a request of `key` from `ip` may queue now (no SQLite touched). A key over its
-   * own budget is refused; a key whose IP is over budget only while the key itself has used
-   * more than half of its own burst lately.
+   * Whether a request of `key` from `ip` of `slices` slices may queue now (no SQLite
+   * touched). Budgets are charged at admission with the estimated cost (so queued work
+   * counts), corrected as the slices run. A key over its own budget is refused; a key whose
+   * IP is over budget too, unless the key itself has been quiet lately (at least half of its
+   * burst left) and the IP's debt is under one burst: a quiet key of a busy household still
+   * gets in, a crowd of fresh keys does not. Also refused: a request that would wait in the
+   * lane longer than maxWaitMs.
    */
-  admit (ip: string, key: string): boolean {
+  admit (ip: string, key: string, slices = 1): boolean {
     if (this.stopped) return false
     const now = Date.now()
     this.forget(now)
+    const cost = slices * this.sliceMs
     const keyTokens = this.level(this.keyBuckets, key, this.keyRate, this.keyBurst, now)
     const ipTokens = this.level(this.ipBuckets, ip, this.options.msPerIpPerSecond, this.options.burstMsPerIp, now)
     const waiting = this.queues.get(ip)
     const ipQueued = waiting == null ? 0 : [...waiting.keys.values()].reduce((n, jobs) => n + jobs.length, 0)
     const keyQueued = waiting?.keys.get(key)?.length ?? 0
+    const quiet = keyTokens >= this.keyBurst / 2
     const ok = keyTokens > 0 &&
-      (ipTokens > 0 || keyTokens >= this.keyBurst / 2) &&
+      (ipTokens > 0 || (quiet && ipTokens > -this.options.burstMsPerIp)) &&
       keyQueued < this.options.maxQueuedPerKey &&
       ipQueued < this.options.maxQueuedPerIp &&
-      this.queued < this.options.maxQueued
-    if (!ok) {
+      this.queued < this.options.maxQueued &&
+      (this.pendingMs + cost) / this.options.duty <= this.options.maxWaitMs
+    if (ok) {
+      this.charge(this.keyBuckets, key, cost, this.keyRate, this.keyBurst, now)
+      this.charge(this.ipBuckets, ip, cost, this.options.msPerIpPerSecond, this.options.burstMsPerIp, now)
+    } else {
       this.refused++
       if (this.refused % 1000 === 1) log('refusing index work of %s from %s (key %d ms, IP %d ms of budget, %d queued)', key, ip, Math.round(keyTokens), Math.round(ipTokens), this.queued)
     }
@@ -107,12 +127,14 @@ export class IndexLane {
    */
   async run<T> (ip: string, key: string, steps: Array<() => T>): Promise<T[]> {
     if (this.stopped) throw new Error('the index lane is stopped')
+    const estimate = this.sliceMs
+    this.pendingMs += estimate * steps.length
     return await new Promise<T[]>((resolve, reject) => {
       let q = this.queues.get(ip)
       if (q == null) this.queues.set(ip, q = { keys: new Map() })
       let jobs = q.keys.get(key)
       if (jobs == null) q.keys.set(key, jobs = [])
-      jobs.push({ steps, results: [], resolve: resolve as (r: unknown[]) => void, reject })
+      jobs.push({ estimate, steps, results: [], resolve: resolve as (r: unknown[]) => void, reject })
       this.queued++
       this.kick()
     })
@@ -127,6 +149,7 @@ export class IndexLane {
     }
     this.queues.clear()
     this.queued = 0
+    this.pendingMs = 0
   }
 
   private kick (): void {
@@ -164,10 +187,15 @@ export class IndexLane {
     const took = performance.now() - started
     this.running = false
     const now = Date.now()
-    this.charge(this.keyBuckets, key, took, this.keyRate, this.keyBurst, now)
-    this.charge(this.ipBuckets, ip, took, this.options.msPerIpPerSecond, this.options.burstMsPerIp, now)
+    // admission charged the estimate: charge the difference
+    this.charge(this.keyBuckets, key, took - job.estimate, this.keyRate, this.keyBurst, now)
+    this.charge(this.ipBuckets, ip, took - job.estimate, this.options.msPerIpPerSecond, this.options.burstMsPerIp, now)
+    this.sliceMs = this.sliceMs * 0.9 + took * 0.1
+    this.pendingMs -= job.estimate
     const done = failedAtAll || job.results.length >= job.steps.length
     if (done) {
+      // steps skipped after a failure were estimated too
+      this.pendingMs -= job.estimate * (job.steps.length - job.results.length - (failedAtAll ? 1 : 0))
       jobs.shift()
       this.queued--
       if (failedAtAll) job.reject(failed)

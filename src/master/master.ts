@@ -17,7 +17,7 @@ import { peerRateLimiter } from './rate-limiter.js'
 import { relayGate, type RelayGateTarget } from './relay-gate.js'
 import { ConnectionGuard } from './connection-guard.js'
 import { VerifiedAddrs } from './verified-addrs.js'
-import { RESERVATION_REGISTRATION_WAIT_MS, INDEX_QUEUED_PER_KEY, INDEX_QUEUED_PER_IP, INDEX_QUEUED } from './tuning.js'
+import { RESERVATION_REGISTRATION_WAIT_MS, INDEX_QUEUED_PER_KEY, INDEX_QUEUED_PER_IP, INDEX_QUEUED, INDEX_MAX_WAIT_MS, MAX_CONNECTIONS_PER_PEER } from './tuning.js'
 import { IndexLane } from './index-lane.js'
 import { PeerStoreJanitor } from './peer-store-janitor.js'
 import { registerServer } from '../protocols/register/index.js'
@@ -214,13 +214,15 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
       duty: Math.min(100, Math.max(5, options.indexDutyPercent ?? d.indexDutyPercent)) / 100,
       maxQueuedPerKey: INDEX_QUEUED_PER_KEY,
       maxQueuedPerIp: INDEX_QUEUED_PER_IP,
-      maxQueued: INDEX_QUEUED
+      maxQueued: INDEX_QUEUED,
+      maxWaitMs: INDEX_MAX_WAIT_MS
     })
     cleanup.push(() => { lane.stop() })
     let started: FileShareNode | null = null
     // per-IP connection cap and idle reaper (issue 10)
     const guard = new ConnectionGuard({
       maxPerIp: options.maxConnectionsPerIp ?? d.maxConnectionsPerIp,
+      maxPerPeer: MAX_CONNECTIONS_PER_PEER,
       idleMs: options.idleConnectionMs ?? d.idleConnectionMs,
       registered: peer => index.isLive(peer) === true,
       reserved: peer => started?.services.relay?.reservations.has(peer) === true

@@ -27,6 +27,8 @@ export const MAX_INDEX_BYTES = 4 * 1024 ** 3
 export const PRUNE_AFTER_MS = 7 * 24 * 3600_000
 /** Inbound connections from one IP address at once. */
 export const MAX_CONNECTIONS_PER_IP = 512
+/** Inbound connections of one PeerId at once (one key cannot take its IP's share; a peer needs one or two). */
+export const MAX_CONNECTIONS_PER_PEER = 8
 /** New inbound connections accepted per second from one IP address: fills the per-IP cap in ≈ 8 s. */
 export const CONNECTIONS_PER_IP_PER_SECOND = 64
 /** An inbound connection that registers, looks up, asks a dial-back or reserves nothing within this long is closed, ms. */
@@ -58,3 +60,5 @@ export const INDEX_DUTY_PERCENT = 50
 export const INDEX_QUEUED_PER_KEY = 2
 export const INDEX_QUEUED_PER_IP = 64
 export const INDEX_QUEUED = 1_024
+/** A request that would wait in the index lane longer than this (estimated) is refused (RATE_LIMITED), ms. */
+export const INDEX_MAX_WAIT_MS = 3_000

@@ -73,7 +73,7 @@ export interface RegisterServerInit {
 /** A fair, budgeted queue for index work (master/index-lane.ts). */
 export interface IndexWorkLane {
   /** whether `key` from `ip` may queue work now (refused: RATE_LIMITED, nothing stored) */
-  admit: (ip: string, key: string) => boolean
+  admit: (ip: string, key: string, slices?: number) => boolean
   /** runs `steps` in order, one slice at a time */
   run: <T>(ip: string, key: string, steps: Array<() => T>) => Promise<T[]>
 }
@@ -134,7 +134,8 @@ export class RegisterServer implements Startable {
   /** Like apply(), with the writes queued in the index lane, a few dozen records a slice. */
   private async applyInLane (lane: IndexWorkLane, peer: string, request: RegisterRequest, ip: string): Promise<RegisterResponse> {
     try {
-      if (!lane.admit(ip, peer)) {
+      const records = request.op === RegisterRequest.Op.REMOVE ? request.paths.length : request.files.length
+      if (!lane.admit(ip, peer, Math.max(1, Math.ceil(records / RECORDS_PER_SLICE)))) {
         metrics().refused('rate_limit')
         return { status: Status.RATE_LIMITED, message: 'the master is busy with registrations from this peer or IP address, retry later', files: 0 }
       }
