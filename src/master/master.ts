@@ -20,6 +20,7 @@ import { VerifiedAddrs } from './verified-addrs.js'
 import { RESERVATION_REGISTRATION_WAIT_MS, INDEX_QUEUED_PER_KEY, INDEX_QUEUED_PER_IP, INDEX_QUEUED, INDEX_MAX_WAIT_MS, MAX_CONNECTIONS_PER_PEER } from './tuning.js'
 import { IndexLane } from './index-lane.js'
 import { PeerStoreJanitor } from './peer-store-janitor.js'
+import { FairLimiter } from './fair-limiter.js'
 import { registerServer } from '../protocols/register/index.js'
 import { lookupServer } from '../protocols/lookup/index.js'
 import { dialBackServer } from '../protocols/dialback/index.js'
@@ -233,7 +234,7 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
       register: registerServer({
         store: index,
         limiter: peerRateLimiter(requestsPerSecond, requestBurst),
-        ipLimiter: peerRateLimiter(ipRate, ipBurst),
+        ipLimiter: new FairLimiter(ipRate, ipBurst),
         maxFilesPerPeer: options.maxFilesPerPeer ?? d.maxFilesPerPeer,
         maxRecords: options.maxRecords ?? d.maxRecords,
         maxRecordsPerIp: options.maxRecordsPerIp ?? d.maxRecordsPerIp,
@@ -249,7 +250,7 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
       lookup: lookupServer({
         store: index,
         limiter: peerRateLimiter(requestsPerSecond, requestBurst),
-        ipLimiter: peerRateLimiter(ipRate, ipBurst),
+        ipLimiter: new FairLimiter(ipRate, ipBurst),
         requestTimeoutMs,
         verified,
         lane,

@@ -57,7 +57,7 @@ export const INDEX_BURST_MS_PER_IP = 1_000
 /** Share of the event loop the index lane may take while it has work (lookups and handshakes keep the rest). */
 export const INDEX_DUTY_PERCENT = 50
 /** Requests waiting in the index lane: per key, per IP, in all (beyond: RATE_LIMITED). */
-export const INDEX_QUEUED_PER_KEY = 2
+export const INDEX_QUEUED_PER_KEY = 8
 export const INDEX_QUEUED_PER_IP = 64
 export const INDEX_QUEUED = 1_024
 /** A request that would wait in the index lane longer than this (estimated) is refused (RATE_LIMITED), ms. */

@@ -15,7 +15,7 @@ import { serveExchange } from '../stream-io.js'
 import { ID_BYTES } from '../../content/content-id.js'
 import type { PeerStore } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { ServerComponents, PeerLimiter } from '../components.js'
+import type { ServerComponents, PeerLimiter, IpLimiter } from '../components.js'
 import type { IndexWorkLane } from '../register/server.js'
 import { metrics } from '../../metrics/metrics.js'
 
@@ -72,7 +72,7 @@ export interface LookupServerInit {
   /** per-peer request budget (master/rate-limiter.ts) */
   limiter: PeerLimiter
   /** per-IP request budget, whatever the keys (fresh keys cost nothing to make) */
-  ipLimiter?: PeerLimiter
+  ipLimiter?: IpLimiter
   /**
    * a request must arrive and be answered within this time
    *
@@ -123,7 +123,7 @@ export class LookupServer implements Startable {
         const ip = ipOf(connection.remoteAddr?.toString() ?? '')
         if (ip != null && this.init.ipLimiter != null) {
           try {
-            this.init.ipLimiter.consume(ip)
+            this.init.ipLimiter.consume(ip, connection.remotePeer.toString())
           } catch {
             return response(Status.RATE_LIMITED, 'too many lookups from this IP address, slow down')
           }
@@ -164,7 +164,7 @@ export class LookupServer implements Startable {
         const lane = this.init.lane
         if (lane != null && ip != null && !lane.admit(ip, from)) {
           metrics().refused('rate_limit')
-          return response(Status.RATE_LIMITED, 'the master is busy with searches from this peer or IP address, retry later')
+          return response(Status.RATE_LIMITED, 'too many lookups queued from this peer or IP address (the index is busy), slow down')
         }
         const started = performance.now()
         const find = (): IndexedFile[] => request.kind === LookupRequest.Kind.SEARCH

@@ -9,7 +9,7 @@ import { PROTOCOL_REGISTER, MAX_REGISTER_FRAME, REGISTER_BATCH } from './constan
 import { REQUEST_TIMEOUT_MS, MAX_PATH_LENGTH, MAX_INBOUND_STREAMS } from '../constants.js'
 import { serveExchange } from '../stream-io.js'
 import { isSafeRelativePath } from '../paths.js'
-import type { ServerComponents, PeerLimiter } from '../components.js'
+import type { ServerComponents, PeerLimiter, IpLimiter } from '../components.js'
 import { ID_BYTES } from '../../content/content-id.js'
 import { MAX_FILE_SIZE } from '../../content/constants.js'
 import { metrics } from '../../metrics/metrics.js'
@@ -44,7 +44,7 @@ export interface RegisterServerInit {
   /** per-peer request budget (master/rate-limiter.ts) */
   limiter: PeerLimiter
   /** per-IP request budget, whatever the keys (fresh keys cost nothing to make) */
-  ipLimiter?: PeerLimiter
+  ipLimiter?: IpLimiter
   /** files one peer may register */
   maxFilesPerPeer: number
   /** records the whole index may hold (default: no cap); past it registrations get STORAGE_FULL */
@@ -137,7 +137,7 @@ export class RegisterServer implements Startable {
       const records = request.op === RegisterRequest.Op.REMOVE ? request.paths.length : request.files.length
       if (!lane.admit(ip, peer, Math.max(1, Math.ceil(records / RECORDS_PER_SLICE)))) {
         metrics().refused('rate_limit')
-        return { status: Status.RATE_LIMITED, message: 'the master is busy with registrations from this peer or IP address, retry later', files: 0 }
+        return { status: Status.RATE_LIMITED, message: 'too many register requests queued from this peer or IP address (the index is busy), slow down', files: 0 }
       }
       const plan = this.check(peer, request, ip)
       if (!isPlan(plan)) return plan
@@ -202,7 +202,7 @@ export class RegisterServer implements Startable {
     }
     if (ip != null && this.init.ipLimiter != null) {
       try {
-        this.init.ipLimiter.consume(ip)
+        this.init.ipLimiter.consume(ip, peer)
       } catch {
         metrics().refused('rate_limit')
         return { status: Status.RATE_LIMITED, message: 'too many register requests from this IP address, slow down', files: 0 }
