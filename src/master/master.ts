@@ -41,7 +41,7 @@ export interface MasterOptions {
   transports?: TransportName[]
   /**
    * TCP connection encrypters in order of preference
-   * @default ['noise', 'tls']
+   * @default ['tls', 'noise']
    */
   encrypters?: EncrypterName[]
   /**

@@ -71,7 +71,7 @@ export interface PeerOptions {
   transports?: TransportName[]
   /**
    * TCP connection encrypters in order of preference
-   * @default ['noise', 'tls']
+   * @default ['tls', 'noise']
    */
   encrypters?: EncrypterName[]
   /**
