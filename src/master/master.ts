@@ -41,7 +41,7 @@ export interface MasterOptions {
   transports?: TransportName[]
   /**
    * TCP connection encrypters in order of preference
-   * @default ['tls', 'noise']
+   * @default ['noise', 'tls']
    */
   encrypters?: EncrypterName[]
   /**

@@ -6,12 +6,8 @@ export type TransportName = 'tcp' | 'quic'
 export const TRANSPORTS: readonly TransportName[] = ['tcp', 'quic']
 
 export type EncrypterName = 'tls' | 'noise'
-/**
- * Preference order of the TCP connection encrypters (the dialer's order decides). TLS first:
- * end to end it moved a file as fast as noise or faster with less CPU (BENCHMARKS.md
- * "Transports side by side"); noise stays for libp2p nodes that speak only noise.
- */
-export const DEFAULT_ENCRYPTERS: readonly EncrypterName[] = ['tls', 'noise']
+/** Preference order of the TCP connection encrypters (the dialer's order decides; BENCHMARKS.md "Transports side by side"). */
+export const DEFAULT_ENCRYPTERS: readonly EncrypterName[] = ['noise', 'tls']
 
 /** Checks a list of transport names (config `transports`, `--transport`, comma lists allowed). */
 export function parseTransports (names: readonly string[]): TransportName[] {

@@ -71,7 +71,7 @@ export interface PeerOptions {
   transports?: TransportName[]
   /**
    * TCP connection encrypters in order of preference
-   * @default ['tls', 'noise']
+   * @default ['noise', 'tls']
    */
   encrypters?: EncrypterName[]
   /**
