@@ -6,7 +6,11 @@ export type TransportName = 'tcp' | 'quic'
 export const TRANSPORTS: readonly TransportName[] = ['tcp', 'quic']
 
 export type EncrypterName = 'tls' | 'noise'
-/** Preference order of the TCP connection encrypters (the dialer's order decides; BENCHMARKS.md "Transports side by side"). */
+/**
+ * Preference order of the TCP connection encrypters (the dialer's order decides). Noise first:
+ * end to end TLS was at most slightly faster and saved less CPU on a 256 MiB download than
+ * loading @libp2p/tls costs a process (node/lazy-tls.ts; BENCHMARKS.md "Transports side by side").
+ */
 export const DEFAULT_ENCRYPTERS: readonly EncrypterName[] = ['noise', 'tls']
 
 /** Checks a list of transport names (config `transports`, `--transport`, comma lists allowed). */
