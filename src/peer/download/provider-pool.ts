@@ -31,9 +31,6 @@ export type { ProviderRef } from './types.js'
 
 /** A failed re-dial is tried again after this long. */
 const REDIAL_RETRY_MS = 250
-/** libp2p errors of a connection that closed while a stream was opened on it */
-const CLOSED_UNDER_US = new Set(['ConnectionClosedError', 'ConnectionClosingError', 'MuxerClosedError'])
-const closedUnderUs = (err: any): boolean => CLOSED_UNDER_US.has(err?.name) || CLOSED_UNDER_US.has(err?.cause?.name)
 
 const log = logger('fileshare:peer:download')
 
@@ -188,11 +185,11 @@ export class ProviderPool {
       this.host.start(provider, session)
     } catch (err: any) {
       const reason = toFileShareError(err, 'NETWORK').message
-      // the connection picked closed under us while DCUtR or a reversal replaced it (the new
-      // one may not be open on this side yet): the provider is likely alive, so try again
-      // shortly; a provider that is really gone costs PROVIDER_REDIALS short retries
-      const raced = closedUnderUs(err) || this.node.getConnections(provider.peer).some(c => c.status === 'open')
-      if (!this.host.ended() && !(redialing && raced && this.redialLater(provider, reason))) this.drop(peer, reason)
+      // a re-dial that fails is tried again shortly (within PROVIDER_REDIALS): the connection
+      // it picked may have closed under it while DCUtR or a reversal replaced it, and the new
+      // one may not be open on this side yet (closed, reset or EOF while negotiating); a
+      // provider that is really gone costs those few short retries
+      if (!this.host.ended() && !(redialing && this.redialLater(provider, reason))) this.drop(peer, reason)
     } finally {
       this.connecting.delete(peer)
       this.host.checkStalled()
