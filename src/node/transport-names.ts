@@ -8,8 +8,9 @@ export const TRANSPORTS: readonly TransportName[] = ['tcp', 'quic']
 export type EncrypterName = 'tls' | 'noise'
 /**
  * Preference order of the TCP connection encrypters (the dialer's order decides). Noise first:
- * end to end TLS was at most slightly faster and saved less CPU on a 256 MiB download than
- * loading @libp2p/tls costs a process (node/lazy-tls.ts; BENCHMARKS.md "Transports side by side").
+ * end to end TLS was often but not always faster, and TLS first would make every dialling
+ * process load @libp2p/tls (node/lazy-tls.ts), which only a large download wins back
+ * (BENCHMARKS.md "Transports side by side").
  */
 export const DEFAULT_ENCRYPTERS: readonly EncrypterName[] = ['noise', 'tls']
 
