@@ -16,7 +16,7 @@ import { createLibp2p, type Libp2p, type ServiceFactoryMap } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { quic } from '@chainsafe/libp2p-quic'
 import { noise } from '@chainsafe/libp2p-noise'
-import { lazyTls } from './lazy-tls.js'
+import { lazyTls, loadTls } from './lazy-tls.js'
 import { dcutr } from '@libp2p/dcutr'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify, identifyPush, type Identify, type IdentifyPush } from '@libp2p/identify'
@@ -139,6 +139,8 @@ export async function createNode<S extends Record<string, unknown> = Record<neve
     return t == null || transports.includes(t)
   })
   const encrypters = options.encrypters ?? DEFAULT_ENCRYPTERS
+  // preferred, so needed at the first connection: loaded before it (see lazy-tls.ts)
+  if (encrypters[0] === 'tls') await loadTls()
   return await createLibp2p({
     privateKey: options.privateKey,
     addresses: { listen, announce: options.announce ?? [] },
