@@ -186,9 +186,12 @@ export class ProviderPool {
     } catch (err: any) {
       const reason = toFileShareError(err, 'NETWORK').message
       // the connection picked closed under us while DCUtR or a reversal replaced it: the
-      // provider is alive (another connection to it is open), so try again shortly
+      // provider is alive (another connection to it is open), so try again shortly; the same
+      // when the dial was handed the closing connection itself (ConnectionClosedError: the
+      // next dial opens a new one)
       const alive = this.node.getConnections(provider.peer).some(c => c.status === 'open')
-      if (!this.host.ended() && !(redialing && alive && this.redialLater(provider, reason))) this.drop(peer, reason)
+      const handedClosing = err?.name === 'ConnectionClosedError' || err?.cause?.name === 'ConnectionClosedError'
+      if (!this.host.ended() && !(redialing && (alive || handedClosing) && this.redialLater(provider, reason))) this.drop(peer, reason)
     } finally {
       this.connecting.delete(peer)
       this.host.checkStalled()
