@@ -9,7 +9,7 @@ import { FileShareError } from '../errors.js'
 import { loadConfig } from './config.js'
 import { parseCommand, formatHelp, programName, version, TRANSPORT_OPTION, type CommandSpec } from './command.js'
 import { checkMultiaddrs, transports, encrypters } from './validate.js'
-import { MASTER_WEB_OPTIONS, webAddress, metricsAddress, DEFAULT_MASTER_WEB_PORT, type WebKeys } from './web-options.js'
+import { MASTER_WEB_OPTIONS, webAddress, metricsAddress, DEFAULT_MASTER_WEB_PORT, webStartIfWanted, NO_WEB, type WebKeys } from './web-options.js'
 
 export const masterCommand: CommandSpec = {
   name: '',
@@ -40,8 +40,8 @@ export const masterCommand: CommandSpec = {
     const web = webAddress(values, config as WebKeys, DEFAULT_MASTER_WEB_PORT)
     const metricsAddr = metricsAddress(values, config as WebKeys)
     await import('../node/polyfill.js')
-    const webStart = await import('./web-start.js')
-    webStart.enableMetricsIfWanted(web, metricsAddr, 'master')
+    const webStart = await webStartIfWanted(web, metricsAddr)
+    webStart?.enableMetricsIfWanted(web, metricsAddr, 'master')
     const { createMaster } = await import('../master/master.js')
     const master = await createMaster({
       listen: values.listen ?? config.listen,
@@ -70,7 +70,7 @@ export const masterCommand: CommandSpec = {
     })
     const addrs = master.addrs()
     out.event('ready', { peerId: master.peerId, addrs }, `SwarmMaster ${master.peerId} ready; peers pass one of these as --master:\n${addrs.map(a => `  ${a}`).join('\n')}\nCtrl-C stops it.`)
-    const closeWeb = await webStart.startMasterWebIfWanted(master, web, metricsAddr, config.relay?.maxReservations, out)
+    const closeWeb = webStart == null ? NO_WEB.close : await webStart.startMasterWebIfWanted(master, web, metricsAddr, config.relay?.maxReservations, out)
       .catch(async err => { await master.stop(); throw err })
     const signal = await shutdown
     await closeWeb()

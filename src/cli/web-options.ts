@@ -26,6 +26,17 @@ export const MASTER_WEB_OPTIONS: OptionSpec[] = [
   METRICS_OPTION
 ]
 
+/**
+ * web-start.ts when a web UI or /metrics is wanted, else null: it loads the HTTP server and
+ * Prometheus, which most runs (and every process a test starts) do not need.
+ */
+export async function webStartIfWanted (web: string | null, metricsAddr: string | null): Promise<typeof import('./web-start.js') | null> {
+  return web != null || metricsAddr != null ? await import('./web-start.js') : null
+}
+
+/** What a run without a web UI or /metrics has to stop. */
+export const NO_WEB = { web: null, close: async (): Promise<void> => {} }
+
 export interface WebKeys {
   /** web UI address (HOST:PORT, PORT or HOST; '' = the default), or null for none */
   web?: string | null

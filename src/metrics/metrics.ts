@@ -6,6 +6,8 @@
  */
 
 /** Why the master turned a request away. */
+import type { Metrics as Libp2pMetrics } from '@libp2p/interface'
+
 export type RefusalReason = 'rate_limit' | 'quota' | 'relay_refused'
 /** What kind of lookup the master answered. */
 export type LookupKind = 'providers' | 'search' | 'name' | 'peer'
@@ -29,6 +31,11 @@ export interface FileShareMetrics {
   chunkRejected: () => void
   /** peer: a download dropped a provider (`reason` as in the provider-dropped event) */
   providerDropped: (reason: string) => void
+  /**
+   * The `metrics:` option of createLibp2p (libp2p's own metrics), when this sink has them;
+   * `relayServer`: also count the bytes a relay forwards
+   */
+  libp2p?: (options: { relayServer?: boolean }) => (components: any) => Libp2pMetrics
 }
 
 const noop = (): void => {}

@@ -37,7 +37,7 @@ export interface Totals {
 
 export class PrometheusMetrics implements FileShareMetrics {
   readonly registry = new Registry()
-  /** libp2p's own metrics, when the node was created with `libp2pMetrics()` */
+  /** libp2p's own metrics, when the node was created with `libp2p()` */
   libp2pRegistry: Registry | null = null
   readonly totals: Totals = {
     registrations: 0, lookups: 0, searches: 0, refused: 0, relayedBytes: 0, servedBytes: 0, downloadedBytes: 0, chunksVerified: 0, chunksRejected: 0, providersDropped: 0
@@ -169,6 +169,32 @@ export class PrometheusMetrics implements FileShareMetrics {
     })
   }
 
+  /**
+   * The `metrics:` option of createLibp2p: libp2p's own metrics in their own registry; on a
+   * relay server it also counts the bytes forwarded on relay streams as
+   * `fileshare_relayed_bytes_total`.
+   */
+  libp2p (options: { relayServer?: boolean }): (components: any) => Libp2pMetrics {
+    const registry = this.libp2pRegistry = new Registry()
+    const factory = prometheusMetrics({ registry })
+    return components => {
+      const m = factory(components)
+      if (options.relayServer === true) {
+        const track = m.trackProtocolStream.bind(m)
+        m.trackProtocolStream = (stream: Stream) => {
+          track(stream)
+          if (stream.protocol == null || !RELAY_PROTOCOLS.has(stream.protocol)) return
+          const send = stream.send.bind(stream)
+          stream.send = (buf: any) => {
+            this.relayed(buf.byteLength ?? 0)
+            return send(buf)
+          }
+        }
+      }
+      return m
+    }
+  }
+
   /** The Prometheus text exposition of both registries. */
   async text (): Promise<string> {
     const own = await this.registry.metrics()
@@ -194,33 +220,4 @@ export function enablePrometheus (role: 'master' | 'peer'): PrometheusMetrics {
 export function prometheus (): PrometheusMetrics | null {
   const m = metrics()
   return m instanceof PrometheusMetrics ? m : null
-}
-
-/**
- * The `metrics:` option of createLibp2p when Prometheus is enabled in this process (else
- * undefined): libp2p's own metrics in their own registry; on a relay server it also counts
- * the bytes forwarded on relay streams as `fileshare_relayed_bytes_total`.
- */
-export function libp2pMetrics (options: { relayServer?: boolean } = {}): ((components: any) => Libp2pMetrics) | undefined {
-  const sink = prometheus()
-  if (sink == null) return undefined
-  const registry = new Registry()
-  sink.libp2pRegistry = registry
-  const factory = prometheusMetrics({ registry })
-  return components => {
-    const m = factory(components)
-    if (options.relayServer === true) {
-      const track = m.trackProtocolStream.bind(m)
-      m.trackProtocolStream = (stream: Stream) => {
-        track(stream)
-        if (stream.protocol == null || !RELAY_PROTOCOLS.has(stream.protocol)) return
-        const send = stream.send.bind(stream)
-        stream.send = (buf: any) => {
-          metrics().relayed(buf.byteLength ?? 0)
-          return send(buf)
-        }
-      }
-    }
-    return m
-  }
 }

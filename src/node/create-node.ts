@@ -16,14 +16,14 @@ import { createLibp2p, type Libp2p, type ServiceFactoryMap } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { quic } from '@chainsafe/libp2p-quic'
 import { noise } from '@chainsafe/libp2p-noise'
-import { tls } from '@libp2p/tls'
+import { lazyTls } from './lazy-tls.js'
 import { dcutr } from '@libp2p/dcutr'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify, identifyPush, type Identify, type IdentifyPush } from '@libp2p/identify'
 import { circuitRelayServer, circuitRelayTransport, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { FaultTolerance, type PrivateKey, type ConnectionGater } from '@libp2p/interface'
 import { relayReservations, type RelayReservations } from './relay-reservations.js'
-import { libp2pMetrics } from '../metrics/prometheus.js'
+import { metrics } from '../metrics/metrics.js'
 import { holePunch, type HolePunch } from './hole-punch.js'
 import { publicAddresses, type PublicAddresses } from './public-addresses.js'
 import { transportOf, TRANSPORTS, type TransportName } from './addresses.js'
@@ -147,7 +147,7 @@ export async function createNode<S extends Record<string, unknown> = Record<neve
       ...(transports.includes('quic') ? [quic()] : []),
       ...(options.relayTransport === true ? [circuitRelayTransport()] : [])
     ],
-    connectionEncrypters: encrypters.map(e => e === 'tls' ? tls() : noise()),
+    connectionEncrypters: encrypters.map(e => e === 'tls' ? lazyTls() : noise()),
     streamMuxers: [yamux({ maxEarlyStreams: MAX_EARLY_STREAMS })],
     connectionGater: {
       // loopback and private addresses are normal here: tests, LANs and NAT labs use them
@@ -163,7 +163,8 @@ export async function createNode<S extends Record<string, unknown> = Record<neve
       maxPeerAddrsToDial: MAX_PEER_ADDRS_TO_DIAL
     },
     transportManager: { faultTolerance: FaultTolerance.NO_FATAL },
-    metrics: libp2pMetrics({ relayServer: options.relayServer != null }),
+    // libp2p's own metrics when this process exports Prometheus metrics (--web, --metrics)
+    metrics: metrics().libp2p?.({ relayServer: options.relayServer != null }),
     services: { ...services, ...options.services } as any
   }) as FileShareNode<S>
 }

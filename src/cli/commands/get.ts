@@ -10,7 +10,7 @@ import { wholeNumber, rate, checkOutDir, checkMultiaddr } from '../validate.js'
 import { onShutdownSignal } from '../args.js'
 import { SERVING_OPTIONS } from './share.js'
 import { ProgressReporter } from '../progress.js'
-import { PEER_WEB_OPTIONS, webAddress, metricsAddress, type WebKeys } from '../web-options.js'
+import { PEER_WEB_OPTIONS, webAddress, metricsAddress, webStartIfWanted, NO_WEB, type WebKeys } from '../web-options.js'
 
 export const getCommand: CommandSpec = {
   name: 'get',
@@ -53,8 +53,8 @@ export const getCommand: CommandSpec = {
     const config = loadConfig('peer', values.config, m => { out.warn(m) })
     const web = seed ? webAddress(values, config as WebKeys) : null
     const metricsAddr = metricsAddress(values, config as WebKeys)
-    const webStart = await import('../web-start.js')
-    webStart.enableMetricsIfWanted(web, metricsAddr, 'peer')
+    const webStart = await webStartIfWanted(web, metricsAddr)
+    webStart?.enableMetricsIfWanted(web, metricsAddr, 'peer')
     const session = await import('./session.js')
     await session.checkPeerAddresses(config, values, { listen: true, announce: seed || !noUpload })
     // get listens (config addresses unless --listen): a provider behind a NAT can then dial us
@@ -62,7 +62,7 @@ export const getCommand: CommandSpec = {
     const extra = { listen: values.listen ?? config.listen, maxUploads: maxUploads ?? config.maxUploads, ...(noUpload ? { upload: false } : {}) }
     return await session.withClient(config, values, extra, out, async peer => {
       // get --seed --web: the page shows this download (and can cancel it), then the seeded file
-      const webServices = await webStart.startPeerWebIfWanted(peer, web, metricsAddr, {
+      const webServices = webStart == null ? NO_WEB : await webStart.startPeerWebIfWanted(peer, web, metricsAddr, {
         downloads: values.downloads ?? (config as WebKeys).downloads ?? '.fileshare/downloads',
         data: values.data ?? null
       }, out)

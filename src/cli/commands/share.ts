@@ -7,7 +7,7 @@ import { loadConfig } from '../config.js'
 import { printable } from '../printable.js'
 import { wholeNumber, rate } from '../validate.js'
 import { onShutdownSignal } from '../args.js'
-import { PEER_WEB_OPTIONS, webAddress, metricsAddress, type WebKeys } from '../web-options.js'
+import { PEER_WEB_OPTIONS, webAddress, metricsAddress, webStartIfWanted, NO_WEB, type WebKeys } from '../web-options.js'
 
 /** Options of a peer that serves (a sharing peer; get --seed takes them too). */
 export const SERVING_OPTIONS: OptionSpec[] = [
@@ -51,8 +51,8 @@ export const shareCommand: CommandSpec = {
     const config = loadConfig('peer', values.config, m => { out.warn(m) })
     const web = webAddress(values, config as WebKeys)
     const metricsAddr = metricsAddress(values, config as WebKeys)
-    const webStart = await import('../web-start.js')
-    webStart.enableMetricsIfWanted(web, metricsAddr, 'peer')
+    const webStart = await webStartIfWanted(web, metricsAddr)
+    webStart?.enableMetricsIfWanted(web, metricsAddr, 'peer')
     const { createPeer, peerOptions, checkPeerAddresses, reportReachabilityChanges, describeReachability } = await import('./session.js')
     await checkPeerAddresses(config, values, { listen: true, announce: true })
     const { REACHABILITY_SETTLE_MS } = await import('../../peer/tuning.js')
@@ -84,7 +84,7 @@ export const shareCommand: CommandSpec = {
           : 'ready: serving; Ctrl-C stops sharing'
       ].join('\n'))
     reportReachabilityChanges(peer, out)
-    const webServices = await webStart.startPeerWebIfWanted(peer, web, metricsAddr, {
+    const webServices = webStart == null ? NO_WEB : await webStart.startPeerWebIfWanted(peer, web, metricsAddr, {
       downloads: values.downloads ?? (config as WebKeys).downloads ?? '.fileshare/downloads',
       share: roots.length === 1 ? roots[0] : roots.join(', '),
       data: values.data ?? config.data

@@ -31,6 +31,9 @@ export type { ProviderRef } from './types.js'
 
 /** A failed re-dial is tried again after this long. */
 const REDIAL_RETRY_MS = 250
+/** libp2p errors of a connection that closed while a stream was opened on it */
+const CLOSED_UNDER_US = new Set(['ConnectionClosedError', 'ConnectionClosingError', 'MuxerClosedError'])
+const closedUnderUs = (err: any): boolean => CLOSED_UNDER_US.has(err?.name) || CLOSED_UNDER_US.has(err?.cause?.name)
 
 const log = logger('fileshare:peer:download')
 
@@ -185,13 +188,11 @@ export class ProviderPool {
       this.host.start(provider, session)
     } catch (err: any) {
       const reason = toFileShareError(err, 'NETWORK').message
-      // the connection picked closed under us while DCUtR or a reversal replaced it: the
-      // provider is alive (another connection to it is open), so try again shortly; the same
-      // when the dial was handed the closing connection itself (ConnectionClosedError: the
-      // next dial opens a new one)
-      const alive = this.node.getConnections(provider.peer).some(c => c.status === 'open')
-      const handedClosing = err?.name === 'ConnectionClosedError' || err?.cause?.name === 'ConnectionClosedError'
-      if (!this.host.ended() && !(redialing && (alive || handedClosing) && this.redialLater(provider, reason))) this.drop(peer, reason)
+      // the connection picked closed under us while DCUtR or a reversal replaced it (the new
+      // one may not be open on this side yet): the provider is likely alive, so try again
+      // shortly; a provider that is really gone costs PROVIDER_REDIALS short retries
+      const raced = closedUnderUs(err) || this.node.getConnections(provider.peer).some(c => c.status === 'open')
+      if (!this.host.ended() && !(redialing && raced && this.redialLater(provider, reason))) this.drop(peer, reason)
     } finally {
       this.connecting.delete(peer)
       this.host.checkStalled()
