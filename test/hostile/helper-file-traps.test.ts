@@ -37,8 +37,10 @@ describe('hostile folders: helper files never follow links', () => {
     await writeRandomFile(join(dir.path, 'slow', SLOW_NAME), 3 * 1024 * 1024)
     master = await startMaster(dir.path)
     sharer = await startPeer(master, { share: join(dir.path, 'share'), settleMs: 0 })
-    // 1.5 MiB/s: the download lasts ≈ 2 s, so its resume state is written meanwhile
-    slowSharer = await startPeer(master, { share: join(dir.path, 'slow'), settleMs: 0, maxUploadRate: 1.5 * 1024 * 1024 })
+    // 512 KiB/s: the download lasts ≈ 6 s, a chunk every 2 s, so its resume state (written
+    // 500 ms after a chunk) is surely written meanwhile (at 1.5 MiB/s a loaded machine once
+    // verified all 3 chunks within 500 ms, and the link was never replaced)
+    slowSharer = await startPeer(master, { share: join(dir.path, 'slow'), settleMs: 0, maxUploadRate: 512 * 1024 })
     client = await startPeer(master)
     await waitFor(() => sharer.registered() && slowSharer.registered(), 15_000, 'registration')
     id = (await client.search('report'))[0].id
