@@ -84,13 +84,13 @@ describe('peer HTTP API', { timeout: 120_000 }, () => {
     assert.equal(running.providers[0].path, 'direct')
 
     assert.equal((await api(web, `/api/downloads/${key}/cancel`, { method: 'POST' })).status, 200)
-    await waitFor(async () => (await api(web, `/api/downloads/${key}`)).body.download.state === 'cancelled', 10_000, 'cancelled')
+    await waitFor(async () => (await api(web, `/api/downloads/${key}`)).body.download.state === 'cancelled', 30_000, 'cancelled')
     const left = await readdir(join(dir.path, 'downloads/backups'))
     assert.ok(left.some(f => f.endsWith('.part')), `part file kept: ${left.join(', ')}`)
     assert.ok(!left.includes('big-archive.tar'))
 
     assert.equal((await api(web, `/api/downloads/${key}/resume`, { method: 'POST' })).status, 200)
-    await waitFor(async () => (await api(web, `/api/downloads/${key}`)).body.download.state === 'done', 20_000, 'done')
+    await waitFor(async () => (await api(web, `/api/downloads/${key}`)).body.download.state === 'done', 60_000, 'done')
     const done = (await api(web, `/api/downloads/${key}`)).body.download
     assert.ok(done.resumedBytes >= 1024 * 1024, `resumed ${done.resumedBytes}`)
     assert.equal(done.verified, true)
