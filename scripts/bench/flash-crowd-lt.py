@@ -73,6 +73,7 @@ def main():
     print(json.dumps({'event': 'ready'}), flush=True)
     go.wait()
     start = time.time()
+    cpu0 = time.process_time()
     h = ses.add_torrent(params)
     for peer in sys.argv[5:]:
         host, port = peer.rsplit(':', 1)
@@ -90,7 +91,8 @@ def main():
             from_seeder = got.get(seeder, 0)
             from_peers = sum(v for k, v in got.items() if k != seeder)
             print(json.dumps({'event': 'done', 'seconds': time.time() - start, 'bytes': params.ti.total_size(),
-                              'fromSeeder': from_seeder, 'fromPeers': from_peers}), flush=True)
+                              'fromSeeder': from_seeder, 'fromPeers': from_peers,
+                              'cpuSeconds': time.process_time() - cpu0, 'pieceSize': params.ti.piece_length()}), flush=True)
             break
         # a peer that went away is connected again (libtorrent has no tracker to ask here)
         if time.time() - last_connect > 1 and len(h.get_peer_info()) < len(sys.argv[5:]):

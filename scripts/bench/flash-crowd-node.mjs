@@ -9,10 +9,25 @@
 // done {seconds, bytes, partialBytes, uploadedBytes}. Seeds until stdin closes.
 import { createPeer } from '../../dist/index.js'
 import { multiaddr } from '@multiformats/multiaddr'
+import { Socket } from 'node:net'
+
+// TCP reads of this process (count and bytes) during the get: their mean size shows how
+// finely the shaped links deliver data (each read costs a pass through noise and yamux)
+const reads = { count: 0, bytes: 0, on: false }
+const emit = Socket.prototype.emit
+Socket.prototype.emit = function (name, data) {
+  if (name === 'data' && reads.on) {
+    reads.count++
+    reads.bytes += data.length
+  }
+  return emit.apply(this, arguments)
+}
 
 const [masterAddr, listen, out, name] = process.argv.slice(2)
 const print = e => process.stdout.write(JSON.stringify(e) + '\n')
-const peer = await createPeer({ master: masterAddr, listen: [listen], data: null, onWarning: message => { process.stderr.write(`warning: ${message}\n`) } })
+// FC_ENCRYPTERS=tls,noise: the downloaders' encrypter preference (the dialer's order decides)
+const encrypters = process.env.FC_ENCRYPTERS != null ? process.env.FC_ENCRYPTERS.split(',') : undefined
+const peer = await createPeer({ master: masterAddr, listen: [listen], data: null, encrypters, onWarning: message => { process.stderr.write(`warning: ${message}\n`) } })
 await peer.node.dial(multiaddr(masterAddr)).catch(err => { process.stderr.write(`warning: master: ${err?.message ?? err}\n`) })
 print({ event: 'ready', peerId: peer.peerId })
 let go
@@ -24,7 +39,10 @@ process.stdin.on('data', d => {
 })
 process.stdin.on('end', async () => { await peer.stop(); process.exit(0) })
 await started
+// FC_CPU_PROF=DIR: a CPU profile of this get (from "go" until done) is written into DIR
+const profiler = process.env.FC_CPU_PROF != null ? await startProfile() : null
 const t0 = Date.now()
+reads.on = true
 const cpu0 = process.cpuUsage()
 let firstPartial = null
 let firstChunk = null
@@ -40,9 +58,25 @@ try {
       if (e.event === 'provider-dropped') print({ event: 'provider-dropped', peer: e.peer, reason: e.reason })
     }
   })
-  print({ event: 'done', seconds: result.seconds, bytes: result.bytes, partialBytes: result.partialBytes, uploadedBytes: result.uploadedBytes, firstPartial, firstChunk, providers: result.providers.length, cpuSeconds: (({ user, system }) => (user + system) / 1e6)(process.cpuUsage(cpu0)) })
+  if (profiler != null) await profiler.stop()
+  print({ event: 'done', seconds: result.seconds, bytes: result.bytes, partialBytes: result.partialBytes, uploadedBytes: result.uploadedBytes, firstPartial, firstChunk, providers: result.providers.length, reads: reads.count, readBytes: reads.bytes, cpuSeconds: (({ user, system }) => (user + system) / 1e6)(process.cpuUsage(cpu0)) })
 } catch (err) {
   print({ event: 'error', message: err?.message ?? String(err) })
   await peer.stop()
   process.exit(1)
+}
+
+async function startProfile () {
+  const { Session } = await import('node:inspector/promises')
+  const { writeFileSync } = await import('node:fs')
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.start')
+  return {
+    stop: async () => {
+      const { profile } = await session.post('Profiler.stop')
+      writeFileSync(`${process.env.FC_CPU_PROF}/${peer.peerId.slice(-6)}.cpuprofile`, JSON.stringify(profile))
+    }
+  }
 }

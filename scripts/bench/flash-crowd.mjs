@@ -171,7 +171,7 @@ async function fileshareRound (tmp, file, r) {
   const id = sh(process.execPath, '--input-type=module', '-e', `import { hashFile, formatContentId } from '${join(root, 'dist/index.js')}'; console.log(formatContentId((await hashFile('${file}')).id)); process.exit(0)`).trim()
   const result = await crowd((ns, onLine) => run(ns, process.execPath, [NODE, masterAddr, `/ip4/${IP[ns]}/tcp/4003`, join(tmp, `fs-out-${r}-${ns}`), id], onLine))
   killAll()
-  if (values.verbose) for (const e of result.done) console.log(`  done at ${e.wall.toFixed(1)} s, get's own ${e.seconds.toFixed(1)} s, ${((e.partialBytes ?? 0) / 1048576).toFixed(0)} MiB from downloaders (first at ${e.firstPartial ?? '-'} s), ${((e.uploadedBytes ?? 0) / 1048576).toFixed(0)} MiB uploaded while downloading, first chunk at ${e.firstChunk} s, ${e.cpuSeconds?.toFixed(1)} CPU-s`)
+  if (values.verbose) for (const e of result.done) console.log(`  done at ${e.wall.toFixed(1)} s, get's own ${e.seconds.toFixed(1)} s, ${((e.partialBytes ?? 0) / 1048576).toFixed(0)} MiB from downloaders (first at ${e.firstPartial ?? '-'} s), ${((e.uploadedBytes ?? 0) / 1048576).toFixed(0)} MiB uploaded while downloading, first chunk at ${e.firstChunk} s, ${e.cpuSeconds?.toFixed(1)} CPU-s${e.reads != null ? `, ${e.reads} TCP reads of ${(e.readBytes / e.reads / 1024).toFixed(1)} KiB on average` : ''}`)
   const bytes = result.done.reduce((n, e) => n + e.bytes, 0)
   const fromPeers = result.done.reduce((n, e) => n + (e.partialBytes ?? 0), 0)
   return { seconds: result.seconds, fromPeers: fromPeers / bytes, slowestGet: Math.max(...result.done.map(e => e.seconds)) }
@@ -185,7 +185,7 @@ async function libtorrentRound (tmp, file, torrent, r) {
   const peersOf = ns => [`${IP['fc-s']}:6881`, ...DL.filter(d => d !== ns).map(d => `${IP[d]}:6881`)]
   const result = await crowd((ns, onLine) => run(ns, PYTHON, [LT, 'get', torrent, join(tmp, `lt-out-${r}-${ns}`), IP[ns], ...peersOf(ns)], onLine))
   killAll()
-  if (values.verbose) for (const e of result.done) console.log(`  done at ${e.wall.toFixed(1)} s, own ${e.seconds.toFixed(1)} s, ${(e.fromPeers / 1048576).toFixed(0)} MiB from downloaders`)
+  if (values.verbose) for (const e of result.done) console.log(`  done at ${e.wall.toFixed(1)} s, own ${e.seconds.toFixed(1)} s, ${(e.fromPeers / 1048576).toFixed(0)} MiB from downloaders, ${e.cpuSeconds?.toFixed(1)} CPU-s, pieces of ${(e.pieceSize ?? 0) / 1024} KiB`)
   const fromPeers = result.done.reduce((n, e) => n + e.fromPeers, 0)
   const all = result.done.reduce((n, e) => n + e.fromPeers + e.fromSeeder, 0)
   return { seconds: result.seconds, fromPeers: all > 0 ? fromPeers / all : 0 }

@@ -8,7 +8,9 @@
 // stops by itself after the duration (+ a safety timer), everything is on 127.0.0.1.
 // Prints the master's peak RSS (VmHWM), the index size on disk (max while flooding, and its
 // records at the end), the real client's lookup and search p50/p99, and the flood's answers.
-// usage: node scripts/bench/flood.mjs [--keys 200] [--duration 60] [--workers 2] [--flood-from 127.0.0.2]
+// usage: node scripts/bench/flood.mjs [--keys 200] [--duration 60] [--workers 2] [--flood-from 127.0.0.2] [--pin]
+// --pin: the master on CPU 0, the flood workers on CPU 1 (taskset): on a 2-core machine the attacker's own
+// CPU otherwise competes with the master's, where in reality it is another machine. Printed with the figures.
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, statSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -28,7 +30,9 @@ const { values } = parseArgs({
     dir: { type: 'string' },
     index: { type: 'string', default: '0' },
     // the flood's source address: another loopback address plays another household (default: the kernel's, 127.0.0.1)
-    'flood-from': { type: 'string' }
+    'flood-from': { type: 'string' },
+    // the attacker is another machine in reality: run the flood workers on CPU 1 and the master on CPU 0 (taskset)
+    pin: { type: 'boolean', default: false }
   }
 })
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -213,8 +217,11 @@ async function main () {
   const durationMs = Number(values.duration) * 1000
   const dir = mkdtempSync(join(tmpdir(), 'fileshare-flood-'))
   const procs = []
-  function start (args, name) {
-    const child = spawn(process.execPath, args, { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] })
+  function start (args, name, cpu) {
+    const pinned = values.pin && cpu != null
+    const child = pinned
+      ? spawn('taskset', ['-c', String(cpu), process.execPath, ...args], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] })
+      : spawn(process.execPath, args, { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] })
     procs.push(child)
     const waiting = []
     const queue = []
@@ -247,14 +254,17 @@ async function main () {
   }, 0)
   try {
     // the shipped limits (config/master.json), nothing lifted
-    const master = start(['dist/master.js', '--listen', '/ip4/127.0.0.1/tcp/0', '--data', data, '--json'], 'master')
+    // FLOOD_MASTER_NODE_ARGS: extra node flags for the master alone (e.g. --cpu-prof, to see where its time goes)
+    const masterNodeArgs = (process.env.FLOOD_MASTER_NODE_ARGS ?? '').split(' ').filter(a => a !== '')
+    const master = start([...masterNodeArgs, 'dist/master.js', '--listen', '/ip4/127.0.0.1/tcp/0', '--data', data, '--json'], 'master', 0)
     const addr = (await master.next('ready')).addrs[0]
+    if (values.pin) console.log('pinned: master on CPU 0, flood workers on CPU 1 (taskset), the real client unpinned')
     console.log(`master ${addr}, RSS ${mem(master.child.pid).rss.toFixed(0)} MiB empty`)
     const real = start(['scripts/bench/flood.mjs', '--role', 'client', '--master', addr, '--dir', dir], 'client')
     await real.next('ready')
     const perWorker = Math.ceil(keys / workers)
     const from = values['flood-from'] != null ? ['--flood-from', values['flood-from']] : []
-    const ws = Array.from({ length: workers }, (_, w) => start(['scripts/bench/flood.mjs', '--role', 'worker', '--master', addr, '--keys', String(Math.min(perWorker, keys - w * perWorker)), '--index', String(w), ...from], `worker ${w}`))
+    const ws = Array.from({ length: workers }, (_, w) => start(['scripts/bench/flood.mjs', '--role', 'worker', '--master', addr, '--keys', String(Math.min(perWorker, keys - w * perWorker)), '--index', String(w), ...from], `worker ${w}`, 1))
     const connected = (await Promise.all(ws.map(w => w.next('ready')))).reduce((a, r) => a + r.connected, 0)
     console.log(`${keys} flooding keys in ${workers} processes (${connected} connected${from.length > 0 ? `, from ${from[1]}` : ''}), a real client connected; flooding for ${durationMs / 1000} s`)
     let maxSize = 0

@@ -12,7 +12,8 @@
 // `--cpu-prof DIR` writes a V8 CPU profile of every spawned process into DIR.
 // `--links tcp+noise,tcp+tls,quic` compares links instead: per run, one get over each
 // (master, sharing peer and get all restricted to that transport and encrypter by a
-// config file), interleaved, with the get process's CPU seconds; no bare runs.
+// config file), interleaved, with the CPU seconds of the get process and of the sharing
+// peer during the get; no bare runs.
 // Needs `npm run build` first (npm run bench:single-source does it).
 import { mkdtempSync, rmSync, mkdirSync, openSync, writeSync, fsyncSync, closeSync, statSync, writeFileSync, readFileSync } from 'node:fs'
 import { randomFillSync } from 'node:crypto'
@@ -89,16 +90,19 @@ async function get (i, link = null) {
     await new Promise(resolve => setTimeout(resolve, 200))
   }
   const out = join(dir, `get-${i}`)
+  const sharerCpuBefore = cpuSeconds(sharer.child.pid)
   const getter = start([PEER_JS, 'get', 'single-source.bin', '--master', addrs[0], '--out', out, '--json', ...config])
   const done = await getter.next(e => e.event === 'done' || e.event === 'error')
   const cpu = cpuSeconds(getter.child.pid)
+  const sharerCpuAfter = cpuSeconds(sharer.child.pid)
+  const sharerCpu = sharerCpuBefore != null && sharerCpuAfter != null ? sharerCpuAfter - sharerCpuBefore : null
   const code = await getter.exited
   await sharer.stop()
   await master.stop()
   if (done.event !== 'done' || code !== 0) throw new Error(`get failed: ${JSON.stringify(done)}`)
   if (done.bytes !== size || statSync(done.path).size !== size) throw new Error(`get: ${done.bytes} bytes`)
   rmSync(out, { recursive: true })
-  if (link != null) return { mbps: size / done.seconds / 1e6, cpu, path: done.providers[0]?.path }
+  if (link != null) return { mbps: size / done.seconds / 1e6, cpu, sharerCpu, path: done.providers[0]?.path }
   return size / done.seconds / 1e6
 }
 
@@ -121,15 +125,15 @@ if (links != null) {
     for (const link of links) {
       const r = await get(`${link}-${i}`, link)
       byLink[link].push(r)
-      console.log(`run ${i + 1}/${runs}  ${link.padEnd(10)} ${r.mbps.toFixed(0).padStart(5)} MB/s, get process ${r.cpu?.toFixed(1) ?? '?'} CPU-s`)
+      console.log(`run ${i + 1}/${runs}  ${link.padEnd(10)} ${r.mbps.toFixed(0).padStart(5)} MB/s, get process ${r.cpu?.toFixed(1) ?? '?'} CPU-s, sharing peer ${r.sharerCpu?.toFixed(1) ?? '?'} CPU-s during the get`)
     }
   }
   console.log(`\n${sizeMiB} MiB, ${runs} runs each (interleaved), medians:`)
-  console.log('| link | MB/s (min–max) | get CPU s |')
-  console.log('|---|---|---|')
+  console.log('| link | MB/s (min–max) | get CPU s | sharing peer CPU s |')
+  console.log('|---|---|---|---|')
   for (const link of links) {
     const rs = byLink[link]
-    console.log(`| ${link} | ${median(rs.map(r => r.mbps)).toFixed(0)} (${Math.min(...rs.map(r => r.mbps)).toFixed(0)}–${Math.max(...rs.map(r => r.mbps)).toFixed(0)}) | ${median(rs.map(r => r.cpu ?? 0)).toFixed(1)} |`)
+    console.log(`| ${link} | ${median(rs.map(r => r.mbps)).toFixed(0)} (${Math.min(...rs.map(r => r.mbps)).toFixed(0)}–${Math.max(...rs.map(r => r.mbps)).toFixed(0)}) | ${median(rs.map(r => r.cpu ?? 0)).toFixed(1)} | ${median(rs.map(r => r.sharerCpu ?? 0)).toFixed(1)} |`)
   }
   console.log(JSON.stringify({ event: 'result', sizeMiB, runs, links: byLink }))
   process.exit(0)

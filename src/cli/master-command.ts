@@ -66,7 +66,10 @@ export const masterCommand: CommandSpec = {
       idleConnectionMs: config.idleConnectionMs,
       reservationsPerIp: config.reservationsPerIp,
       requestsPerIpPerSecond: config.requestsPerIpPerSecond,
-      requestBurstPerIp: config.requestBurstPerIp
+      requestBurstPerIp: config.requestBurstPerIp,
+      indexMsPerIpPerSecond: config.indexMsPerIpPerSecond,
+      indexBurstMsPerIp: config.indexBurstMsPerIp,
+      indexDutyPercent: config.indexDutyPercent
     })
     const addrs = master.addrs()
     out.event('ready', { peerId: master.peerId, addrs }, `SwarmMaster ${master.peerId} ready; peers pass one of these as --master:\n${addrs.map(a => `  ${a}`).join('\n')}\nCtrl-C stops it.`)

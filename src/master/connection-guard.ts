@@ -4,7 +4,12 @@
  * - Per-IP cap: at most `maxPerIp` inbound connections from one IP address at once, counting
  *   the handshakes under way (checked before the handshake: a gater hook after it would
  *   delay every new connection's first streams). Sized for NAT: a household or a campus
- *   shares one public IP, so the default is a quarter of maxConnections' default.
+ *   shares one public IP, so the default is a quarter of maxConnections' default. At the
+ *   cap a new connection is not refused while the IP holds a connection that has not been
+ *   used yet: the oldest such one is closed to make room, so a flood of idle connections
+ *   from one IP cannot lock out an honest peer behind the same NAT.
+ * - Per-key cap: at most `maxPerPeer` inbound connections of one PeerId at once (checked
+ *   after the handshake, when the key is known): one key cannot take its IP's share.
  * - Idle reaper: an inbound connection that has not registered, looked up, asked for a
  *   dial-back, held a relay reservation or carried a relayed connection within `idleMs` is
  *   closed. A connection that did any of these once is left alone (a sharing peer keeps its
@@ -22,12 +27,17 @@ const log = logger('fileshare:master:connections')
 /** A handshake admitted this long ago that never became a connection no longer counts (libp2p's inbound upgrade timeout). */
 const HANDSHAKE_MS = 10_000
 
+/** An unused connection younger than this is not evicted for a newcomer (it has had no time to ask anything yet). */
+const EVICT_AFTER_MS = 1_000
+
 /** Protocols whose streams show a connection is in use: the relay's hop/stop (a relayed connection runs on them). */
 const BUSY_PROTOCOL = /^\/libp2p\/circuit\/relay\//
 
 export interface ConnectionGuardOptions {
   /** inbound connections from one IP at once (0 = no cap) */
   maxPerIp: number
+  /** inbound connections of one PeerId at once (0 = no cap) */
+  maxPerPeer?: number
   /** an inbound connection that did nothing useful for this long is closed, ms (0 = never) */
   idleMs: number
   /** whether `peer` holds a registration (a sharing peer's connection is in use) */
@@ -42,21 +52,26 @@ export class ConnectionGuard {
   private readonly handshakes = new Map<string, number[]>()
   /** connections that did something useful: never reaped */
   private readonly proven = new WeakSet<Connection>()
+  /** evicted connections, already uncounted before their close event */
+  private readonly uncounted = new WeakSet<Connection>()
   private node: FileShareNode | null = null
   private sweeper: NodeJS.Timeout | null = null
   private readonly onOpen = (evt: CustomEvent<Connection>): void => { this.opened(evt.detail) }
   private readonly onClose = (evt: CustomEvent<Connection>): void => { this.closed(evt.detail) }
   /** connections closed as idle so far */
   reaped = 0
-  /** inbound connections refused for the per-IP cap so far */
+  /** inbound connections refused for the per-IP or per-key cap so far */
   refused = 0
+  /** unused connections closed to make room for a new one from the same IP so far */
+  evicted = 0
 
   constructor (private readonly options: ConnectionGuardOptions) {}
 
   /** The gater half (installed when the node is created, before start()). */
-  gater (): Pick<ConnectionGater, 'denyInboundConnection'> {
+  gater (): Pick<ConnectionGater, 'denyInboundConnection' | 'denyInboundUpgradedConnection'> {
     return {
-      denyInboundConnection: (maConn: MultiaddrConnection) => this.deny(maConn.remoteAddr)
+      denyInboundConnection: (maConn: MultiaddrConnection) => this.deny(maConn.remoteAddr),
+      denyInboundUpgradedConnection: (peer: PeerId) => this.denyPeer(peer)
     }
   }
 
@@ -102,8 +117,45 @@ export class ConnectionGuard {
     }
     if (started.length > 0) this.handshakes.set(ip, started)
     else this.handshakes.delete(ip)
+    if (this.evictUnused(ip, now)) {
+      started.push(now)
+      this.handshakes.set(ip, started)
+      return false
+    }
     this.refused++
     if (this.refused % 100 === 1) log('refusing connections from %s: %d open (maxConnectionsPerIp)', ip, this.perIp.get(ip))
+    return true
+  }
+
+  /** Closes the oldest inbound connection from `ip` that was never used (open for a second at least); whether one was. */
+  private evictUnused (ip: string, now: number): boolean {
+    const node = this.node
+    if (node == null) return false
+    let oldest: Connection | undefined
+    for (const c of node.getConnections()) {
+      if (c.status !== 'open' || c.direction !== 'inbound' || this.proven.has(c) || counted(c) !== ip) continue
+      if (now - c.timeline.open < EVICT_AFTER_MS || this.inUse(c)) continue
+      if (oldest == null || c.timeline.open < oldest.timeline.open) oldest = c
+    }
+    if (oldest == null) return false
+    this.evicted++
+    log('closing %p (%a), unused, to make room for a new connection from %s', oldest.remotePeer, oldest.remoteAddr, ip)
+    const victim = oldest
+    // counted as closed now: the room is for the connection being admitted
+    this.closed(victim)
+    this.uncounted.add(victim)
+    victim.close().catch(err => { victim.abort(err) })
+    return true
+  }
+
+  private denyPeer (peer: PeerId): boolean {
+    const max = this.options.maxPerPeer ?? 0
+    const node = this.node
+    if (max <= 0 || node == null) return false
+    const open = node.getConnections(peer).filter(c => c.direction === 'inbound' && c.status === 'open').length
+    if (open < max) return false
+    this.refused++
+    log('refusing a connection of %p: %d open (per-key cap)', peer, open)
     return true
   }
 
@@ -117,6 +169,7 @@ export class ConnectionGuard {
   }
 
   private closed (c: Connection): void {
+    if (this.uncounted.has(c)) return
     const ip = counted(c)
     if (ip == null) return
     const n = (this.perIp.get(ip) ?? 1) - 1

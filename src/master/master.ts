@@ -17,7 +17,10 @@ import { peerRateLimiter } from './rate-limiter.js'
 import { relayGate, type RelayGateTarget } from './relay-gate.js'
 import { ConnectionGuard } from './connection-guard.js'
 import { VerifiedAddrs } from './verified-addrs.js'
-import { RESERVATION_REGISTRATION_WAIT_MS } from './tuning.js'
+import { RESERVATION_REGISTRATION_WAIT_MS, INDEX_QUEUED_PER_KEY, INDEX_QUEUED_PER_IP, INDEX_QUEUED, INDEX_MAX_WAIT_MS, MAX_CONNECTIONS_PER_PEER } from './tuning.js'
+import { IndexLane } from './index-lane.js'
+import { PeerStoreJanitor } from './peer-store-janitor.js'
+import { FairLimiter } from './fair-limiter.js'
 import { registerServer } from '../protocols/register/index.js'
 import { lookupServer } from '../protocols/lookup/index.js'
 import { dialBackServer } from '../protocols/dialback/index.js'
@@ -146,6 +149,22 @@ export interface MasterOptions {
    * @default 400
    */
   requestBurstPerIp?: number
+  /**
+   * ms of index work (register writes, searches) one IP earns per second in the index lane
+   * (fair queues, master/index-lane.ts); over it → RATE_LIMITED
+   * @default 250
+   */
+  indexMsPerIpPerSecond?: number
+  /**
+   * ms of index work one IP may bank
+   * @default 1000
+   */
+  indexBurstMsPerIp?: number
+  /**
+   * share of the event loop the index work may take while there is some, percent (5–100)
+   * @default 50
+   */
+  indexDutyPercent?: number
 }
 
 export interface Master {
@@ -159,6 +178,8 @@ export interface Master {
   readonly connections: ConnectionGuard
   /** dial-back results per peer */
   readonly verified: VerifiedAddrs
+  /** forgets peer-store entries of peers neither connected nor registered */
+  readonly peerStoreJanitor: PeerStoreJanitor
   /** deletes the records of peers not live for pruneAfterMs now (also runs on a timer); returns the records deleted */
   prune: () => number
   stop: () => Promise<void>
@@ -187,10 +208,22 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
     const ipRate = options.requestsPerIpPerSecond ?? d.requestsPerIpPerSecond
     const ipBurst = options.requestBurstPerIp ?? d.requestBurstPerIp
     const verified = new VerifiedAddrs()
+    // heavy index work (register writes, searches) in fair, budgeted slices: lookups stay quick under a flood
+    const lane = new IndexLane({
+      msPerIpPerSecond: options.indexMsPerIpPerSecond ?? d.indexMsPerIpPerSecond,
+      burstMsPerIp: options.indexBurstMsPerIp ?? d.indexBurstMsPerIp,
+      duty: Math.min(100, Math.max(5, options.indexDutyPercent ?? d.indexDutyPercent)) / 100,
+      maxQueuedPerKey: INDEX_QUEUED_PER_KEY,
+      maxQueuedPerIp: INDEX_QUEUED_PER_IP,
+      maxQueued: INDEX_QUEUED,
+      maxWaitMs: INDEX_MAX_WAIT_MS
+    })
+    cleanup.push(() => { lane.stop() })
     let started: FileShareNode | null = null
     // per-IP connection cap and idle reaper (issue 10)
     const guard = new ConnectionGuard({
       maxPerIp: options.maxConnectionsPerIp ?? d.maxConnectionsPerIp,
+      maxPerPeer: MAX_CONNECTIONS_PER_PEER,
       idleMs: options.idleConnectionMs ?? d.idleConnectionMs,
       registered: peer => index.isLive(peer) === true,
       reserved: peer => started?.services.relay?.reservations.has(peer) === true
@@ -201,13 +234,14 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
       register: registerServer({
         store: index,
         limiter: peerRateLimiter(requestsPerSecond, requestBurst),
-        ipLimiter: peerRateLimiter(ipRate, ipBurst),
+        ipLimiter: new FairLimiter(ipRate, ipBurst),
         maxFilesPerPeer: options.maxFilesPerPeer ?? d.maxFilesPerPeer,
         maxRecords: options.maxRecords ?? d.maxRecords,
         maxRecordsPerIp: options.maxRecordsPerIp ?? d.maxRecordsPerIp,
         maxIndexBytes: options.maxIndexBytes ?? d.maxIndexBytes,
         isStorageError,
         requestTimeoutMs,
+        lane,
         onRegistered: (peer, connection) => {
           tracker?.connected(peer)
           if (connection != null) guard.used(connection)
@@ -216,9 +250,10 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
       lookup: lookupServer({
         store: index,
         limiter: peerRateLimiter(requestsPerSecond, requestBurst),
-        ipLimiter: peerRateLimiter(ipRate, ipBurst),
+        ipLimiter: new FairLimiter(ipRate, ipBurst),
         requestTimeoutMs,
         verified,
+        lane,
         onRequest: connection => { guard.used(connection) }
       }),
       dialBack: dialBackServer({
@@ -254,6 +289,10 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
     gateTarget = { node, index, verified }
     guard.start(node)
     cleanup.push(() => { guard.stop() })
+    // the peer store keeps only peers that are connected or registered (nothing grows per stranger)
+    const janitor = new PeerStoreJanitor({ indexed: peer => index.isLive(peer) !== undefined })
+    janitor.start(node)
+    cleanup.push(() => { janitor.stop() })
     // the addresses peers announce at the IP the master sees them at (lookups rank and list by them)
     const onIdentify = (evt: CustomEvent<any>): void => {
       const { peerId, listenAddrs } = evt.detail
@@ -303,6 +342,7 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
       liveness,
       connections: guard,
       verified,
+      peerStoreJanitor: janitor,
       prune,
       async stop () {
         if (stopped) return
@@ -312,8 +352,10 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
         node.removeEventListener('peer:update', onUpdate)
         node.removeEventListener('peer:disconnect', onGone)
         guard.stop()
+        janitor.stop()
         liveness.stop()
         await node.stop()
+        lane.stop()
         index.close()
         lock?.release()
       }

@@ -27,10 +27,16 @@ export const MAX_INDEX_BYTES = 4 * 1024 ** 3
 export const PRUNE_AFTER_MS = 7 * 24 * 3600_000
 /** Inbound connections from one IP address at once. */
 export const MAX_CONNECTIONS_PER_IP = 512
+/** Inbound connections of one PeerId at once (one key cannot take its IP's share; a peer needs one or two). */
+export const MAX_CONNECTIONS_PER_PEER = 8
 /** New inbound connections accepted per second from one IP address: fills the per-IP cap in ≈ 8 s. */
 export const CONNECTIONS_PER_IP_PER_SECOND = 64
 /** An inbound connection that registers, looks up, asks a dial-back or reserves nothing within this long is closed, ms. */
 export const IDLE_CONNECTION_MS = 30_000
+/** The peer store forgets a peer with no connection and no index row this long after its last connection closed, ms. */
+export const PEER_STORE_FORGET_MS = 2_000
+/** The master's peer store is swept for such peers this often, ms. */
+export const PEER_STORE_SWEEP_MS = 60_000
 /** Relay reservations held from one IP address at once. */
 export const RESERVATIONS_PER_IP = 64
 /** A peer asking for a relay slot before its first registration arrived gets this long to register, ms. */
@@ -41,3 +47,18 @@ export const RESERVATION_REGISTRATION_WAIT_MS = 5_000
  */
 export const REQUESTS_PER_IP_PER_SECOND = 200
 export const REQUEST_BURST_PER_IP = 400
+/**
+ * The index lane (index-lane.ts): ms of index work (register writes, searches) one IP earns
+ * per second and may bank. 250 ms/s lets one IP register ≈ 1 000 records a second (a
+ * 100 000-file share in a couple of minutes) and takes a quarter of a core at most.
+ */
+export const INDEX_MS_PER_IP_PER_SECOND = 250
+export const INDEX_BURST_MS_PER_IP = 1_000
+/** Share of the event loop the index lane may take while it has work (lookups and handshakes keep the rest). */
+export const INDEX_DUTY_PERCENT = 50
+/** Requests waiting in the index lane: per key, per IP, in all (beyond: RATE_LIMITED). */
+export const INDEX_QUEUED_PER_KEY = 8
+export const INDEX_QUEUED_PER_IP = 64
+export const INDEX_QUEUED = 1_024
+/** A request that would wait in the index lane longer than this (estimated) is refused (RATE_LIMITED), ms. */
+export const INDEX_MAX_WAIT_MS = 3_000

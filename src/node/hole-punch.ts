@@ -2,12 +2,15 @@
  * QUIC hole punching for two NATed peers that hold a relayed connection
  * (/fileshare/punch/1.0.0, a libp2p service on every peer with the relay transport).
  *
- * Why not DCUtR alone: @libp2p/dcutr sends each side's *verified* addresses and has both
- * sides dial. @chainsafe/libp2p-quic 2.1 dials from a client-only QUIC endpoint on its own
- * UDP socket (it never accepts a connection) and accepts only on its listener socket,
- * which never sends first. Behind two filtering NATs (every home router) no packet of a
- * simultaneous dial is then ever accepted: DCUtR cannot punch with it (measured in the
- * NAT lab, BENCHMARKS.md). DCUtR still runs (it upgrades where the other side is public).
+ * Why not DCUtR: @libp2p/dcutr sends each side's *verified* addresses and has both sides
+ * dial. @chainsafe/libp2p-quic 2.1.1 dials from a client-only QUIC endpoint on its own UDP
+ * socket (it never accepts a connection) and accepts only on its listener socket, which
+ * never sends first. Even given each side's observed dial-socket address, DCUtR's dials
+ * punch both NATs and the Initial packets arrive, at a socket that does not accept: no
+ * handshake (NAT-lab trace: scripts/bench/dcutr-trace.mjs, BENCHMARKS.md "Why DCUtR
+ * cannot punch"; upstream: ChainSafe/js-libp2p-quic#68). So this punch makes every
+ * NAT↔NAT direct connection; DCUtR still runs (it upgrades where the other side is public,
+ * and will punch once the transport dials from its listener).
  *
  * The punch, A being the side that dialled the relayed connection, B the other:
  *   1. A makes sure the relay (the master) has seen it over QUIC: the master's identify

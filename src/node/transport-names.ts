@@ -6,7 +6,12 @@ export type TransportName = 'tcp' | 'quic'
 export const TRANSPORTS: readonly TransportName[] = ['tcp', 'quic']
 
 export type EncrypterName = 'tls' | 'noise'
-/** Preference order of the TCP connection encrypters (the dialer's order decides; BENCHMARKS.md "Transports side by side"). */
+/**
+ * Preference order of the TCP connection encrypters (the dialer's order decides). Noise first:
+ * end to end TLS was often but not always faster, and TLS first would make every dialling
+ * process load @libp2p/tls (node/lazy-tls.ts), which only a large download wins back
+ * (BENCHMARKS.md "Transports side by side").
+ */
 export const DEFAULT_ENCRYPTERS: readonly EncrypterName[] = ['noise', 'tls']
 
 /** Checks a list of transport names (config `transports`, `--transport`, comma lists allowed). */

@@ -19,3 +19,8 @@ export interface ServerComponents {
 export interface PeerLimiter {
   consume: (key: string) => unknown
 }
+
+/** A per-IP request budget shared by the keys of the IP; `consume` throws when over it (master/fair-limiter.ts). */
+export interface IpLimiter {
+  consume: (ip: string, peer: string) => unknown
+}

@@ -7,7 +7,7 @@
  */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdir, readFile, writeFile, symlink, readdir, lstat } from 'node:fs/promises'
+import { mkdir, readFile, writeFile, symlink, readdir, readlink, lstat } from 'node:fs/promises'
 import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { tempDir, startMaster, startPeer, writeRandomFile, waitFor, sameFile } from '../helpers/swarm.js'
@@ -135,13 +135,20 @@ describe('hostile folders: helper files never follow links', () => {
     assert.equal(await readFile(outside, 'utf8'), PRECIOUS)
   })
 
-  it('a symlink at the state file\'s temporary name is replaced, never written through', async () => {
+  it('a symlink at the state file\'s temporary name is never written through', async () => {
     const out = await freshOut()
     const tmp = helper('state', slowId, SLOW_NAME).replace(/\.part$/, '-tmp.part')
     await symlink(outside, join(out, tmp))
     const r = await client.get(slowId, { out })
     assert.ok(await sameFile(r.path, join(dir.path, 'slow', SLOW_NAME)))
     assert.equal(await readFile(outside, 'utf8'), PRECIOUS)
-    assert.deepEqual(await readdir(out), [SLOW_NAME])
+    // a state write replaces the link (the download takes ≈ 2 s, a state write comes every
+    // 0.5 s); on a loaded machine the download may end before the first one: then the link
+    // is still there, untouched
+    const left = (await readdir(out)).filter(name => name !== SLOW_NAME)
+    for (const name of left) {
+      assert.equal(name, tmp)
+      assert.equal(await readlink(join(out, name)), outside, 'the planted link is untouched')
+    }
   })
 })

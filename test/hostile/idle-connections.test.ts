@@ -14,6 +14,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { tempDir, startMaster, startPeer, writeRandomFile, waitFor } from '../helpers/swarm.js'
 import { attacker, type Attacker } from '../helpers/attackers.js'
 import type { Master, Peer } from '../../src/index.js'
+import { MasterClient } from '../../src/peer/master-client.js'
 
 const PER_IP = 50
 /**
@@ -72,8 +73,9 @@ describe('hostile idle connections: they cannot exhaust the master', () => {
     }))
     console.log(`# 500 forced dials in ${Date.now() - started} ms: ${opened} opened, ${refused} refused, peak ${peak} at the master from 127.0.0.2 (cap ${PER_IP})`)
     assert.ok(peak <= PER_IP, `peak ${peak}`)
-    assert.ok(refused > 0, 'the per-IP cap refused connections')
-    assert.ok(master.connections.refused > 0)
+    // at the cap, new connections are refused or take the place of the oldest unused ones
+    assert.ok(opened + refused === 500)
+    assert.ok(master.connections.refused + master.connections.evicted > 0, 'the per-IP cap refused or recycled connections')
 
     // the attacker holds its connections: a real search still answers
     const hits = await searcher.search('findable')
@@ -87,6 +89,30 @@ describe('hostile idle connections: they cannot exhaust the master', () => {
     assert.ok(master.node.getConnections(sharer.node.peerId).length > 0, 'the sharer is still connected')
     assert.ok(master.node.getConnections(searcher.node.peerId).length > 0, 'the searcher is still connected')
     assert.equal((await searcher.search('findable')).length, 1)
+  })
+
+  it('the cap does not lock out an honest key behind the same IP: an unused connection makes room', async () => {
+    // the attacker fills its IP's cap again with connections that ask nothing (fresh nodes: the per-key cap holds each to a few)
+    const target = multiaddr(master.addrs()[0])
+    const more: Attacker[] = []
+    try {
+      for (let i = 0; i < 10; i++) more.push(await attacker({ from: '127.0.0.2', maxConnections: 2000 }))
+      await Promise.all(more.map(async flooder => {
+        for (let i = 0; i < 8; i++) await flooder.dial(target, { force: true, signal: AbortSignal.timeout(20_000) } as any).catch(() => {})
+      }))
+      await waitFor(() => master.connections.connectionsFrom('127.0.0.2') >= PER_IP, 20_000, 'the cap to fill')
+      await new Promise(resolve => setTimeout(resolve, 1_500)) // older than the eviction age
+      // an honest key on the same IP (a household member behind the attacker's NAT) looks up
+      const honest = await attacker({ from: '127.0.0.2' })
+      more.push(honest)
+      const evicted = master.connections.evicted
+      const hits = await new MasterClient(honest, target).search('findable')
+      assert.equal(hits.length, 1, 'the honest key got in and was answered')
+      assert.ok(master.connections.evicted > evicted, 'an unused connection was closed to make room')
+      assert.ok(master.connections.connectionsFrom('127.0.0.2') <= PER_IP)
+    } finally {
+      for (const f of more) await f.stop()
+    }
   })
 
   it('the limits are config keys with NAT-friendly defaults', async () => {

@@ -91,6 +91,25 @@ describe('hostile strangers: nothing grows per stranger', () => {
     assert.equal(master.index.isLive(sharer.peerId), true, 'the registered peer is still live')
   })
 
+  it('and libp2p\'s peer store forgets them: only connected or registered peers stay', async () => {
+    // identify stored every stranger's key, addresses and protocols; each left 2 s or more ago
+    const stored = async (): Promise<string[]> => (await master.node.peerStore.all()).map(p => p.id.toString())
+    await waitFor(async () => (await stored()).length <= 1, 15_000, 'the peer store to shrink back')
+    assert.deepEqual(await stored(), [sharer.peerId], 'the registered, connected peer stays')
+    assert.ok(master.peerStoreJanitor.forgotten >= 100, `${master.peerStoreJanitor.forgotten} entries forgotten`)
+    // a stranger that is still connected stays until it leaves
+    const node = await createNode({ listen: [] })
+    try {
+      await patiently(async () => await new MasterClient(node, multiaddr(master.addrs()[0])).search('common'))
+      await waitFor(async () => (await stored()).includes(node.peerId.toString()), 10_000, 'identify to store the stranger')
+      assert.equal(await master.peerStoreJanitor.sweep(), 0, 'a sweep leaves connected peers')
+      assert.ok((await stored()).includes(node.peerId.toString()))
+    } finally {
+      await node.stop()
+    }
+    await waitFor(async () => !(await stored()).includes(node.peerId.toString()), 15_000, 'the stranger to be forgotten')
+  })
+
   it('a registered peer that leaves keeps its row, marked not live', async () => {
     const share = join(dir.path, 'share2')
     await mkdir(share)

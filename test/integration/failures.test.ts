@@ -7,6 +7,7 @@
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer, type Server } from 'node:net'
+import { createSocket, type Socket } from 'node:dgram'
 import { spawn } from 'node:child_process'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -20,6 +21,13 @@ async function takePort (): Promise<{ port: number, server: Server }> {
   const server = createServer()
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   return { port: (server.address() as { port: number }).port, server }
+}
+
+/** Takes a UDP port on 127.0.0.1 (the caller closes the socket). */
+async function takeUdpPort (): Promise<{ port: number, socket: Socket }> {
+  const socket = createSocket('udp4')
+  await new Promise<void>(resolve => socket.bind(0, '127.0.0.1', resolve))
+  return { port: socket.address().port, socket }
 }
 
 function assertOneErrorLine (stderr: string, pattern: RegExp): void {
@@ -65,6 +73,24 @@ describe('failures at start: library', () => {
         err instanceof FileShareError && err.code === 'LISTEN' && err.message.includes(`port ${port} is already in use`))
     } finally {
       server.close()
+    }
+  })
+
+  it('a QUIC listen address whose UDP port is taken rejects with LISTEN like a TCP one', async () => {
+    const { port, socket } = await takeUdpPort()
+    try {
+      const addr = `/ip4/127.0.0.1/udp/${port}/quic-v1`
+      const listen = ['/ip4/127.0.0.1/tcp/0', addr]
+      await assert.rejects(createMaster({ listen, data: null }), (err: any) =>
+        err instanceof FileShareError && err.code === 'LISTEN' && err.message === `cannot listen on ${addr}: UDP port ${port} is already in use`)
+      await mkdir(join(dir.path, 'share-quic'), { recursive: true })
+      await assert.rejects(createPeer({ share: join(dir.path, 'share-quic'), listen, data: null, master: null }), (err: any) =>
+        err instanceof FileShareError && err.code === 'LISTEN' && err.message.includes(`UDP port ${port} is already in use`))
+      // the same port over TCP is free: only the QUIC address is refused
+      const master = await createMaster({ listen: [`/ip4/127.0.0.1/tcp/${port}`, '/ip4/127.0.0.1/udp/0/quic-v1'], data: null })
+      await master.stop()
+    } finally {
+      socket.close()
     }
   })
 

@@ -41,14 +41,31 @@ interface ProviderStream {
   connection: Connection
 }
 
+/** Errors of a stream that could not be opened on a connection the dial returned (see isStreamOpenFailure). */
+const streamOpenFailures = new WeakSet<object>()
+
+/**
+ * True for an openFetchStream error raised after a connection was found or made: the
+ * provider was reachable a moment ago (the connection closed under the stream, e.g. while
+ * a reversal or DCUtR replaced it), unlike a dial that reached nobody.
+ */
+export function isStreamOpenFailure (err: unknown): boolean {
+  return typeof err === 'object' && err != null && streamOpenFailures.has(err)
+}
+
 /** Opens a /fileshare/fetch stream to `provider`, preferring a direct connection. */
 export async function openFetchStream (node: FileShareNode, provider: ProviderRef, signal?: AbortSignal): Promise<ProviderStream> {
   const connection = await dialProvider(node, provider, signal)
-  const stream = await connection.newStream(PROTOCOL_FETCH, {
-    runOnLimitedConnection: true,
-    signal: withTimeout(REQUEST_TIMEOUT_MS, signal)
-  })
-  return { stream, path: pathOf(connection), connection }
+  try {
+    const stream = await connection.newStream(PROTOCOL_FETCH, {
+      runOnLimitedConnection: true,
+      signal: withTimeout(REQUEST_TIMEOUT_MS, signal)
+    })
+    return { stream, path: pathOf(connection), connection }
+  } catch (err) {
+    if (typeof err === 'object' && err != null) streamOpenFailures.add(err)
+    throw err
+  }
 }
 
 /** A connection to `provider`: an open direct one, else a relayed one (punched when possible) for a provider behind a NAT, else a new direct one. */

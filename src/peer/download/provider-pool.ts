@@ -23,7 +23,7 @@ import { toFileShareError } from '../../errors.js'
 import type { FileShareNode } from '../../node/create-node.js'
 import { connectionPath, type PathKind } from '../../node/addresses.js'
 import { FetchSession, busyDelay } from '../../protocols/fetch/client.js'
-import { openFetchStream, openFreshFetchStream, closeIdleRelayed, betterConnection, relayBytesLeft } from './dial.js'
+import { openFetchStream, openFreshFetchStream, isStreamOpenFailure, closeIdleRelayed, betterConnection, relayBytesLeft } from './dial.js'
 import { PROVIDER_REDIALS, PROVIDER_RETRY_MS, PARTIAL_PROVIDER_RETRY_MS, BUSY_MAX_RETRIES } from './tuning.js'
 import type { ProviderRef } from './types.js'
 
@@ -31,9 +31,6 @@ export type { ProviderRef } from './types.js'
 
 /** A failed re-dial is tried again after this long. */
 const REDIAL_RETRY_MS = 250
-/** libp2p errors of a connection that closed while a stream was opened on it */
-const CLOSED_UNDER_US = new Set(['ConnectionClosedError', 'ConnectionClosingError', 'MuxerClosedError'])
-const closedUnderUs = (err: any): boolean => CLOSED_UNDER_US.has(err?.name) || CLOSED_UNDER_US.has(err?.cause?.name)
 
 const log = logger('fileshare:peer:download')
 
@@ -188,10 +185,11 @@ export class ProviderPool {
       this.host.start(provider, session)
     } catch (err: any) {
       const reason = toFileShareError(err, 'NETWORK').message
-      // the connection picked closed under us while DCUtR or a reversal replaced it (the new
-      // one may not be open on this side yet): the provider is likely alive, so try again
-      // shortly; a provider that is really gone costs PROVIDER_REDIALS short retries
-      const raced = closedUnderUs(err) || this.node.getConnections(provider.peer).some(c => c.status === 'open')
+      // a re-dial whose connection closed under the new stream (while DCUtR or a reversal
+      // replaced it: closed, reset or EOF while negotiating; the new connection may not be
+      // open on this side yet), or while another connection to the provider is open, is
+      // tried again shortly; a dial that reaches nobody drops the provider
+      const raced = isStreamOpenFailure(err) || this.node.getConnections(provider.peer).some(c => c.status === 'open')
       if (!this.host.ended() && !(redialing && raced && this.redialLater(provider, reason))) this.drop(peer, reason)
     } finally {
       this.connecting.delete(peer)

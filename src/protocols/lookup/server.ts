@@ -15,7 +15,8 @@ import { serveExchange } from '../stream-io.js'
 import { ID_BYTES } from '../../content/content-id.js'
 import type { PeerStore } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { ServerComponents, PeerLimiter } from '../components.js'
+import type { ServerComponents, PeerLimiter, IpLimiter } from '../components.js'
+import type { IndexWorkLane } from '../register/server.js'
 import { metrics } from '../../metrics/metrics.js'
 
 const { Status } = LookupResponse
@@ -71,7 +72,7 @@ export interface LookupServerInit {
   /** per-peer request budget (master/rate-limiter.ts) */
   limiter: PeerLimiter
   /** per-IP request budget, whatever the keys (fresh keys cost nothing to make) */
-  ipLimiter?: PeerLimiter
+  ipLimiter?: IpLimiter
   /**
    * a request must arrive and be answered within this time
    *
@@ -82,6 +83,8 @@ export interface LookupServerInit {
   verified?: VerifiedAddresses
   /** called for each request served on `connection` (the master's idle-connection reaper) */
   onRequest?: (connection: Connection) => void
+  /** where searches of served requests run (master/index-lane.ts); provider lookups stay off it */
+  lane?: IndexWorkLane
 }
 
 /** Candidates read from the index per PROVIDERS request (then ranked and sampled). */
@@ -120,12 +123,12 @@ export class LookupServer implements Startable {
         const ip = ipOf(connection.remoteAddr?.toString() ?? '')
         if (ip != null && this.init.ipLimiter != null) {
           try {
-            this.init.ipLimiter.consume(ip)
+            this.init.ipLimiter.consume(ip, connection.remotePeer.toString())
           } catch {
             return response(Status.RATE_LIMITED, 'too many lookups from this IP address, slow down')
           }
         }
-        return await this.answer(connection.remotePeer.toString(), request)
+        return await this.answer(connection.remotePeer.toString(), request, ip)
       })
     }, { maxInboundStreams: MAX_INBOUND_STREAMS, runOnLimitedConnection: true })
   }
@@ -134,7 +137,8 @@ export class LookupServer implements Startable {
     await this.components.registrar.unhandle(PROTOCOL_LOOKUP)
   }
 
-  async answer (from: string, request: LookupRequest): Promise<LookupResponse> {
+  /** `ip`: where the request came from (the index lane's budgets count by it). */
+  async answer (from: string, request: LookupRequest, ip?: string): Promise<LookupResponse> {
     try {
       this.init.limiter.consume(from)
     } catch {
@@ -157,10 +161,16 @@ export class LookupServer implements Startable {
       case LookupRequest.Kind.SEARCH:
       case LookupRequest.Kind.NAME: {
         if (request.query.length > MAX_QUERY_LENGTH) return response(Status.BAD_REQUEST, `query longer than ${MAX_QUERY_LENGTH} characters`)
+        const lane = this.init.lane
+        if (lane != null && ip != null && !lane.admit(ip, from)) {
+          metrics().refused('rate_limit')
+          return response(Status.RATE_LIMITED, 'too many lookups queued from this peer or IP address (the index is busy), slow down')
+        }
         const started = performance.now()
-        const hits = request.kind === LookupRequest.Kind.SEARCH
+        const find = (): IndexedFile[] => request.kind === LookupRequest.Kind.SEARCH
           ? this.store.search(request.query, limit)
           : this.store.findByName(request.query, limit)
+        const hits = lane != null && ip != null ? (await lane.run(ip, from, [find]))[0] : find()
         metrics().lookup(request.kind === LookupRequest.Kind.SEARCH ? 'search' : 'name', (performance.now() - started) / 1000)
         return { ...response(Status.OK), hits: hits.map(toWireHit) }
       }

@@ -9,7 +9,7 @@ import { PROTOCOL_REGISTER, MAX_REGISTER_FRAME, REGISTER_BATCH } from './constan
 import { REQUEST_TIMEOUT_MS, MAX_PATH_LENGTH, MAX_INBOUND_STREAMS } from '../constants.js'
 import { serveExchange } from '../stream-io.js'
 import { isSafeRelativePath } from '../paths.js'
-import type { ServerComponents, PeerLimiter } from '../components.js'
+import type { ServerComponents, PeerLimiter, IpLimiter } from '../components.js'
 import { ID_BYTES } from '../../content/content-id.js'
 import { MAX_FILE_SIZE } from '../../content/constants.js'
 import { metrics } from '../../metrics/metrics.js'
@@ -44,7 +44,7 @@ export interface RegisterServerInit {
   /** per-peer request budget (master/rate-limiter.ts) */
   limiter: PeerLimiter
   /** per-IP request budget, whatever the keys (fresh keys cost nothing to make) */
-  ipLimiter?: PeerLimiter
+  ipLimiter?: IpLimiter
   /** files one peer may register */
   maxFilesPerPeer: number
   /** records the whole index may hold (default: no cap); past it registrations get STORAGE_FULL */
@@ -63,6 +63,29 @@ export interface RegisterServerInit {
   requestTimeoutMs?: number
   /** called after every accepted request of `peer` (the master's liveness tracking) */
   onRegistered?: (peer: string, connection?: Connection) => void
+  /**
+   * where the index writes of served requests run, in slices (master/index-lane.ts);
+   * without one a batch is written at once
+   */
+  lane?: IndexWorkLane
+}
+
+/** A fair, budgeted queue for index work (master/index-lane.ts). */
+export interface IndexWorkLane {
+  /** whether `key` from `ip` may queue work now (refused: RATE_LIMITED, nothing stored) */
+  admit: (ip: string, key: string, slices?: number) => boolean
+  /** runs `steps` in order, one slice at a time */
+  run: <T>(ip: string, key: string, steps: Array<() => T>) => Promise<T[]>
+}
+
+/** Records written per slice of the index lane (≈ 5–15 ms of SQLite with its word index). */
+const RECORDS_PER_SLICE = 50
+
+/** A checked batch, ready to be written. */
+interface Plan {
+  op: RegisterRequest.Op
+  files: RegisteredFile[]
+  paths: string[]
 }
 
 export class RegisterServer implements Startable {
@@ -99,27 +122,78 @@ export class RegisterServer implements Startable {
       decodeLimits: { files: REGISTER_BATCH, paths: REGISTER_BATCH },
       badRequest: message => ({ status: Status.BAD_REQUEST, message, files: 0 }),
       internalError: message => ({ status: Status.ERROR, message, files: 0 })
-    }, request => {
-      const res = this.apply(peer, request, ipOf(connection.remoteAddr?.toString() ?? ''))
+    }, async request => {
+      const ip = ipOf(connection.remoteAddr?.toString() ?? '')
+      const lane = this.init.lane
+      const res = lane != null && ip != null ? await this.applyInLane(lane, peer, request, ip) : this.apply(peer, request, ip)
       if (res.status === Status.OK) this.init.onRegistered?.(peer, connection)
       return res
     })
   }
 
-  /** Applies one batch for `peer` (the authenticated remote PeerId), registering from `ip`. */
-  apply (peer: string, request: RegisterRequest, ip?: string): RegisterResponse {
+  /** Like apply(), with the writes queued in the index lane, a few dozen records a slice. */
+  private async applyInLane (lane: IndexWorkLane, peer: string, request: RegisterRequest, ip: string): Promise<RegisterResponse> {
     try {
-      return this.applyChecked(peer, request, ip)
-    } catch (err: any) {
-      if (this.init.isStorageError?.(err) === true) {
-        this.log.error('storage error registering %s: %s', peer, err?.message ?? err)
-        return { status: Status.STORAGE_FULL, message: 'the master cannot store more files now (storage full); lookups still work', files: 0 }
+      const records = request.op === RegisterRequest.Op.REMOVE ? request.paths.length : request.files.length
+      if (!lane.admit(ip, peer, Math.max(1, Math.ceil(records / RECORDS_PER_SLICE)))) {
+        metrics().refused('rate_limit')
+        return { status: Status.RATE_LIMITED, message: 'too many register requests queued from this peer or IP address (the index is busy), slow down', files: 0 }
       }
-      throw err
+      const plan = this.check(peer, request, ip)
+      if (!isPlan(plan)) return plan
+      const steps: Array<() => number> = []
+      if (plan.op === RegisterRequest.Op.REMOVE) {
+        for (let i = 0; i < plan.paths.length || i === 0; i += RECORDS_PER_SLICE) {
+          const paths = plan.paths.slice(i, i + RECORDS_PER_SLICE)
+          steps.push(() => this.store.removePaths(peer, paths))
+        }
+      } else {
+        for (let i = 0; i < plan.files.length || i === 0; i += RECORDS_PER_SLICE) {
+          const files = plan.files.slice(i, i + RECORDS_PER_SLICE)
+          // a RESET replaces the peer's files: the first slice clears them, the others add
+          const reset = plan.op === RegisterRequest.Op.RESET && i === 0
+          steps.push(() => this.store.addFiles(peer, files, reset, ip))
+        }
+      }
+      const counts = await lane.run(ip, peer, steps)
+      return this.done(peer, plan, counts[counts.length - 1] ?? 0)
+    } catch (err: any) {
+      return this.storageFailure(peer, err)
     }
   }
 
-  private applyChecked (peer: string, request: RegisterRequest, ip?: string): RegisterResponse {
+  /** Applies one batch for `peer` (the authenticated remote PeerId), registering from `ip`. */
+  apply (peer: string, request: RegisterRequest, ip?: string): RegisterResponse {
+    try {
+      const plan = this.check(peer, request, ip)
+      if (!isPlan(plan)) return plan
+      const count = plan.op === RegisterRequest.Op.REMOVE
+        ? this.store.removePaths(peer, plan.paths)
+        : this.store.addFiles(peer, plan.files, plan.op === RegisterRequest.Op.RESET, ip)
+      return this.done(peer, plan, count)
+    } catch (err: any) {
+      return this.storageFailure(peer, err)
+    }
+  }
+
+  private storageFailure (peer: string, err: any): RegisterResponse {
+    if (this.init.isStorageError?.(err) === true) {
+      this.log.error('storage error registering %s: %s', peer, err?.message ?? err)
+      return { status: Status.STORAGE_FULL, message: 'the master cannot store more files now (storage full); lookups still work', files: 0 }
+    }
+    throw err
+  }
+
+  /** After the writes: the peer is live. */
+  private done (peer: string, plan: Plan, count: number): RegisterResponse {
+    this.store.setLive(peer, true)
+    metrics().registration(RegisterRequest.Op[plan.op] ?? String(plan.op), plan.files.length)
+    this.log('%s %s: %d files, %d paths -> %d', peer, plan.op, plan.files.length, plan.paths.length, count)
+    return { status: Status.OK, message: '', files: count }
+  }
+
+  /** Budgets, well-formedness and quotas of a batch (reads only): a refusal, or what to write. */
+  private check (peer: string, request: RegisterRequest, ip?: string): RegisterResponse | Plan {
     try {
       this.init.limiter.consume(peer)
     } catch {
@@ -128,7 +202,7 @@ export class RegisterServer implements Startable {
     }
     if (ip != null && this.init.ipLimiter != null) {
       try {
-        this.init.ipLimiter.consume(ip)
+        this.init.ipLimiter.consume(ip, peer)
       } catch {
         metrics().refused('rate_limit')
         return { status: Status.RATE_LIMITED, message: 'too many register requests from this IP address, slow down', files: 0 }
@@ -145,11 +219,8 @@ export class RegisterServer implements Startable {
       if (!isSafeRelativePath(path)) return bad(`bad path ${JSON.stringify(path.slice(0, 80))}`)
     }
     if (request.op === RegisterRequest.Op.REMOVE && files.length > 0) return bad('REMOVE carries paths, not files')
-    const maxFiles = this.init.maxFilesPerPeer
-    let count: number
-    if (request.op === RegisterRequest.Op.REMOVE) {
-      count = this.store.removePaths(peer, request.paths)
-    } else {
+    if (request.op !== RegisterRequest.Op.REMOVE) {
+      const maxFiles = this.init.maxFilesPerPeer
       const reset = request.op === RegisterRequest.Op.RESET
       const current = reset ? 0 : this.store.fileCount(peer)
       if (current + files.length > maxFiles) {
@@ -172,13 +243,13 @@ export class RegisterServer implements Startable {
         metrics().refused('quota')
         return { status: Status.QUOTA_EXCEEDED, message: `at most ${maxPerIp} files from one IP address`, files: current }
       }
-      count = this.store.addFiles(peer, files, reset, ip)
     }
-    this.store.setLive(peer, true)
-    metrics().registration(RegisterRequest.Op[request.op] ?? String(request.op), files.length)
-    this.log('%s %s: %d files, %d paths -> %d', peer, request.op, files.length, request.paths.length, count)
-    return { status: Status.OK, message: '', files: count }
+    return { op: request.op, files, paths: request.paths }
   }
+}
+
+function isPlan (x: RegisterResponse | Plan): x is Plan {
+  return 'op' in x
 }
 
 /** The IP address of a connection's remote address (`/ip4/…` or `/ip6/…`), if it has one. */

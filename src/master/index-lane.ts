@@ -1,0 +1,235 @@
+/**
+ * The master's index lane: where the heavy index work runs (register batches, searches),
+ * so that a flood of it cannot hold the event loop that serves lookups.
+ *
+ * SQLite calls are synchronous: a 200-record register batch takes 10–50 ms of the event
+ * loop, a broad search as long. Run straight from the request handlers, 200 flooding keys
+ * keep the loop busy back to back and every other request (a lookup takes 0.2 ms) waits
+ * behind them. Here:
+ * - work is cut in slices (a register batch in chunks of a few dozen records) that run one
+ *   at a time, and after a slice of d ms the lane rests d·(1 − duty)/duty ms: the rest of the
+ *   master (lookups, handshakes, liveness) always has the remaining share of the loop;
+ * - the next slice is picked round-robin over IPs, then over the keys of that IP (fair
+ *   queues: one IP's flood cannot starve another IP, one key cannot starve another key
+ *   behind the same NAT);
+ * - each IP has a budget of lane time (a token bucket in ms, charged with the measured
+ *   time of its slices), and so has each key; a request is refused at once (RATE_LIMITED,
+ *   nothing touches SQLite) when its key is over budget, or when its IP is over budget and
+ *   the key has itself been busy lately: a quiet key of a busy household still gets in.
+ *   Queues are bounded per key, per IP and in all.
+ */
+import { logger } from '@libp2p/logger'
+
+const log = logger('fileshare:master:index-lane')
+
+export interface IndexLaneOptions {
+  /** ms of lane time per second one IP earns (token bucket refill) */
+  msPerIpPerSecond: number
+  /** ms of lane time one IP may bank (token bucket size) */
+  burstMsPerIp: number
+  /** share of the event loop the lane may take while it has work (0 < duty ≤ 1) */
+  duty: number
+  /** requests one key may have waiting */
+  maxQueuedPerKey: number
+  /** requests one IP may have waiting */
+  maxQueuedPerIp: number
+  /** requests waiting in all */
+  maxQueued: number
+  /** a request that would wait longer than this (estimated) is refused, ms */
+  maxWaitMs: number
+}
+
+interface Bucket {
+  tokens: number
+  at: number
+}
+
+interface Job {
+  /** the estimate charged per step at admission (corrected by the measured time as each runs) */
+  estimate: number
+  steps: Array<() => unknown>
+  results: unknown[]
+  resolve: (results: unknown[]) => void
+  reject: (err: unknown) => void
+}
+
+interface IpQueue {
+  /** keys with work waiting, in round-robin order */
+  keys: Map<string, Job[]>
+}
+
+/** Key and IP budgets not touched for this long are forgotten (they would be full again). */
+const FORGET_MS = 60_000
+/** A slice's cost before any was measured, ms. */
+const FIRST_ESTIMATE_MS = 5
+
+export class IndexLane {
+  private readonly queues = new Map<string, IpQueue>()
+  private readonly ipBuckets = new Map<string, Bucket>()
+  private readonly keyBuckets = new Map<string, Bucket>()
+  private queued = 0
+  private running = false
+  private timer: NodeJS.Timeout | null = null
+  private lastForget = Date.now()
+  /** moving average of a slice's measured time, ms */
+  private sliceMs = FIRST_ESTIMATE_MS
+  /** estimated ms of the slices waiting */
+  private pendingMs = 0
+  private stopped = false
+  /** requests refused for budget or queue length so far */
+  refused = 0
+
+  constructor (private readonly options: IndexLaneOptions) {}
+
+  /** Per-key budget: a quarter of its IP's (so a household's keys share the IP's budget fairly). */
+  private get keyRate (): number { return this.options.msPerIpPerSecond / 4 }
+  private get keyBurst (): number { return this.options.burstMsPerIp / 4 }
+
+  /**
+   * Whether a request of `key` from `ip` of `slices` slices may queue now (no SQLite
+   * touched). Budgets are charged at admission with the estimated cost (so queued work
+   * counts), corrected as the slices run. A key over its own budget is refused; a key whose
+   * IP is over budget too, unless the key itself has been quiet lately (at least half of its
+   * burst left) and the IP's debt is under one burst: a quiet key of a busy household still
+   * gets in, a crowd of fresh keys does not. Also refused: a request that would wait in the
+   * lane longer than maxWaitMs.
+   */
+  admit (ip: string, key: string, slices = 1): boolean {
+    if (this.stopped) return false
+    const now = Date.now()
+    this.forget(now)
+    const cost = slices * this.sliceMs
+    const keyTokens = this.level(this.keyBuckets, key, this.keyRate, this.keyBurst, now)
+    const ipTokens = this.level(this.ipBuckets, ip, this.options.msPerIpPerSecond, this.options.burstMsPerIp, now)
+    const waiting = this.queues.get(ip)
+    const ipQueued = waiting == null ? 0 : [...waiting.keys.values()].reduce((n, jobs) => n + jobs.length, 0)
+    const keyQueued = waiting?.keys.get(key)?.length ?? 0
+    const quiet = keyTokens >= this.keyBurst / 2
+    const ok = keyTokens > 0 &&
+      (ipTokens > 0 || (quiet && ipTokens > -this.options.burstMsPerIp)) &&
+      keyQueued < this.options.maxQueuedPerKey &&
+      ipQueued < this.options.maxQueuedPerIp &&
+      this.queued < this.options.maxQueued &&
+      (this.pendingMs + cost) / this.options.duty <= this.options.maxWaitMs
+    if (ok) {
+      this.charge(this.keyBuckets, key, cost, this.keyRate, this.keyBurst, now)
+      this.charge(this.ipBuckets, ip, cost, this.options.msPerIpPerSecond, this.options.burstMsPerIp, now)
+    } else {
+      this.refused++
+      if (this.refused % 1000 === 1) log('refusing index work of %s from %s (key %d ms, IP %d ms of budget, %d queued)', key, ip, Math.round(keyTokens), Math.round(ipTokens), this.queued)
+    }
+    return ok
+  }
+
+  /**
+   * Runs `steps` in order as slices of the lane, charged to `key` and `ip`; resolves with
+   * their results (rejects with the first step's error, later steps skipped). Call admit() first.
+   */
+  async run<T> (ip: string, key: string, steps: Array<() => T>): Promise<T[]> {
+    if (this.stopped) throw new Error('the index lane is stopped')
+    const estimate = this.sliceMs
+    this.pendingMs += estimate * steps.length
+    return await new Promise<T[]>((resolve, reject) => {
+      let q = this.queues.get(ip)
+      if (q == null) this.queues.set(ip, q = { keys: new Map() })
+      let jobs = q.keys.get(key)
+      if (jobs == null) q.keys.set(key, jobs = [])
+      jobs.push({ estimate, steps, results: [], resolve: resolve as (r: unknown[]) => void, reject })
+      this.queued++
+      this.kick()
+    })
+  }
+
+  stop (): void {
+    this.stopped = true
+    if (this.timer != null) clearTimeout(this.timer)
+    this.timer = null
+    for (const q of this.queues.values()) {
+      for (const jobs of q.keys.values()) for (const job of jobs) job.reject(new Error('the master is stopping'))
+    }
+    this.queues.clear()
+    this.queued = 0
+    this.pendingMs = 0
+  }
+
+  private kick (): void {
+    if (this.running || this.timer != null || this.stopped) return
+    this.timer = setTimeout(() => {
+      this.timer = null
+      this.slice()
+    }, 0)
+  }
+
+  /** Runs one step of the next job (round-robin: IPs, then the keys of the IP), then rests. */
+  private slice (): void {
+    const first = this.queues.entries().next()
+    if (first.done === true) return
+    const [ip, q] = first.value
+    const keyEntry = q.keys.entries().next()
+    if (keyEntry.done === true) {
+      this.queues.delete(ip)
+      this.kick()
+      return
+    }
+    const [key, jobs] = keyEntry.value
+    const job = jobs[0]
+    const step = job.steps[job.results.length]
+    this.running = true
+    const started = performance.now()
+    let failed: unknown
+    let failedAtAll = false
+    try {
+      job.results.push(step())
+    } catch (err) {
+      failed = err
+      failedAtAll = true
+    }
+    const took = performance.now() - started
+    this.running = false
+    const now = Date.now()
+    // admission charged the estimate: charge the difference
+    this.charge(this.keyBuckets, key, took - job.estimate, this.keyRate, this.keyBurst, now)
+    this.charge(this.ipBuckets, ip, took - job.estimate, this.options.msPerIpPerSecond, this.options.burstMsPerIp, now)
+    this.sliceMs = this.sliceMs * 0.9 + took * 0.1
+    this.pendingMs -= job.estimate
+    const done = failedAtAll || job.results.length >= job.steps.length
+    if (done) {
+      // steps skipped after a failure were estimated too
+      this.pendingMs -= job.estimate * (job.steps.length - job.results.length - (failedAtAll ? 1 : 0))
+      jobs.shift()
+      this.queued--
+      if (failedAtAll) job.reject(failed)
+      else job.resolve(job.results)
+    }
+    // round-robin: this key goes to the back of its IP, this IP to the back of the lane
+    q.keys.delete(key)
+    if (jobs.length > 0) q.keys.set(key, jobs)
+    this.queues.delete(ip)
+    if (q.keys.size > 0) this.queues.set(ip, q)
+    if (this.queues.size === 0 || this.stopped) return
+    const rest = took * (1 - this.options.duty) / this.options.duty
+    this.timer = setTimeout(() => {
+      this.timer = null
+      this.slice()
+    }, Math.floor(rest))
+  }
+
+  private level (buckets: Map<string, Bucket>, id: string, rate: number, burst: number, now: number): number {
+    const b = buckets.get(id)
+    if (b == null) return burst
+    return Math.min(burst, b.tokens + (now - b.at) * rate / 1000)
+  }
+
+  private charge (buckets: Map<string, Bucket>, id: string, ms: number, rate: number, burst: number, now: number): void {
+    buckets.set(id, { tokens: this.level(buckets, id, rate, burst, now) - ms, at: now })
+  }
+
+  /** Drops buckets that have refilled (bounded memory whatever the number of keys). */
+  private forget (now: number): void {
+    if (now - this.lastForget < FORGET_MS) return
+    this.lastForget = now
+    for (const buckets of [this.keyBuckets, this.ipBuckets]) {
+      for (const [id, b] of buckets) if (now - b.at > FORGET_MS) buckets.delete(id)
+    }
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The master's index lane (src/master/index-lane.ts): fair queues over IPs then keys, budgets
+ * in ms of measured work that refuse early, a quiet key of a busy IP still admitted.
+ */
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { IndexLane, type IndexLaneOptions } from '../../src/master/index-lane.js'
+
+const options: IndexLaneOptions = {
+  msPerIpPerSecond: 40,
+  burstMsPerIp: 100,
+  duty: 1,
+  maxQueuedPerKey: 2,
+  maxQueuedPerIp: 64,
+  maxQueued: 1024,
+  maxWaitMs: 60_000
+}
+
+/** A step that keeps the CPU for at least `ms` (what the lane measures and charges). */
+function busy (ms: number, out?: string[], tag?: string): () => string {
+  return () => {
+    const end = performance.now() + ms
+    while (performance.now() < end) {}
+    if (out != null && tag != null) out.push(tag)
+    return tag ?? ''
+  }
+}
+
+describe('index lane', () => {
+  it('runs the steps of a request in order and takes turns over IPs, then over the keys of an IP', async () => {
+    const lane = new IndexLane(options)
+    const order: string[] = []
+    const jobs = [
+      lane.run('10.0.0.1', 'a1', [busy(0, order, 'a1.1'), busy(0, order, 'a1.2'), busy(0, order, 'a1.3')]),
+      lane.run('10.0.0.1', 'a2', [busy(0, order, 'a2.1')]),
+      lane.run('10.0.0.2', 'b1', [busy(0, order, 'b1.1')])
+    ]
+    assert.deepEqual(await jobs[0], ['a1.1', 'a1.2', 'a1.3'])
+    await Promise.all(jobs)
+    // the flood of IP 1 (3 slices of a1) does not hold back IP 2, nor key a2 behind a1
+    assert.deepEqual(order, ['a1.1', 'b1.1', 'a2.1', 'a1.2', 'a1.3'])
+    lane.stop()
+  })
+
+  it('a failing step rejects its request; the steps after it are skipped, other requests run', async () => {
+    const lane = new IndexLane(options)
+    const order: string[] = []
+    const failing = lane.run('10.0.0.1', 'a', [busy(0, order, 'a.1'), () => { throw new Error('disk full') }, busy(0, order, 'a.3')])
+    const other = lane.run('10.0.0.1', 'b', [busy(0, order, 'b.1')])
+    await assert.rejects(failing, /disk full/)
+    assert.deepEqual(await other, ['b.1'])
+    assert.deepEqual(order, ['a.1', 'b.1'])
+    lane.stop()
+  })
+
+  it('refuses a key over its budget before running anything; a quiet key of the same busy IP still gets in', async () => {
+    const lane = new IndexLane(options)
+    assert.equal(lane.admit('10.0.0.1', 'flooder'), true)
+    await lane.run('10.0.0.1', 'flooder', [busy(60)])
+    // 60 ms of work: over the key's burst (25 ms) and past the IP's
+    assert.equal(lane.admit('10.0.0.1', 'flooder'), false, 'the flooding key is refused')
+    let ran = false
+    assert.equal(lane.admit('10.0.0.1', 'flooder'), false)
+    assert.equal(ran, false)
+    // the IP is in debt after more work by other keys
+    for (const key of ['k1', 'k2']) {
+      assert.equal(lane.admit('10.0.0.1', key), true)
+      await lane.run('10.0.0.1', key, [busy(30)])
+    }
+    assert.equal(lane.admit('10.0.0.1', 'k1'), false, 'a key that was busy is refused while its IP is over budget')
+    assert.equal(lane.admit('10.0.0.1', 'quiet'), true, 'a quiet key of the busy IP is admitted')
+    assert.equal(lane.admit('10.0.0.2', 'other'), true, 'another IP is not affected')
+    await lane.run('10.0.0.2', 'other', [() => { ran = true }])
+    assert.equal(ran, true)
+    assert.ok(lane.refused >= 3)
+    lane.stop()
+  })
+
+  it('refuses a request that would wait longer than maxWaitMs, and a key with too many requests waiting', async () => {
+    const lane = new IndexLane({ ...options, msPerIpPerSecond: 1e6, burstMsPerIp: 1e6, maxWaitMs: 50 })
+    // a measured slice of 200 ms raises the estimate to ≈ 25 ms a slice
+    await lane.run('10.0.0.1', 'a', [busy(200)])
+    assert.equal(lane.admit('10.0.0.3', 'x', 1), true)
+    assert.equal(lane.admit('10.0.0.3', 'x', 100), false, 'a request of 100 slices would wait too long')
+    const small = new IndexLane({ ...options, msPerIpPerSecond: 1e6, burstMsPerIp: 1e6 })
+    const waiting = [small.run('10.0.0.1', 'k', [busy(1)]), small.run('10.0.0.1', 'k', [busy(1)])]
+    assert.equal(small.admit('10.0.0.1', 'k'), false, 'two requests of the key are waiting')
+    assert.equal(small.admit('10.0.0.1', 'j'), true)
+    await Promise.all(waiting)
+    lane.stop()
+    small.stop()
+  })
+})
