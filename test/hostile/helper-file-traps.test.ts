@@ -142,9 +142,9 @@ describe('hostile folders: helper files never follow links', () => {
     const r = await client.get(slowId, { out })
     assert.ok(await sameFile(r.path, join(dir.path, 'slow', SLOW_NAME)))
     assert.equal(await readFile(outside, 'utf8'), PRECIOUS)
-    // a state write replaces the link (the download takes ≈ 2 s, a state write comes every
-    // 0.5 s); on a loaded machine the download may end before the first one: then the link
-    // is still there, untouched
+    // a state write replaces the link (the download takes ≈ 6 s, a state write comes 0.5 s
+    // after a chunk); should the download end before the first one, the link is still there,
+    // untouched
     const left = (await readdir(out)).filter(name => name !== SLOW_NAME)
     for (const name of left) {
       assert.equal(name, tmp)
