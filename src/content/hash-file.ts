@@ -28,7 +28,9 @@ export async function hashFile (path: string, options: { chunkSize?: number, sig
     if (before.size > MAX_FILE_SIZE) throw new FileShareError('IO', `${path}: larger than ${MAX_FILE_SIZE} bytes`)
     const size = before.size
     const chunkHashes = new Uint8Array(chunkCount(size, chunkSize) * HASH_BYTES)
-    const buf = Buffer.allocUnsafe(chunkSize)
+    // no larger than the file: a 1 MiB buffer per small file made a scan of many small files
+    // spend most of its time collecting garbage
+    const buf = Buffer.allocUnsafe(Math.min(chunkSize, size))
     let offset = 0
     let index = 0
     while (offset < size) {

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 
 /** The repository root (the test build sits in build/test/helpers/). */
 export const ROOT = ['../../../', '../../'].map(rel => fileURLToPath(new URL(rel, import.meta.url))).find(dir => existsSync(join(dir, 'package.json')))!
@@ -131,14 +131,30 @@ export async function killAll (): Promise<void> {
   }))
 }
 
-/** A TCP port that was free a moment ago (for a master restarted on the same address). */
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago (for a master restarted on the same
+ * address), below the kernel's ephemeral range: the test files running beside this one
+ * listen on tcp/0, and the kernel could hand them a port from that range between the
+ * master's kill and its restart.
+ */
 export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
+  const ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0])
+  for (let attempt = 0; ephemeralLow > 11_000 && attempt < 50; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * (ephemeralLow - 10_000))
+    if (await listens(port) != null) return port
+  }
+  // no room below the range: one the kernel picks
+  return (await listens(0))!
+}
+
+/** Whether `port` on 127.0.0.1 can be listened on (the port, or null), closing it again. */
+async function listens (port: number): Promise<number | null> {
+  return await new Promise(resolve => {
     const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as any).port
-      server.close(() => { resolve(port) })
+    server.once('error', () => { resolve(null) })
+    server.listen(port, '127.0.0.1', () => {
+      const bound = (server.address() as { port: number }).port
+      server.close(() => { resolve(bound) })
     })
   })
 }

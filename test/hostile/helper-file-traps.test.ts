@@ -37,8 +37,10 @@ describe('hostile folders: helper files never follow links', () => {
     await writeRandomFile(join(dir.path, 'slow', SLOW_NAME), 3 * 1024 * 1024)
     master = await startMaster(dir.path)
     sharer = await startPeer(master, { share: join(dir.path, 'share'), settleMs: 0 })
-    // 1.5 MiB/s: the download lasts ≈ 2 s, so its resume state is written meanwhile
-    slowSharer = await startPeer(master, { share: join(dir.path, 'slow'), settleMs: 0, maxUploadRate: 1.5 * 1024 * 1024 })
+    // 512 KiB/s: the download lasts ≈ 6 s, a chunk every 2 s, so its resume state (written
+    // 500 ms after a chunk) is surely written meanwhile (at 1.5 MiB/s a loaded machine once
+    // verified all 3 chunks within 500 ms, and the link was never replaced)
+    slowSharer = await startPeer(master, { share: join(dir.path, 'slow'), settleMs: 0, maxUploadRate: 512 * 1024 })
     client = await startPeer(master)
     await waitFor(() => sharer.registered() && slowSharer.registered(), 15_000, 'registration')
     id = (await client.search('report'))[0].id
@@ -140,9 +142,9 @@ describe('hostile folders: helper files never follow links', () => {
     const r = await client.get(slowId, { out })
     assert.ok(await sameFile(r.path, join(dir.path, 'slow', SLOW_NAME)))
     assert.equal(await readFile(outside, 'utf8'), PRECIOUS)
-    // a state write replaces the link (the download takes ≈ 2 s, a state write comes every
-    // 0.5 s); on a loaded machine the download may end before the first one: then the link
-    // is still there, untouched
+    // a state write replaces the link (the download takes ≈ 6 s, a state write comes 0.5 s
+    // after a chunk); should the download end before the first one, the link is still there,
+    // untouched
     const left = (await readdir(out)).filter(name => name !== SLOW_NAME)
     for (const name of left) {
       assert.equal(name, tmp)

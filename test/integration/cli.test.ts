@@ -199,7 +199,7 @@ describe('CLI: dist/master.js and dist/peer.js as processes (--json)', () => {
     const goneShare = join(dir.path, 'gone-share')
     await mkdir(goneShare)
     await writeRandomFile(join(goneShare, 'vanishing.bin'), 256 * 1024)
-    const gone = run(PEER_JS, ['--share', goneShare, '--master', masterAddr, '--json', ...LISTEN])
+    const gone = run(PEER_JS, ['--share', goneShare, '--master', masterAddr, '--data', join(dir.path, 'gone-data'), '--json', ...LISTEN])
     await gone.next(e => e.event === 'ready')
     await waitFor(async () => (await runToEnd(PEER_JS, ['search', 'vanishing', '--master', masterAddr, '--json'])).code === 0, 20_000, 'registration')
     await gone.kill('SIGKILL')

@@ -24,6 +24,8 @@ const MASTER_TCP = `/ip4/${WAN}.10/tcp/4001`
 const MASTER_QUIC = `/ip4/${WAN}.10/udp/4001/quic-v1`
 const MiB = 1024 * 1024
 const IN_CI = process.env.CI === 'true' || process.env.CI === '1'
+/** How long a node may take to print `ready`: long enough for a loaded machine (other test files run beside this one). */
+const READY_MS = 60_000
 
 function missingPrerequisite (): string | null {
   if (process.getuid?.() !== 0) return 'NAT tests need root (network namespaces)'
@@ -144,7 +146,7 @@ describe('NAT lab: master public, peer1 and peer2 behind two port-preserving NAT
   async function startMaster (): Promise<NodeProcess> {
     const m = new NodeProcess('master', 'master.js', ['--listen', MASTER_TCP, '--listen', MASTER_QUIC, '--data', join(dir.path, 'master')])
     procs.push(m)
-    const ready = await m.event(e => e.event === 'ready', 20_000, 'master ready')
+    const ready = await m.event(e => e.event === 'ready', READY_MS, 'master ready')
     masterAddr = ready.addrs.find((a: string) => a.startsWith(MASTER_TCP))
     assert.ok(masterAddr != null, `the master announces its public address: ${JSON.stringify(ready.addrs)}`)
     assert.ok(ready.addrs.some((a: string) => a.startsWith(MASTER_QUIC)), 'and its QUIC one')
@@ -169,8 +171,8 @@ describe('NAT lab: master public, peer1 and peer2 behind two port-preserving NAT
     peer1 = new NodeProcess('peer1', 'peer.js', ['--share', share1(), '--master', masterAddr, '--data', join(dir.path, 'peer1')], debug)
     peer3 = new NodeProcess('peer3', 'peer.js', ['--share', share3(), '--master', masterAddr, '--data', join(dir.path, 'peer3')], debug)
     procs.push(peer1, peer3)
-    peer1Id = (await peer1.event(e => e.event === 'ready', 30_000, 'peer1 ready')).peerId
-    peer3Id = (await peer3.event(e => e.event === 'ready', 30_000, 'peer3 ready')).peerId
+    peer1Id = (await peer1.event(e => e.event === 'ready', READY_MS, 'peer1 ready')).peerId
+    peer3Id = (await peer3.event(e => e.event === 'ready', READY_MS, 'peer3 ready')).peerId
   })
 
   after(async () => {
@@ -193,8 +195,12 @@ describe('NAT lab: master public, peer1 and peer2 behind two port-preserving NAT
   })
 
   it('NAT↔NAT: peer2 fetches from peer1 over a punched direct QUIC connection, verified, with almost nothing through the relay', async () => {
+    // the download waits for the punch before its first chunk: up to 10 s here (default 1.5 s),
+    // so that a punch slowed down by a loaded machine still comes first
+    const config = join(dir.path, 'long-punch-wait.json')
+    await writeFile(config, JSON.stringify({ holePunchWaitMs: 10_000 }))
     const out = join(dir.path, 'out2')
-    const res = await get('peer2', 'behind-nat.bin', masterAddr, out)
+    const res = await get('peer2', 'behind-nat.bin', masterAddr, out, ['--config', config])
     assert.equal(res.code, 0, res.log)
     assert.ok(await sameFile(join(out, 'behind-nat.bin'), join(share1(), 'behind-nat.bin')))
     assert.match(res.stderr, /punched through to \S+ in \d+ ms via \/ip4\/198\.20\.0\.21\/udp\/\d+\/quic-v1/)
@@ -320,10 +326,10 @@ describe('NAT lab: peer1 and peer2 behind two symmetric NATs (--random-fully), a
     await writeFile(masterConfig, JSON.stringify({ relay: { dataLimit: RELAY_LIMIT } }))
     const master = new NodeProcess('master', 'master.js', ['--listen', MASTER_TCP, '--listen', MASTER_QUIC, '--data', join(dir.path, 'master'), '--config', masterConfig])
     procs.push(master)
-    masterAddr = (await master.event(e => e.event === 'ready', 20_000, 'master ready')).addrs.find((a: string) => a.startsWith(MASTER_TCP))
+    masterAddr = (await master.event(e => e.event === 'ready', READY_MS, 'master ready')).addrs.find((a: string) => a.startsWith(MASTER_TCP))
     const peer1 = new NodeProcess('peer1', 'peer.js', ['--share', share1(), '--master', masterAddr, '--data', join(dir.path, 'peer1')])
     procs.push(peer1)
-    const ready = await peer1.event(e => e.event === 'ready', 30_000, 'peer1 ready')
+    const ready = await peer1.event(e => e.event === 'ready', READY_MS, 'peer1 ready')
     assert.equal(ready.reachability, 'relayed')
     peer1Id = ready.peerId
   })

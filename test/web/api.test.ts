@@ -19,11 +19,15 @@ const SHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? join(ROOT, 'docs') : join
 const noBrowser = browserSkipReason()
 
 const SIZE = 8 * 1024 * 1024
+/** The file the page cancels and resumes: 16 s at its provider's rate, ample time to click cancel on a loaded machine. */
+const SLOW_SIZE = 4 * 1024 * 1024
+const SLOW_RATE = 256 * 1024
 
-describe('peer HTTP API', { timeout: 60_000 }, () => {
+describe('peer HTTP API', { timeout: 120_000 }, () => {
   let dir: { path: string, cleanup: () => Promise<void> }
   let master: Master
   let provider: Peer
+  let slowProvider: Peer
   let downloader: Peer
   let providerWeb: PeerWeb
   let web: PeerWeb
@@ -40,10 +44,15 @@ describe('peer HTTP API', { timeout: 60_000 }, () => {
     master = await startMaster(dir.path)
     // slow uploads (2 MiB/s) so that the download can be cancelled midway
     provider = await startPeer(master, { share: join(dir.path, 'share'), maxUploadRate: 2 * 1024 * 1024 })
+    await mkdir(join(dir.path, 'slow-share'))
+    await writeRandomFile(join(dir.path, 'slow-share/slow-movie.mkv'), SLOW_SIZE)
+    slowProvider = await startPeer(master, { share: join(dir.path, 'slow-share'), maxUploadRate: SLOW_RATE })
     downloader = await startPeer(master, { listen: [] })
     providerWeb = await startPeerWeb(provider, { listen: parseListenAddress('127.0.0.1:0', 0), downloads: join(dir.path, 'unused'), share: join(dir.path, 'share') })
     web = await startPeerWeb(downloader, { listen: parseListenAddress('127.0.0.1:0', 0), downloads: join(dir.path, 'downloads'), data: join(dir.path, 'data') })
     await provider.flushRegistration()
+    await slowProvider.flushRegistration()
+    await waitFor(async () => (await api(web, '/api/search?q=slow')).body.results?.length === 1, 10_000, 'search')
     await waitFor(async () => (await api(web, '/api/search?q=archive')).body.results?.length === 1, 10_000, 'search')
     id = (await api(web, '/api/search?q=archive')).body.results[0].id
   })
@@ -52,6 +61,7 @@ describe('peer HTTP API', { timeout: 60_000 }, () => {
     await web?.close()
     await providerWeb?.close()
     await downloader?.stop()
+    await slowProvider?.stop()
     await provider?.stop()
     await master?.stop()
     await dir?.cleanup()
@@ -74,13 +84,13 @@ describe('peer HTTP API', { timeout: 60_000 }, () => {
     assert.equal(running.providers[0].path, 'direct')
 
     assert.equal((await api(web, `/api/downloads/${key}/cancel`, { method: 'POST' })).status, 200)
-    await waitFor(async () => (await api(web, `/api/downloads/${key}`)).body.download.state === 'cancelled', 10_000, 'cancelled')
+    await waitFor(async () => (await api(web, `/api/downloads/${key}`)).body.download.state === 'cancelled', 30_000, 'cancelled')
     const left = await readdir(join(dir.path, 'downloads/backups'))
     assert.ok(left.some(f => f.endsWith('.part')), `part file kept: ${left.join(', ')}`)
     assert.ok(!left.includes('big-archive.tar'))
 
     assert.equal((await api(web, `/api/downloads/${key}/resume`, { method: 'POST' })).status, 200)
-    await waitFor(async () => (await api(web, `/api/downloads/${key}`)).body.download.state === 'done', 20_000, 'done')
+    await waitFor(async () => (await api(web, `/api/downloads/${key}`)).body.download.state === 'done', 60_000, 'done')
     const done = (await api(web, `/api/downloads/${key}`)).body.download
     assert.ok(done.resumedBytes >= 1024 * 1024, `resumed ${done.resumedBytes}`)
     assert.equal(done.verified, true)
@@ -131,7 +141,7 @@ describe('peer HTTP API', { timeout: 60_000 }, () => {
     try {
       const page = await browser.context.newPage()
       await page.goto(`${web.server.url}?token=${web.server.token}`)
-      await page.getByTestId('search-input').fill('archive')
+      await page.getByTestId('search-input').fill('slow')
       await page.getByTestId('folder-input').fill('again')
       await page.getByTestId('download-button').click()
       const card = page.locator('[data-testid=download-card][data-state=running]')
@@ -143,8 +153,8 @@ describe('peer HTTP API', { timeout: 60_000 }, () => {
       const cancelled = page.locator('[data-testid=download-card][data-state=cancelled]')
       await cancelled.waitFor({ timeout: 10_000 })
       await cancelled.getByTestId('resume-button').click()
-      await page.locator('[data-testid=download-card][data-state=done]').first().waitFor({ timeout: 20_000 })
-      assert.equal(await sha256File(join(dir.path, 'downloads/again/big-archive.tar')), await sha256File(join(dir.path, 'share/big-archive.tar')))
+      await page.locator('[data-testid=download-card][data-state=done]').first().waitFor({ timeout: 60_000 })
+      assert.equal(await sha256File(join(dir.path, 'downloads/again/slow-movie.mkv')), await sha256File(join(dir.path, 'slow-share/slow-movie.mkv')))
     } finally {
       await browser.close()
     }
