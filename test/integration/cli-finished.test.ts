@@ -181,10 +181,11 @@ describe('--share with unreadable entries (the sharing peer as an unprivileged u
       t.skip('needs root to start the peer as uid 65534 (as root, chmod 000 would not stop it)')
       return
     }
-    // the project must be readable by that user (a clone inside a 0700 temporary folder is not)
+    // node and the project must be readable by that user (a clone or a node inside a 0700
+    // temporary folder is not)
     const canRun = spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(PEER_JS)}, require('fs').constants.R_OK)`], { uid: 65534, gid: 65534 })
     if (canRun.status !== 0) {
-      t.skip(`uid 65534 cannot read ${PEER_JS} (a folder above it is closed to other users)`)
+      t.skip(`uid 65534 cannot run ${process.execPath} or read ${PEER_JS} (a folder above one of them is closed to other users)`)
       return
     }
     const dir = await tempDir('fileshare-unreadable-')
