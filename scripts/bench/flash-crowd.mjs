@@ -22,13 +22,14 @@
 // divided by size ÷ seeder rate (the time one seeder needs to send one copy), and the share
 // of downloaded bytes that came from other downloaders. Every run stops by itself
 // (a deadline of 20 × the ideal time).
-import { execFileSync, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync, rmSync, mkdirSync, copyFileSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
+import { sh, netnsStar } from './lib.mjs'
 
 const { values } = parseArgs({
   options: {
@@ -57,7 +58,6 @@ const LT = join(root, 'scripts/bench/flash-crowd-lt.py')
 const NODE = join(root, 'scripts/bench/flash-crowd-node.mjs')
 const PYTHON = '/usr/bin/python3'
 const DL = Array.from({ length: N }, (_, i) => `fc-d${i + 1}`)
-const NS = ['fc-sw', 'fc-m', 'fc-s', ...DL]
 const IP = { 'fc-m': '10.78.0.2', 'fc-s': '10.78.0.10', ...Object.fromEntries(DL.map((ns, i) => [ns, `10.78.0.${11 + i}`])) }
 
 if (process.getuid?.() !== 0) {
@@ -69,8 +69,7 @@ if (N < 1 || N > 200) {
   process.exit(2)
 }
 
-const sh = (...args) => execFileSync(args[0], args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }).toString()
-const inNs = (ns, ...args) => sh('ip', 'netns', 'exec', ns, ...args)
+const star = netnsStar({ hub: 'fc-sw', ips: IP, shaped: ns => ns !== 'fc-m', rate: RATE, latency: LATENCY })
 const children = new Set()
 
 function killAll () {
@@ -80,25 +79,9 @@ function killAll () {
 
 function down () {
   killAll()
-  for (const ns of NS) { try { sh('ip', 'netns', 'del', ns) } catch {} }
+  star.down()
 }
 
-function up () {
-  down()
-  for (const ns of NS) sh('ip', 'netns', 'add', ns)
-  inNs('fc-sw', 'ip', 'link', 'add', 'br0', 'type', 'bridge')
-  inNs('fc-sw', 'ip', 'link', 'set', 'br0', 'up')
-  for (const [ns, addr] of Object.entries(IP)) {
-    const port = `p-${ns.slice(3)}`
-    sh('ip', 'link', 'add', 'eth0', 'netns', ns, 'type', 'veth', 'peer', 'name', port, 'netns', 'fc-sw')
-    inNs('fc-sw', 'ip', 'link', 'set', port, 'master', 'br0')
-    inNs('fc-sw', 'ip', 'link', 'set', port, 'up')
-    inNs(ns, 'ip', 'addr', 'add', `${addr}/24`, 'dev', 'eth0')
-    inNs(ns, 'ip', 'link', 'set', 'eth0', 'up')
-    inNs(ns, 'ip', 'link', 'set', 'lo', 'up')
-    if (ns !== 'fc-m') inNs(ns, 'tc', 'qdisc', 'add', 'dev', 'eth0', 'root', 'tbf', 'rate', RATE, 'burst', '64kb', 'latency', LATENCY)
-  }
-}
 
 /** Spawns `cmd args…` in namespace `ns`; `onLine` gets each stdout line parsed as JSON. */
 function run (ns, cmd, args, onLine) {
@@ -198,7 +181,8 @@ process.on('SIGTERM', () => process.exit(143))
 
 const median = xs => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 try {
-  up()
+  down()
+  star.up()
   const file = join(tmp, 'crowd.bin')
   writeFileSync(file, randomBytes(SIZE))
   const withLt = values.only !== 'fileshare' && existsSync(PYTHON) && (() => { try { sh(PYTHON, '-c', 'import libtorrent'); return true } catch { return false } })()

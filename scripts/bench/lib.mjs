@@ -1,6 +1,6 @@
 // Shared by the bench scripts: start a node process and wait for its JSON lines, stop it,
 // medians and percentiles. Every process started here is SIGKILLed when the script exits.
-import { spawn } from 'node:child_process'
+import { spawn, execFileSync } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { join } from 'node:path'
 
@@ -98,4 +98,39 @@ export function percentile (xs, p) {
 /** `addr` ending in /p2p/<peerId> (ready events list addresses with it; older ones did not). */
 export function withPeerId (addr, peerId) {
   return addr.includes('/p2p/') ? addr : `${addr}/p2p/${peerId}`
+}
+
+/** Runs a command (root: ip, tc) and returns its stdout; throws when it fails. */
+export const sh = (...args) => execFileSync(args[0], args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }).toString()
+export const inNs = (ns, ...args) => sh('ip', 'netns', 'exec', ns, ...args)
+
+/**
+ * A star of network namespaces on one bridge (multi-source and flash-crowd benches): the
+ * namespace `hub` holds bridge br0 (no uplink); every namespace of `ips` ({ ns: address })
+ * gets eth0 with that /24 address, and `shaped(ns)` true limits its upload with tc tbf
+ * (`rate`, burst 64 kb, `latency`). Returns { down, reshape(ns, rate) }; up() removes an
+ * old star of the same names first, down() removes it (both synchronous: also on exit).
+ */
+export function netnsStar ({ hub, ips, shaped, rate, latency = '50ms' }) {
+  const names = [hub, ...Object.keys(ips)]
+  const tbf = r => ['tbf', 'rate', r, 'burst', '64kb', 'latency', latency]
+  const down = () => { for (const ns of names) { try { sh('ip', 'netns', 'del', ns) } catch {} } }
+  const up = () => {
+    down()
+    for (const ns of names) sh('ip', 'netns', 'add', ns)
+    inNs(hub, 'ip', 'link', 'add', 'br0', 'type', 'bridge')
+    inNs(hub, 'ip', 'link', 'set', 'br0', 'up')
+    for (const [ns, addr] of Object.entries(ips)) {
+      const port = `p-${ns.slice(ns.indexOf('-') + 1)}`
+      sh('ip', 'link', 'add', 'eth0', 'netns', ns, 'type', 'veth', 'peer', 'name', port, 'netns', hub)
+      inNs(hub, 'ip', 'link', 'set', port, 'master', 'br0')
+      inNs(hub, 'ip', 'link', 'set', port, 'up')
+      inNs(ns, 'ip', 'addr', 'add', `${addr}/24`, 'dev', 'eth0')
+      inNs(ns, 'ip', 'link', 'set', 'eth0', 'up')
+      inNs(ns, 'ip', 'link', 'set', 'lo', 'up')
+      if (shaped(ns)) inNs(ns, 'tc', 'qdisc', 'add', 'dev', 'eth0', 'root', ...tbf(rate))
+    }
+  }
+  const reshape = (ns, newRate) => { inNs(ns, 'tc', 'qdisc', 'change', 'dev', 'eth0', 'root', ...tbf(newRate)) }
+  return { up, down, reshape }
 }

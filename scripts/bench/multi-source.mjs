@@ -11,19 +11,17 @@
 //   ms-s1 10.77.0.11, ms-s2 10.77.0.12, ms-s3 10.77.0.13  seeders, egress: tbf RATE
 // Rounds alternate: single (get --from seeder 1) and multi (get through the master, all
 // three seeders). Prints each time, the medians and the speed-up multi vs single.
-import { execFileSync } from 'node:child_process'
 import { mkdtempSync, writeFileSync, rmSync, mkdirSync, copyFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
-import { start as startProcess, runToEnd, stopAll, median, withPeerId, MASTER_JS as MASTER, PEER_JS as PEER } from './lib.mjs'
+import { start as startProcess, runToEnd, stopAll, median, withPeerId, netnsStar, MASTER_JS as MASTER, PEER_JS as PEER } from './lib.mjs'
 
 const { values } = parseArgs({ options: { size: { type: 'string', default: '64' }, rate: { type: 'string', default: '80' }, rounds: { type: 'string', default: '3' } } })
 const SIZE = Number(values.size) * 1024 * 1024
 const RATE = `${Number(values.rate)}mbit`
 const ROUNDS = Number(values.rounds)
-const NS = ['ms-sw', 'ms-d', 'ms-s1', 'ms-s2', 'ms-s3']
 const IP = { 'ms-d': '10.77.0.10', 'ms-s1': '10.77.0.11', 'ms-s2': '10.77.0.12', 'ms-s3': '10.77.0.13' }
 
 if (process.getuid?.() !== 0) {
@@ -31,30 +29,12 @@ if (process.getuid?.() !== 0) {
   process.exit(1)
 }
 
-const sh = (...args) => execFileSync(args[0], args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }).toString()
-const inNs = (ns, ...args) => sh('ip', 'netns', 'exec', ns, ...args)
+const star = netnsStar({ hub: 'ms-sw', ips: IP, shaped: ns => ns !== 'ms-d', rate: RATE })
 
 /** SIGKILLs the nodes (synchronously: also runs on exit) and removes the namespaces. */
 function down () {
   void stopAll('SIGKILL')
-  for (const ns of NS) { try { sh('ip', 'netns', 'del', ns) } catch {} }
-}
-
-function up () {
-  down()
-  for (const ns of NS) sh('ip', 'netns', 'add', ns)
-  inNs('ms-sw', 'ip', 'link', 'add', 'br0', 'type', 'bridge')
-  inNs('ms-sw', 'ip', 'link', 'set', 'br0', 'up')
-  for (const [ns, addr] of Object.entries(IP)) {
-    const port = `p-${ns.slice(3)}`
-    sh('ip', 'link', 'add', 'eth0', 'netns', ns, 'type', 'veth', 'peer', 'name', port, 'netns', 'ms-sw')
-    inNs('ms-sw', 'ip', 'link', 'set', port, 'master', 'br0')
-    inNs('ms-sw', 'ip', 'link', 'set', port, 'up')
-    inNs(ns, 'ip', 'addr', 'add', `${addr}/24`, 'dev', 'eth0')
-    inNs(ns, 'ip', 'link', 'set', 'eth0', 'up')
-    inNs(ns, 'ip', 'link', 'set', 'lo', 'up')
-    if (ns !== 'ms-d') inNs(ns, 'tc', 'qdisc', 'add', 'dev', 'eth0', 'root', 'tbf', 'rate', RATE, 'burst', '64kb', 'latency', '50ms')
-  }
+  star.down()
 }
 
 /** Starts `node script args… --json` in a namespace; resolves with its `ready` event. */
@@ -76,7 +56,8 @@ process.on('exit', () => { down(); rmSync(tmp, { recursive: true, force: true })
 process.on('SIGINT', () => process.exit(130))
 
 try {
-  up()
+  down()
+  star.up()
   const file = join(tmp, 'bench.bin')
   writeFileSync(file, randomBytes(SIZE))
   const master = await start('ms-d', MASTER, ['--listen', `/ip4/${IP['ms-d']}/tcp/0`, '--data', join(tmp, 'master')])
@@ -116,7 +97,7 @@ try {
   // a slow third seeder (a quarter of the rate): the ideal is 2.25 seeders' worth; without
   // endgame copies the slow seeder's last chunks would hold up the end
   const slowRate = `${Number(values.rate) / 4}mbit`
-  inNs('ms-s3', 'tc', 'qdisc', 'change', 'dev', 'eth0', 'root', 'tbf', 'rate', slowRate, 'burst', '64kb', 'latency', '50ms')
+  star.reshape('ms-s3', slowRate)
   const mixed = []
   for (let r = 0; r < ROUNDS; r++) {
     const c = await get(['bench.bin', '--master', masterAddr, '--out', join(tmp, `out-mixed-${r}`)])
