@@ -25,6 +25,16 @@ Socket.prototype.emit = function (name, data) {
 
 const [masterAddr, listen, out, name] = process.argv.slice(2)
 const print = e => process.stdout.write(JSON.stringify(e) + '\n')
+// FC_TRACE=DIR: this process's stderr (with DEBUG=fileshare:*, the download's log) and one
+// line per verified chunk (ms after "go", index, the PeerId it came from) go to DIR/<port>.*
+const traceDir = process.env.FC_TRACE
+const traceName = traceDir != null ? `${traceDir}/${listen.split('/')[2]}` : null
+const chunkTrace = []
+if (traceName != null) {
+  const { appendFileSync } = await import('node:fs')
+  process.stderr.write = (chunk) => { appendFileSync(`${traceName}.log`, `${t0 == null ? '-' : Date.now() - t0} ${chunk}`); return true }
+}
+let t0 = null
 // FC_ENCRYPTERS=tls,noise: the downloaders' encrypter preference (the dialer's order decides)
 const encrypters = process.env.FC_ENCRYPTERS != null ? process.env.FC_ENCRYPTERS.split(',') : undefined
 const peer = await createPeer({ master: masterAddr, listen: [listen], data: null, encrypters, onWarning: message => { process.stderr.write(`warning: ${message}\n`) } })
@@ -41,7 +51,7 @@ process.stdin.on('end', async () => { await peer.stop(); process.exit(0) })
 await started
 // FC_CPU_PROF=DIR: a CPU profile of this get (from "go" until done) is written into DIR
 const profiler = process.env.FC_CPU_PROF != null ? await startProfile() : null
-const t0 = Date.now()
+t0 = Date.now()
 reads.on = true
 const cpu0 = process.cpuUsage()
 let firstPartial = null
@@ -50,7 +60,10 @@ try {
   const result = await peer.get(name, {
     out,
     seed: true,
-    onChunk: () => { firstChunk ??= (Date.now() - t0) / 1000 },
+    onChunk: (index, from) => {
+      firstChunk ??= (Date.now() - t0) / 1000
+      if (traceName != null) chunkTrace.push([Date.now() - t0, index, from])
+    },
     onEvent: e => {
       if (e.event === 'progress' && firstPartial == null && e.partialBytes > 0) {
         firstPartial = (Date.now() - t0) / 1000
@@ -59,6 +72,7 @@ try {
     }
   })
   if (profiler != null) await profiler.stop()
+  if (traceName != null) (await import('node:fs')).writeFileSync(`${traceName}.chunks.json`, JSON.stringify({ self: peer.peerId, chunks: chunkTrace }))
   print({ event: 'done', seconds: result.seconds, bytes: result.bytes, partialBytes: result.partialBytes, uploadedBytes: result.uploadedBytes, firstPartial, firstChunk, providers: result.providers.length, reads: reads.count, readBytes: reads.bytes, cpuSeconds: (({ user, system }) => (user + system) / 1e6)(process.cpuUsage(cpu0)) })
 } catch (err) {
   print({ event: 'error', message: err?.message ?? String(err) })

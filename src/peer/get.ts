@@ -115,6 +115,7 @@ export async function getFile (ctx: GetContext, idOrName: string, options: GetOp
         options.onChunk?.(index, peer)
       },
       partial: swarm?.copy(id),
+      swarmMembers: swarm != null ? () => swarm.members() : undefined,
       skipExisting: options.skipExisting,
       signal: options.signal
     })

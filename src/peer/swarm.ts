@@ -37,6 +37,8 @@ export class SwarmMember {
   private partialPath: string | null = null
   private id: Uint8Array | null = null
   private readonly firstSeen = new Map<string, number>()
+  /** the partial providers of the master's last list (dialled or not) */
+  private listed = new Set<string>()
 
   constructor (readonly options: SwarmMemberOptions) {}
 
@@ -58,14 +60,29 @@ export class SwarmMember {
 
   /** The first providers to dial (never so few that nothing is left to ask). */
   initial (providers: ProviderRef[]): ProviderRef[] {
+    this.list(providers)
     const first = this.dialFirst(providers)
     return first.length > 0 ? first : providers
   }
 
   /** Wraps the master's provider list (or none, with `from`) with the downloaders found in-band. */
   refresh (fromMaster: (() => Promise<ProviderRef[]>) | undefined): (() => Promise<ProviderRef[]>) | undefined {
-    if (fromMaster != null) return async () => this.followers(this.dialFirst(await fromMaster()))
+    if (fromMaster != null) return async () => this.followers(this.dialFirst(this.list(await fromMaster())))
     return this.options.upload ? async () => this.followers([]) : undefined
+  }
+
+  /**
+   * The other downloaders of this content the master lists (partial providers), dialled or
+   * not: the swarm the seeders' work is split over. (Not those that asked us HAVE: one
+   * with --no-upload asks too, and would never pass its share on.)
+   */
+  members (): string[] {
+    return [...this.listed].filter(p => p !== this.options.self)
+  }
+
+  private list (providers: ProviderRef[]): ProviderRef[] {
+    this.listed = new Set(providers.filter(p => p.partial === true).map(p => p.peer.toString()))
+    return providers
   }
 
   /** Chunk bytes served from our partial copy so far. */

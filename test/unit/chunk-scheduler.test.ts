@@ -42,8 +42,10 @@ class Sim {
   readonly liars = new Set<string>()
   now = 1_000
 
-  constructor (readonly total: number, lastLength: number, readonly budgetChunks: number, seed = 1) {
+  constructor (readonly total: number, lastLength: number, readonly budgetChunks: number, seed = 1, share?: Uint8Array) {
     this.s = new ChunkScheduler({ size: (total - 1) * CHUNK + lastLength, chunkSize: CHUNK, endgameBufferBytes: budgetChunks * CHUNK, random: seeded(seed) })
+    // in a swarm: complete providers are kept to this share while anything is in flight
+    if (share != null) this.s.prefer(share)
     this.verifiedTimes = new Array(total).fill(0)
   }
 
@@ -195,9 +197,9 @@ describe('chunk scheduler (fast-check)', () => {
     fc.assert(fc.property(
       fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: CHUNK }), fc.integer({ min: 0, max: 6 }),
       fc.array(fc.record({ liar: fc.boolean(), depth: fc.integer({ min: 1, max: 6 }) }), { minLength: 0, maxLength: 4 }),
-      fc.integer({ min: 1, max: 6 }), fc.array(step, { maxLength: 300 }), fc.nat(),
-      (total, lastLength, budget, others, honestDepth, steps, seed) => {
-        const sim = new Sim(total, lastLength, budget, seed)
+      fc.integer({ min: 1, max: 6 }), fc.array(step, { maxLength: 300 }), fc.nat(), fc.option(fc.array(fc.boolean(), { minLength: 40, maxLength: 40 })),
+      (total, lastLength, budget, others, honestDepth, steps, seed, share) => {
+        const sim = new Sim(total, lastLength, budget, seed, share == null ? undefined : Uint8Array.from(share.slice(0, total), b => b ? 1 : 0))
         sim.add('honest', false, honestDepth)
         others.forEach((o, i) => sim.add(`p${i}`, o.liar, o.depth))
         for (const s of steps) sim.step(s)
@@ -212,9 +214,9 @@ describe('chunk scheduler (fast-check)', () => {
         fc.array(fc.record({ liar: fc.boolean(), depth: fc.integer({ min: 1, max: 5 }), has: fc.array(fc.boolean(), { minLength: total, maxLength: total }) }), { minLength: 1, maxLength: 4 }),
         fc.array(fc.boolean(), { minLength: total, maxLength: total })
       )),
-      fc.integer({ min: 0, max: 4 }), fc.array(step, { maxLength: 300 }), fc.nat(),
-      ([total, providers, partialHonest], budget, steps, seed) => {
-        const sim = new Sim(total, CHUNK, budget, seed)
+      fc.integer({ min: 0, max: 4 }), fc.array(step, { maxLength: 300 }), fc.nat(), fc.option(fc.array(fc.boolean(), { minLength: 30, maxLength: 30 })),
+      ([total, providers, partialHonest], budget, steps, seed, share) => {
+        const sim = new Sim(total, CHUNK, budget, seed, share == null ? undefined : Uint8Array.from(share.slice(0, total), b => b ? 1 : 0))
         // two honest providers whose chunks together cover the file (one of them may hold everything)
         const bits = (f: (i: number) => boolean): Uint8Array => Uint8Array.from({ length: total }, (_, i) => f(i) ? 1 : 0)
         sim.add('honest-a', false, 3, bits(i => partialHonest[i]))
@@ -365,6 +367,28 @@ describe('chunk scheduler', () => {
     assert.equal(s.markVerified(0), false, 'the first verified copy wins')
     s.settle(third, 0)
     assert.equal(s.bufferedBytes, CHUNK)
+  })
+
+  it('in a swarm, a complete provider gets only our share\'s chunks that no partial provider holds, and any chunk once nothing is in flight', () => {
+    const s = new ChunkScheduler({ size: 6 * CHUNK, chunkSize: CHUNK, random: null })
+    const seeder = s.addProvider('seeder', speed(0, 0))
+    const peer = s.addProvider('peer', speed(0, 0), Uint8Array.from([0, 0, 1, 0, 0, 0]))
+    // our share: chunks 0, 2 and 4; 1, 3 and 5 are other members' to fetch from the seeder
+    s.prefer(Uint8Array.from([1, 0, 1, 0, 1, 0]))
+    assert.equal(s.next(peer, 0), 2, 'the partial provider\'s chunk')
+    assert.equal(s.next(seeder, 0), 0)
+    assert.equal(s.next(seeder, 0), 4, 'not 1 or 3: another member fetches those')
+    assert.equal(s.next(seeder, 0), undefined, 'no other member\'s chunk, no endgame copy while chunks wait for their owners')
+    s.announce(peer, 1)
+    assert.equal(s.next(peer, 0), 1)
+    for (const [p, index] of [[peer, 2], [seeder, 0], [seeder, 4], [peer, 1]] as const) {
+      s.settle(p, index)
+      s.markVerified(index)
+    }
+    assert.equal(s.next(seeder, 0), 3, 'nothing in flight: the seeder is asked for what is left')
+    assert.equal(s.next(seeder, 0), 5)
+    s.prefer(null)
+    assert.equal(s.next(s.addProvider('other', speed(0, 0)), 0), 3, 'without a share: endgame copies again')
   })
 
   it('a liar is never asked again, under any registration', () => {

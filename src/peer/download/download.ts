@@ -179,8 +179,9 @@ class Download {
       options.signal?.addEventListener('abort', onAbort)
       progressTimer = setInterval(() => {
         this.emitProgress()
-        // idle workers look again for endgame copies (a holder may have become stale since)
-        if (this.chunks.queued === 0) for (const w of [...this.workers.values()]) this.fill(w)
+        // idle workers look again: for endgame copies (a holder may have become stale since),
+        // and a complete provider kept to our share once nothing is in flight (scheduler.ts)
+        for (const w of [...this.workers.values()]) this.fill(w)
         this.keepPartialsAlive()
         this.checkStarved()
         if (this.noProviderSince !== 0) this.checkStalled()
@@ -190,7 +191,10 @@ class Download {
       if (this.chunks.done) this.finish.resolve()
       this.addWorker(first.provider, first.session)
       pool.connectAll(providers, first.provider)
-      const refresh = options.refreshProviders
+      const fromMaster = options.refreshProviders
+      // each refresh may bring other members of the swarm: our share is computed again
+      const refresh = fromMaster == null ? undefined : async () => await fromMaster().finally(() => { if (!this.done) this.rebalance() })
+      this.rebalance()
       if (refresh != null) {
         const interval = options.refreshIntervalMs ?? PROVIDER_REFRESH_MS
         refreshTimer = setInterval(() => { void pool.refresh(refresh) }, interval)
@@ -293,7 +297,10 @@ class Download {
 
   /** Recomputes this download's share of the chunks among the swarm it knows (6b). */
   private rebalance (): void {
-    const members = [this.options.node.peerId.toString(), ...[...this.workers.values()].filter(w => w.partial).map(w => w.peer)]
+    const self = this.options.node.peerId.toString()
+    const others = new Set([...this.workers.values()].filter(w => w.partial).map(w => w.peer))
+    for (const peer of this.options.swarmMembers?.() ?? []) if (peer !== self && !this.pool.liars.has(peer)) others.add(peer)
+    const members = [self, ...[...others].sort()]
     if (members.length < 2) {
       this.chunks.prefer(null)
       return
@@ -313,6 +320,8 @@ class Download {
       mine[c] = best === 0 ? 1 : 0
     }
     this.chunks.prefer(mine)
+    // a complete provider may have chunks to give again (scheduler.ts: keptToShare)
+    for (const w of [...this.workers.values()]) if (!w.partial) this.fill(w)
   }
 
   /** A partial provider's HAVE: it holds chunk `index` now. */

@@ -33,7 +33,7 @@
  *    chunks back, so the providers left get them.
  */
 import { chunkCount } from '../../content/content-id.js'
-import { ENDGAME_BUFFER_BYTES, ENDGAME_MAX_COPIES, ENDGAME_STALE_MS } from './tuning.js'
+import { ENDGAME_BUFFER_BYTES, ENDGAME_MAX_COPIES, ENDGAME_STALE_MS, ENDGAME_STALLED_MS } from './tuning.js'
 
 /** What the endgame needs to know of a provider's speed (see rate.ts). */
 export interface ChunkSpeed {
@@ -79,6 +79,8 @@ export interface ChunkSchedulerOptions {
   endgameBufferBytes?: number
   maxCopies?: number
   staleMs?: number
+  /** while chunks still wait, only a holder idle this long is copied (see next) */
+  stalledMs?: number
   /**
    * picks among equally rare chunks: a number in [0, 1); null = lowest index first
    *
@@ -101,11 +103,14 @@ export class ChunkScheduler {
   private readonly random: (() => number) | null
   /** one byte per chunk, 1 = ask complete providers for it first (among equally rare); null = no preference */
   private preferred: Uint8Array | null = null
+  /** complete providers may be asked for any chunk again (see keptToShare) */
+  private unrestricted = false
   private readonly flights = new Map<number, Flight>()
   private bufferedBytesValue = 0
   private readonly endgameBufferBytes: number
   private readonly maxCopies: number
   private readonly staleMs: number
+  private readonly stalledMs: number
   /** providers registered now with every chunk */
   private complete = 0
   /** providers registered now with a `has` bitfield, and how many of them hold each chunk */
@@ -121,6 +126,7 @@ export class ChunkScheduler {
     this.endgameBufferBytes = options.endgameBufferBytes ?? ENDGAME_BUFFER_BYTES
     this.maxCopies = options.maxCopies ?? ENDGAME_MAX_COPIES
     this.staleMs = options.staleMs ?? ENDGAME_STALE_MS
+    this.stalledMs = options.stalledMs ?? ENDGAME_STALLED_MS
     this.random = options.random === undefined ? Math.random : options.random
     for (let i = 0; i < this.total; i++) {
       if (this.verified[i] === 0) this.queue.push(i)
@@ -188,7 +194,15 @@ export class ChunkScheduler {
   next (provider: ScheduledProvider, now: number): number | undefined {
     const p = provider as Provider
     if (p.removed) return undefined
-    const index = this.nextQueued(p) ?? this.endgameChunk(p, now)
+    let index = this.nextQueued(p)
+    if (index === undefined) {
+      // while chunks still wait (not in flight anywhere), a partial provider that holds none
+      // of them copies only a stalled holder's chunk: in a swarm that state is the rule, not
+      // the end of the download, and each copy is a chunk sent twice; a complete provider
+      // kept to our share copies none (another member's chunk would be the seeder's work twice)
+      const waiting = this.waiting() > 0
+      if (!(waiting && this.keptToShare(p))) index = this.endgameChunk(p, now, waiting)
+    }
     if (index !== undefined) this.request(p, index)
     return index
   }
@@ -246,6 +260,26 @@ export class ChunkScheduler {
     this.removeProvider(provider)
   }
 
+  /**
+   * In a swarm (a share is set by `prefer`) a complete provider is asked only for chunks of
+   * our share that no partial provider holds: the other members fetch theirs, and we get
+   * them from the members. A download with nothing in flight anywhere asks it for any chunk
+   * again, until a partial provider has something for us (a member that never fetches its
+   * share, or left, cannot stall us).
+   */
+  private keptToShare (p: Provider): boolean {
+    if (p.has != null || this.preferred == null) return false
+    if (this.flights.size === 0) this.unrestricted = true
+    return !this.unrestricted
+  }
+
+  /** Chunks neither verified nor in flight. */
+  private waiting (): number {
+    let inFlight = 0
+    for (const index of this.flights.keys()) if (this.verified[index] === 0) inFlight++
+    return this.total - this.verifiedCountValue - inFlight
+  }
+
   private nextQueued (p: Provider): number | undefined {
     const retried = this.take(this.retry, p, false)
     if (retried !== undefined) return retried
@@ -260,6 +294,7 @@ export class ChunkScheduler {
   private take (list: number[], p: Provider, rarest: boolean): number | undefined {
     const random = list === this.retry ? null : this.random
     const preferred = p.has == null ? this.preferred : null
+    const shareOnly = this.keptToShare(p)
     if (!rarest && random == null && p.has == null && preferred == null) {
       // in order (the queue starts sorted): the first valid entry
       while (list.length > 0) {
@@ -290,6 +325,7 @@ export class ChunkScheduler {
       if (this.verified[index] !== 0 || this.flights.has(index)) continue // drop stale entries
       list[write++] = index
       if (p.has != null && p.has[index] === 0) continue
+      if (shareOnly && (preferred![index] === 0 || (availability != null && availability[index] > 0))) continue
       // rarest first; among equals, a preferred chunk before the others
       const held = (rarest && availability != null ? this.complete + availability[index] : 0) * 2 + (preferred != null && preferred[index] === 0 ? 1 : 0)
       if (held < bestHeld) {
@@ -311,7 +347,8 @@ export class ChunkScheduler {
     return list.splice(best, 1)[0]
   }
 
-  private endgameChunk (p: Provider, now: number): number | undefined {
+  /** `stalledOnly`: only a chunk whose holder finished nothing for stalledMs. */
+  private endgameChunk (p: Provider, now: number, stalledOnly: boolean): number | undefined {
     if (this.bufferedBytesValue + this.chunkSize > this.endgameBufferBytes) return undefined
     // a provider that has not finished a chunk yet is given the benefit of the doubt: one
     // that joins late may well be faster than the one holding the last chunks
@@ -322,7 +359,9 @@ export class ChunkScheduler {
       if (flight.copies >= this.maxCopies || p.chunks.has(index) || this.verified[index] !== 0) continue
       if (p.has != null && p.has[index] === 0) continue
       const holder = flight.holder
-      const rate = holder == null || now - Math.max(holder.speed.lastDone, holder.speed.started) > this.staleMs ? 0 : holder.speed.rate
+      const idle = holder == null ? Infinity : now - Math.max(holder.speed.lastDone, holder.speed.started)
+      if (stalledOnly && idle <= this.stalledMs) continue
+      const rate = idle > this.staleMs ? 0 : holder!.speed.rate
       if (rate > mine || rate >= bestRate) continue
       best = index
       bestRate = rate
@@ -338,6 +377,8 @@ export class ChunkScheduler {
     }
     flight.copies++
     p.chunks.add(index)
+    // the swarm has something for us: complete providers are kept to our share again
+    if (p.has != null) this.unrestricted = false
     // a second copy counts against the endgame memory budget
     if (flight.holder == null) flight.holder = p
     else this.bufferedBytesValue += this.lengthOf(index)

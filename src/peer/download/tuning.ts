@@ -21,6 +21,12 @@ export const ENDGAME_BUFFER_BYTES = 8 * MiB
 export const ENDGAME_MAX_COPIES = 2
 /** Endgame: a provider that completed no chunk for this long counts as stalled (its chunks are copied first). */
 export const ENDGAME_STALE_MS = 1_000
+/**
+ * … but while chunks still wait to be asked for (a partial provider that holds none of
+ * them), only a holder that finished nothing for this long: in a flash crowd copies made
+ * on ENDGAME_STALE_MS were ≈ 45 per downloader of a 64-chunk file (flash-crowd bench).
+ */
+export const ENDGAME_STALLED_MS = 5_000
 /** While downloading through a master, ask it for providers this often. */
 export const PROVIDER_REFRESH_MS = 3_000
 /**

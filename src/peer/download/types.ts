@@ -76,6 +76,12 @@ export interface DownloadOptions {
   onChunk?: (index: number, peer: string) => void
   /** serve the verified chunks while downloading (see PartialCopy) */
   partial?: PartialCopy
+  /**
+   * the other downloaders of this content known now (PeerIds: the master's partial
+   * providers, those that asked us HAVE), dialled or not: the swarm the seeders' work is
+   * split over (download.ts, 6b); asked again after each provider refresh
+   */
+  swarmMembers?: () => Iterable<string>
   /** the scheduler's pick among equally rare chunks (tests); default Math.random */
   random?: () => number
   signal?: AbortSignal
