@@ -29,7 +29,7 @@ import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
-import { sh, netnsStar } from './lib.mjs'
+import { sh, inNs, netnsStar } from './lib.mjs'
 
 const { values } = parseArgs({
   options: {
@@ -120,6 +120,7 @@ function crowd (spawnOne) {
           ready.add(ns)
           if (ready.size === N) {
             started = Date.now()
+          uplinks.start(started)
             for (const c of children) c.stdin.write('go\n')
           }
         }
@@ -143,6 +144,31 @@ function crowd (spawnOne) {
   })
 }
 
+/**
+ * FC_TRACE=DIR: every 250 ms, the bytes each node has sent (its bridge port's rx counter),
+ * written to DIR/uplinks-<name>.json: shows how busy each shaped uplink was, and when.
+ */
+const uplinks = {
+  timer: null,
+  samples: [],
+  start (t0) {
+    if (process.env.FC_TRACE == null) return
+    this.samples = [{ t0 }]
+    this.timer = setInterval(() => {
+      try {
+        const out = inNs('fc-sw', 'sh', '-c', 'for p in /sys/class/net/p-*; do echo ${p##*/} $(cat $p/statistics/rx_bytes); done')
+        this.samples.push({ t: Date.now() - t0, sent: Object.fromEntries(out.trim().split('\n').map(l => l.split(' ')).map(([k, v]) => [k, Number(v)])) })
+      } catch {}
+    }, 250)
+  },
+  stop (name) {
+    if (this.timer == null) return
+    clearInterval(this.timer)
+    this.timer = null
+    writeFileSync(join(process.env.FC_TRACE, `uplinks-${name}.json`), JSON.stringify(this.samples))
+  }
+}
+
 async function fileshareRound (tmp, file, r) {
   const master = await startAndWait('fc-m', process.execPath, [MASTER, '--listen', `/ip4/${IP['fc-m']}/tcp/4001`, '--data', join(tmp, `fs-master-${r}`), '--json'], 'ready')
   const masterAddr = master.event.addrs[0]
@@ -153,6 +179,7 @@ async function fileshareRound (tmp, file, r) {
   await new Promise(resolve => setTimeout(resolve, 1000)) // the seeder's registration
   const id = sh(process.execPath, '--input-type=module', '-e', `import { hashFile, formatContentId } from '${join(root, 'dist/index.js')}'; console.log(formatContentId((await hashFile('${file}')).id)); process.exit(0)`).trim()
   const result = await crowd((ns, onLine) => run(ns, process.execPath, [NODE, masterAddr, `/ip4/${IP[ns]}/tcp/4003`, join(tmp, `fs-out-${r}-${ns}`), id], onLine))
+  uplinks.stop(`fileshare-${r}`)
   killAll()
   if (values.verbose) for (const e of result.done) console.log(`  done at ${e.wall.toFixed(1)} s, get's own ${e.seconds.toFixed(1)} s, ${((e.partialBytes ?? 0) / 1048576).toFixed(0)} MiB from downloaders (first at ${e.firstPartial ?? '-'} s), ${((e.uploadedBytes ?? 0) / 1048576).toFixed(0)} MiB uploaded while downloading, first chunk at ${e.firstChunk} s, ${e.cpuSeconds?.toFixed(1)} CPU-s${e.reads != null ? `, ${e.reads} TCP reads of ${(e.readBytes / e.reads / 1024).toFixed(1)} KiB on average` : ''}`)
   const bytes = result.done.reduce((n, e) => n + e.bytes, 0)
@@ -167,6 +194,7 @@ async function libtorrentRound (tmp, file, torrent, r) {
   await startAndWait('fc-s', PYTHON, [LT, 'seed', torrent, seedDir, IP['fc-s']], 'ready')
   const peersOf = ns => [`${IP['fc-s']}:6881`, ...DL.filter(d => d !== ns).map(d => `${IP[d]}:6881`)]
   const result = await crowd((ns, onLine) => run(ns, PYTHON, [LT, 'get', torrent, join(tmp, `lt-out-${r}-${ns}`), IP[ns], ...peersOf(ns)], onLine))
+  uplinks.stop(`libtorrent-${r}`)
   killAll()
   if (values.verbose) for (const e of result.done) console.log(`  done at ${e.wall.toFixed(1)} s, own ${e.seconds.toFixed(1)} s, ${(e.fromPeers / 1048576).toFixed(0)} MiB from downloaders, ${e.cpuSeconds?.toFixed(1)} CPU-s, pieces of ${(e.pieceSize ?? 0) / 1024} KiB`)
   const fromPeers = result.done.reduce((n, e) => n + e.fromPeers, 0)

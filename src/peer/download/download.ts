@@ -54,6 +54,7 @@ import { ChunkWriter } from './chunk-writer.js'
 import { ResumablePart } from './resume.js'
 import { fetchManifest } from './manifest.js'
 import { ChunkScheduler, type ScheduledProvider } from './scheduler.js'
+import { swarmShare } from './swarm-share.js'
 import { RateEstimator, DownloadRateLimit, maxDepthFor } from './rate.js'
 import { Progress, type ProviderStats } from './progress.js'
 import { ProviderPool, type ProviderLink } from './provider-pool.js'
@@ -300,25 +301,11 @@ class Download {
     const self = this.options.node.peerId.toString()
     const others = new Set([...this.workers.values()].filter(w => w.partial).map(w => w.peer))
     for (const peer of this.options.swarmMembers?.() ?? []) if (peer !== self && !this.pool.liars.has(peer)) others.add(peer)
-    const members = [self, ...[...others].sort()]
-    if (members.length < 2) {
+    if (others.size === 0) {
       this.chunks.prefer(null)
       return
     }
-    const seeds = members.map(seedOf)
-    const mine = new Uint8Array(this.chunks.total)
-    for (let c = 0; c < mine.length; c++) {
-      let best = 0
-      let bestScore = Infinity
-      for (let m = 0; m < seeds.length; m++) {
-        const score = mix32(seeds[m] ^ Math.imul(c + 1, 0x9e3779b1))
-        if (score < bestScore) {
-          best = m
-          bestScore = score
-        }
-      }
-      mine[c] = best === 0 ? 1 : 0
-    }
+    const mine = swarmShare(self, others, this.chunks.total)
     this.chunks.prefer(mine)
     // a complete provider may have chunks to give again (scheduler.ts: keptToShare)
     for (const w of [...this.workers.values()]) if (!w.partial) this.fill(w)
@@ -411,6 +398,7 @@ class Download {
     const length = chunks.lengthOf(index)
     const position = index * chunks.chunkSize
     if (log.enabled && chunks.copies(index) > 1) log('endgame: chunk %d asked again from %s', index, worker.peer)
+    else log.trace('chunk %d asked from %s (%s, %d holders)', index, worker.peer.slice(-6), worker.partial ? 'partial' : 'complete', chunks.holders(index))
     // the chunk is copied piece by piece as it arrives (while the decrypted bytes are still
     // in the CPU cache) into one buffer that then moves to the writer thread without a copy
     let chunk: Buffer | null = null
@@ -553,20 +541,6 @@ class Download {
     const verified = this.chunks.verifiedBytes
     this.progress.emit(verified, this.manifest.size, this.chunks.done, Math.min(this.manifest.size, verified + Math.max(0, this.unverified)))
   }
-}
-
-/** A 32-bit seed from a PeerId string (FNV-1a). */
-function seedOf (peer: string): number {
-  let h = 0x811c9dc5
-  for (let i = 0; i < peer.length; i++) h = Math.imul(h ^ peer.charCodeAt(i), 0x01000193)
-  return h >>> 0
-}
-
-/** A 32-bit integer mix (murmur3's finaliser). */
-function mix32 (x: number): number {
-  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b)
-  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35)
-  return (x ^ (x >>> 16)) >>> 0
 }
 
 /** True when `path` is a regular file of `size` bytes whose content id is `idText`. */
