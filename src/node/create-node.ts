@@ -40,6 +40,15 @@ export { DEFAULT_ENCRYPTERS, type EncrypterName } from './transport-names.js'
  * protocol serves per connection (MAX_INBOUND_STREAMS = 32 in protocols/constants.ts).
  */
 const MAX_EARLY_STREAMS = 64
+/**
+ * libp2p's connection monitor pings every connection each 10 s and aborts one whose ping
+ * takes longer than an adaptive timeout of at least 5 s. A ping is a new stream queued
+ * behind the data already sent on the connection: on a full uplink (a seeder sending
+ * chunks to a flash crowd at 40 Mbit/s, BENCHMARKS.md) it took longer, and connections
+ * carrying megabytes of chunks in flight were aborted (3–10 per 8-downloader run, each
+ * losing the chunks in flight). A connection must now stay silent this long to be cut.
+ */
+export const CONNECTION_PING_TIMEOUT_MS = 30_000
 /** Addresses of one peer a single dial tries (libp2p's default is 25). */
 export const MAX_PEER_ADDRS_TO_DIAL = 8
 
@@ -164,6 +173,7 @@ export async function createNode<S extends Record<string, unknown> = Record<neve
       // a way to make this node connect to a third host over and over)
       maxPeerAddrsToDial: MAX_PEER_ADDRS_TO_DIAL
     },
+    connectionMonitor: { pingTimeout: { minTimeout: CONNECTION_PING_TIMEOUT_MS } },
     transportManager: { faultTolerance: FaultTolerance.NO_FATAL },
     // libp2p's own metrics when this process exports Prometheus metrics (--web, --metrics)
     metrics: metrics().libp2p?.({ relayServer: options.relayServer != null }),

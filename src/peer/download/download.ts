@@ -168,7 +168,7 @@ class Download {
       this.chunks = new ChunkScheduler({ size: manifest.size, chunkSize: manifest.chunkSize, verified: this.file.verified, liars: pool.liars, random: options.random })
       this.resumedBytes = this.chunks.verifiedBytes
       this.partName = safeFileName(name)
-      if (this.chunks.verifiedCount > 0 && !this.chunks.done) this.startServing()
+      if (!this.chunks.done) this.startServing()
 
       const completed = new Promise<void>((resolve, reject) => {
         this.finish = {
