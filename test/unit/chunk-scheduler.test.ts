@@ -391,6 +391,22 @@ describe('chunk scheduler', () => {
     assert.equal(s.next(s.addProvider('other', speed(0, 0)), 0), 3, 'without a share: endgame copies again')
   })
 
+  it('in a swarm, complete providers are asked for the rarest again once every chunk we miss is held by a partial provider', () => {
+    const s = new ChunkScheduler({ size: 4 * CHUNK, chunkSize: CHUNK, random: null })
+    const seeder = s.addProvider('seeder', speed(0, 0))
+    const a = s.addProvider('a', speed(0, 0), Uint8Array.from([1, 0, 0, 0]))
+    const b = s.addProvider('b', speed(0, 0), Uint8Array.from([0, 0, 0, 0]))
+    s.prefer(Uint8Array.from([1, 0, 0, 0])) // chunk 0 is ours, held by a already
+    assert.equal(s.next(a, 0), 0)
+    assert.equal(s.next(seeder, 0), undefined, 'chunks 1-3 are other members\' to fetch')
+    for (const index of [1, 2]) s.announce(a, index)
+    s.announce(b, 2)
+    assert.equal(s.next(seeder, 0), undefined, 'chunk 3 is still out of the swarm')
+    s.announce(b, 3)
+    assert.equal(s.next(seeder, 0), 1, 'all out in the swarm: the seeder relieves the holders, rarest first (1 and 3 have one holder)')
+    assert.equal(s.next(seeder, 0), 3)
+  })
+
   it('a liar is never asked again, under any registration', () => {
     const s = new ChunkScheduler({ size: 3 * CHUNK, chunkSize: CHUNK })
     const liar = s.addProvider('liar', speed(0, 0))

@@ -270,7 +270,21 @@ export class ChunkScheduler {
   private keptToShare (p: Provider): boolean {
     if (p.has != null || this.preferred == null) return false
     if (this.flights.size === 0) this.unrestricted = true
-    return !this.unrestricted
+    return !this.unrestricted && this.awaitingOwners()
+  }
+
+  /**
+   * Whether a chunk we miss is held by no partial provider and is another member's to fetch.
+   * Once every chunk we miss is out in the swarm (or ours), complete providers are asked for
+   * the rarest again: their upload is spare capacity then, not the swarm's one source.
+   */
+  private awaitingOwners (): boolean {
+    const preferred = this.preferred!
+    const availability = this.availability
+    for (let i = 0; i < this.total; i++) {
+      if (this.verified[i] === 0 && preferred[i] === 0 && (availability == null || availability[i] === 0)) return true
+    }
+    return false
   }
 
   /** Chunks neither verified nor in flight. */
