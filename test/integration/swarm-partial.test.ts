@@ -154,6 +154,26 @@ describe('swarming: partial providers (in-process nodes on 127.0.0.1)', () => {
     assert.equal(a.catalog.get(id), undefined)
   })
 
+  it('a downloader is a partial provider from its start: listed before it holds a chunk, its bitfield empty', async () => {
+    const { src, id, idText } = await seeded('early.bin', 8 * MiB, 1 * MiB)
+    const a = await peer()
+    let atStart: Uint8Array | null | undefined
+    let listed: Promise<boolean> | undefined
+    const result = await a.get(idText, {
+      out: join(dir.path, 'out-early'),
+      onEvent: e => {
+        if (e.event !== 'progress' || atStart !== undefined) return
+        // the first progress event comes before any chunk is asked for
+        atStart = a.catalog.get(id)?.have?.slice() ?? null
+        listed = waitFor(async () => (await a.master!.providers(id)).providers.some(p => p.peer.toString() === a.peerId && p.partial === true), 10_000, 'A listed as partial').then(() => true)
+      }
+    })
+    assert.ok(atStart != null, 'served as a partial copy from the first progress event on')
+    assert.deepEqual([...atStart], new Array(8).fill(0), 'holding no chunk yet')
+    assert.equal(await listed, true)
+    assert.ok(await sameFile(result.path, src))
+  })
+
   it('a partial provider is asked only for chunks it has', async () => {
     const { src, id, idText, manifest, seeder } = await seeded('half.bin', 8 * MiB, 2 * MiB)
     // a partial copy holding the even chunks only (the file behind it is complete: only the bitfield restrains it)

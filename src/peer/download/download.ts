@@ -352,7 +352,11 @@ class Download {
     }
   }
 
-  /** The part file holds verified chunks: the caller serves them from now on. */
+  /**
+   * The caller serves our verified chunks from now on: from the start of the download, so
+   * that the swarm knows us (the split of the seeders' work, 6b) and dials us while
+   * uplinks are still idle, before we hold a first chunk.
+   */
   private startServing (): void {
     if (this.serving || this.options.partial == null) return
     this.serving = true

@@ -23,7 +23,7 @@ export interface ProviderRef {
  * part file first holds verified chunks and of every chunk verified after that.
  */
 export interface PartialCopy {
-  /** the part file holds verified chunks (kept by a resume, or the first new one): `have` is live, one byte per chunk */
+  /** the download has started (its part file may hold no verified chunk yet): `have` is live, one byte per chunk */
   start: (info: { manifest: Manifest, name: string, partPath: string, have: Uint8Array }) => void
   /** chunk `index` is verified and written in the part file */
   gained: (index: number) => void
