@@ -12,7 +12,7 @@ export const PROGRESS_INTERVAL_MS = 250
 /** Swarm downloads (issue 4). Depth per provider adapts to its measured speed within these bounds. */
 export const MIN_REQUESTS_IN_FLIGHT = 2
 /** A provider's depth starts here (at most the configured requestsInFlight) until its speed is known. */
-export const INITIAL_REQUESTS_IN_FLIGHT = 4
+export const INITIAL_REQUESTS_IN_FLIGHT = 2
 /** Depth aims at this much queued work per provider: slow providers then hold few chunks at the end. */
 export const DEPTH_TARGET_MS = 500
 /** Endgame: duplicate requests buffer their chunk in memory, at most this many bytes per download. */
