@@ -29,12 +29,13 @@
  *    holds a missing chunk, the download waits MISSING_CHUNKS_TIMEOUT_MS for a HAVE or a
  *    new provider, then fails. With `partial`, this download's own verified chunks are
  *    announced to its caller, which serves them (peer.ts).
- * 6b. Sharing the seeders' work: the swarm this download knows (itself and its partial
- *    providers) splits the chunks by rendezvous hashing (each chunk goes to the member
- *    whose hash of (PeerId, chunk) is lowest); the scheduler asks complete providers for
- *    this download's share first, so a seeder sends each chunk to about one downloader
- *    and the downloaders trade the rest. Every member computes the same split from what
- *    it knows; where views differ, the cost is a duplicate, never a missing chunk.
+ * 6b. Sharing the seeders' work: the swarm this download knows (itself, its partial
+ *    providers and the other downloaders the master lists, dialled or not) splits the
+ *    chunks evenly (swarm-share.ts); the scheduler asks complete providers only for this
+ *    download's share while other members' chunks are still out of the swarm, so a seeder
+ *    sends each chunk to about one downloader and the downloaders trade the rest. Every
+ *    member computes the same split from what it knows; where views differ, the cost is a
+ *    duplicate, never a missing chunk (a download with nothing in flight asks for anything).
  * 7. When every chunk is verified the part file is linked to its final name. On failure
  *    or interruption the part file and its resume state stay when they hold verified
  *    chunks (hidden names, never the final one); otherwise they are deleted.

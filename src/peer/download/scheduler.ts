@@ -14,16 +14,19 @@
  *    together from one seeder each take different chunks, so they have something to
  *    trade. When every provider is complete, every chunk is equally rare: a random pick
  *    in O(1); with partial providers a scan of the queue, O(queued chunks) per pick.
- *    `prefer` marks the chunks this downloader should ask complete providers for first
- *    among equally rare ones (its share of the swarm, download.ts): then the seeder sends
- *    each chunk to about one downloader and the downloaders trade the rest.
+ *    `prefer` marks this downloader's share of the swarm (download.ts): complete providers
+ *    are then asked only for share chunks no partial provider holds, until every chunk we
+ *    miss is held by one (or nothing is in flight at all: see keptToShare), so the seeder
+ *    sends each chunk to about one downloader and the downloaders trade the rest.
  * 3. Endgame: when the queue holds nothing for the asker, it may get a second copy of a
  *    chunk in flight elsewhere (at most ENDGAME_MAX_COPIES copies of a chunk; second
  *    copies hold their chunk in memory, at most ENDGAME_BUFFER_BYTES in all): the one whose
  *    holder (the provider of its first request) is slowest, and only when that holder is
  *    not faster than the asker (a holder that finished nothing for ENDGAME_STALE_MS counts
  *    as speed 0, an asker that has finished nothing yet as infinitely fast); oldest first
- *    on ties.
+ *    on ties. While chunks still wait in the queue (a partial provider holds none of them:
+ *    the normal state of a swarm, not its end), only a chunk whose holder finished nothing
+ *    for ENDGAME_STALLED_MS is copied, and a complete provider kept to our share copies none.
  * 4. A request ends with `settle` (its bytes arrived, or it failed). A chunk that arrived
  *    is verified by the caller: `markVerified` says whether this was its first verified
  *    copy (later copies are dropped); `reject` puts it back and marks the provider a liar,

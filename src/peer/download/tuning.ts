@@ -41,7 +41,7 @@ export const PROVIDER_RETRY_MS = 10_000
 /**
  * Partial providers (other downloaders) one download works with at once (BitTorrent keeps
  * a few dozen peers per torrent; each one here is a connection, a HAVE feed and a share of
- * the rendezvous split): enough to trade, bounded for a large crowd.
+ * the split of the seeders' work): enough to trade, bounded for a large crowd.
  */
 export const MAX_PARTIAL_PROVIDERS = 12
 /** … a partial provider (another downloader) after this long. */
