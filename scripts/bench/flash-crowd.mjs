@@ -18,6 +18,9 @@
 // (a Node process needs ≈ 0.8 CPU-s to load; python3 with libtorrent ≈ 0.1 s).
 // libtorrent: scripts/bench/flash-crowd-lt.py, TCP only, no DHT/LSD/UPnP, every downloader
 // connected to the seeder and to each other directly.
+// FC_TRACE=DIR: each downloader's log (run with DEBUG=fileshare:peer:download* for the
+// download's) and its verified chunks (time, index, sender), and every node's bytes sent
+// each 250 ms, go to DIR; FC_CPU_PROF=DIR: a CPU profile per downloader (flash-crowd-node.mjs).
 // Prints, per run: the time from the start of the crowd until the last download is done,
 // divided by size ÷ seeder rate (the time one seeder needs to send one copy), and the share
 // of downloaded bytes that came from other downloaders. Every run stops by itself
