@@ -187,13 +187,22 @@ async function client () {
   const lookup = []
   const search = []
   const failures = {}
+  const failureSamples = new Set()
+  /** lookups over 100 ms: when they ended (UTC) and how long they took, to set beside the master's loop trace */
+  const slow = []
+  // the client's own event loop: a slow lookup may wait here rather than at the master
+  const { monitorEventLoopDelay } = await import('node:perf_hooks')
+  const loop = monitorEventLoopDelay({ resolution: 10 })
+  loop.enable()
   for (let i = 0; Date.now() < deadline; i++) {
     const t = process.hrtime.bigint()
     try {
       if (i % 2 === 0) {
         const { providers } = await searcher.master.providers(id)
         if (providers.length !== 1) throw Object.assign(new Error('wrong providers'), { code: 'WRONG' })
-        lookup.push(Number(process.hrtime.bigint() - t) / 1e6)
+        const ms = Number(process.hrtime.bigint() - t) / 1e6
+        lookup.push(ms)
+        if (ms > 100 && slow.length < 50) slow.push([new Date().toISOString().slice(11, 23), Math.round(ms)])
       } else {
         const hits = await searcher.search('real client file')
         if (hits.length !== 1) throw Object.assign(new Error('wrong hits'), { code: 'WRONG' })
@@ -202,10 +211,13 @@ async function client () {
     } catch (err) {
       const c = err?.code ?? 'ERROR'
       failures[c] = (failures[c] ?? 0) + 1
+      if (failureSamples.size < 5) failureSamples.add(`${i % 2 === 0 ? 'lookup' : 'search'}: ${String(err?.message ?? err).slice(0, 200)}`)
     }
     await sleep(20)
   }
-  say({ phase: 'done', lookup, search, failures })
+  loop.disable()
+  const clientLoop = { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 }
+  say({ phase: 'done', lookup, search, failures, failureSamples: [...failureSamples], clientLoop, slow })
   await searcher.stop()
   await sharer.stop()
   process.exit(0)
@@ -286,14 +298,16 @@ async function main () {
     const db = new Database(join(data, 'index.sqlite'), { readonly: true })
     const records = db.prepare('SELECT COUNT(*) FROM files').pluck().get()
     db.close()
-    const { lookup, search, failures } = measured
+    const { lookup, search, failures, failureSamples, clientLoop, slow } = measured
     console.log('')
     console.log('| real client during the flood | requests | p50 ms | p99 ms | max ms |')
     console.log('|---|---|---|---|---|')
     console.log(`| lookup (providers of its file) | ${lookup.length} | ${pct(lookup, 0.5).toFixed(1)} | ${pct(lookup, 0.99).toFixed(1)} | ${Math.max(...lookup).toFixed(1)} |`)
     console.log(`| search (3 words) | ${search.length} | ${pct(search, 0.5).toFixed(1)} | ${pct(search, 0.99).toFixed(1)} | ${Math.max(...search).toFixed(1)} |`)
     console.log('')
-    console.log(`real client failures: ${JSON.stringify(failures)}`)
+    console.log(`real client failures: ${JSON.stringify(failures)}${failureSamples.length > 0 ? ` e.g. ${JSON.stringify(failureSamples)}` : ''}`)
+    if (process.env.FLOOD_SLOW === '1') console.log(`slow lookups (ended at, ms): ${JSON.stringify(slow)}`)
+    console.log(`real client's own event loop delay: p50 ${clientLoop.p50.toFixed(1)} ms, p99 ${clientLoop.p99.toFixed(1)} ms, max ${clientLoop.max.toFixed(1)} ms`)
     console.log(`master: peak RSS (VmHWM) ${hwm.toFixed(0)} MiB, max RSS sampled ${maxRss.toFixed(0)} MiB, ${rss.toFixed(0)} MiB at the end`)
     console.log(`index: ${(maxSize / 2 ** 20).toFixed(1)} MiB on disk at most (db + WAL), ${records} records at the end`)
     console.log(`flood answers: ${JSON.stringify(answers)}`)

@@ -21,6 +21,7 @@ import { RESERVATION_REGISTRATION_WAIT_MS, INDEX_QUEUED_PER_KEY, INDEX_QUEUED_PE
 import { IndexLane } from './index-lane.js'
 import { PeerStoreJanitor } from './peer-store-janitor.js'
 import { FairLimiter } from './fair-limiter.js'
+import { traceLoopDelay } from './loop-delay.js'
 import { registerServer } from '../protocols/register/index.js'
 import { lookupServer } from '../protocols/lookup/index.js'
 import { dialBackServer } from '../protocols/dialback/index.js'
@@ -178,6 +179,8 @@ export interface Master {
   readonly connections: ConnectionGuard
   /** dial-back results per peer */
   readonly verified: VerifiedAddrs
+  /** where register writes and searches wait their turn (fair over IPs, budgeted) */
+  readonly indexLane: Pick<IndexLane, 'waiting' | 'backlogMs' | 'refused'>
   /** forgets peer-store entries of peers neither connected nor registered */
   readonly peerStoreJanitor: PeerStoreJanitor
   /** deletes the records of peers not live for pruneAfterMs now (also runs on a timer); returns the records deleted */
@@ -314,6 +317,9 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
     const liveness = tracker = new Liveness(node, index, options.providerGraceMs ?? d.providerGraceMs)
     liveness.start()
     cleanup.push(() => { liveness.stop() })
+    // DEBUG=fileshare:master:loop: the event loop's delay, logged every few seconds (benches, diagnosis)
+    const stopLoopTrace = traceLoopDelay()
+    cleanup.push(stopLoopTrace)
 
     // records of peers gone for longer than pruneAfterMs are deleted (a storage error is logged, never thrown)
     const pruneAfterMs = options.pruneAfterMs ?? d.pruneAfterMs
@@ -342,6 +348,7 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
       liveness,
       connections: guard,
       verified,
+      indexLane: lane,
       peerStoreJanitor: janitor,
       prune,
       async stop () {
@@ -351,6 +358,7 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
         node.removeEventListener('peer:identify', onIdentify)
         node.removeEventListener('peer:update', onUpdate)
         node.removeEventListener('peer:disconnect', onGone)
+        stopLoopTrace()
         guard.stop()
         janitor.stop()
         liveness.stop()

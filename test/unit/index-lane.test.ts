@@ -90,4 +90,31 @@ describe('index lane', () => {
     lane.stop()
     small.stop()
   })
+
+  it("one IP's backlog does not count against another IP's wait: its request is admitted, the flooding IP's refused", async () => {
+    const lane = new IndexLane({ ...options, msPerIpPerSecond: 1e6, burstMsPerIp: 1e6, maxQueuedPerKey: 1e6, maxWaitMs: 50 })
+    // 40 slices of IP A waiting (≈ 200 ms at the first estimate of 5 ms a slice): nothing runs before the next turn
+    const backlog = Array.from({ length: 40 }, (_, i) => lane.run('10.0.0.1', `a${i}`, [busy(0)]))
+    assert.equal(lane.admit('10.0.0.1', 'a-new'), false, 'the flooding IP waits behind its own backlog')
+    assert.equal(lane.admit('10.0.0.2', 'quiet'), true, 'the quiet IP takes turns with it: one slice ahead, not 40')
+    await Promise.all(backlog)
+    lane.stop()
+  })
+
+  it('a full lane pushes out the newest request of the busiest IP for a quieter IP (RATE_LIMITED), not for the busiest itself', async () => {
+    const lane = new IndexLane({ ...options, msPerIpPerSecond: 1e6, burstMsPerIp: 1e6, maxQueuedPerKey: 1e6, maxQueued: 4 })
+    const flood = Array.from({ length: 4 }, (_, i) => lane.run('10.0.0.1', 'a', [busy(0, undefined, `a${i}`)]))
+    const settled = Promise.allSettled(flood)
+    assert.equal(lane.admit('10.0.0.1', 'a2'), false, 'the flooding IP cannot push out its own requests')
+    assert.equal(lane.admit('10.0.0.2', 'quiet'), true, 'a quieter IP gets a place')
+    const quiet = lane.run('10.0.0.2', 'quiet', [busy(0, undefined, 'q')])
+    assert.equal(lane.waiting, 4)
+    assert.equal(lane.admit('10.0.0.1', 'a3'), false)
+    assert.deepEqual(await quiet, ['q'])
+    const results = await settled
+    assert.deepEqual(results.slice(0, 3).map(r => r.status), ['fulfilled', 'fulfilled', 'fulfilled'])
+    assert.equal(results[3].status, 'rejected')
+    assert.equal((results[3] as PromiseRejectedResult).reason.code, 'RATE_LIMITED')
+    lane.stop()
+  })
 })

@@ -170,7 +170,15 @@ export class LookupServer implements Startable {
         const find = (): IndexedFile[] => request.kind === LookupRequest.Kind.SEARCH
           ? this.store.search(request.query, limit)
           : this.store.findByName(request.query, limit)
-        const hits = lane != null && ip != null ? (await lane.run(ip, from, [find]))[0] : find()
+        let hits: IndexedFile[]
+        try {
+          hits = lane != null && ip != null ? (await lane.run(ip, from, [find]))[0] : find()
+        } catch (err: any) {
+          // pushed out of a full lane for a less busy IP's request
+          if (err?.code !== 'RATE_LIMITED') throw err
+          metrics().refused('rate_limit')
+          return response(Status.RATE_LIMITED, 'too many lookups queued from this IP address (the index is busy), slow down')
+        }
         metrics().lookup(request.kind === LookupRequest.Kind.SEARCH ? 'search' : 'name', (performance.now() - started) / 1000)
         return { ...response(Status.OK), hits: hits.map(toWireHit) }
       }

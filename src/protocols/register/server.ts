@@ -158,6 +158,11 @@ export class RegisterServer implements Startable {
       const counts = await lane.run(ip, peer, steps)
       return this.done(peer, plan, counts[counts.length - 1] ?? 0)
     } catch (err: any) {
+      // pushed out of a full lane for a less busy IP's request
+      if (err?.code === 'RATE_LIMITED') {
+        metrics().refused('rate_limit')
+        return { status: Status.RATE_LIMITED, message: 'too many register requests queued from this IP address (the index is busy), slow down', files: 0 }
+      }
       return this.storageFailure(peer, err)
     }
   }
