@@ -15,6 +15,7 @@ import { IndexStore, isStorageError } from './index-store.js'
 import { Liveness } from './liveness.js'
 import { peerRateLimiter } from './rate-limiter.js'
 import { relayGate, type RelayGateTarget } from './relay-gate.js'
+import type { Connection } from '@libp2p/interface'
 import { ConnectionGuard } from './connection-guard.js'
 import { VerifiedAddrs } from './verified-addrs.js'
 import { RESERVATION_REGISTRATION_WAIT_MS, INDEX_QUEUED_PER_KEY, INDEX_QUEUED_PER_IP, INDEX_QUEUED, INDEX_MAX_WAIT_MS, MAX_CONNECTIONS_PER_PEER } from './tuning.js'
@@ -22,6 +23,7 @@ import { IndexLane } from './index-lane.js'
 import { PeerStoreJanitor } from './peer-store-janitor.js'
 import { FairLimiter } from './fair-limiter.js'
 import { traceLoopDelay } from './loop-delay.js'
+import { RefusalPenalty } from './refusal-penalty.js'
 import { registerServer } from '../protocols/register/index.js'
 import { lookupServer } from '../protocols/lookup/index.js'
 import { dialBackServer } from '../protocols/dialback/index.js'
@@ -166,6 +168,18 @@ export interface MasterOptions {
    * @default 50
    */
   indexDutyPercent?: number
+  /**
+   * RATE_LIMITED answers one key may get in a row (earning one back a second) before its
+   * connections stop being read for `refusalPauseMs` (0 = never pause)
+   * @default 5
+   */
+  refusalsBeforePause?: number
+  /**
+   * how long the connections of a key refused past `refusalsBeforePause` are not read, ms
+   * (doubling, up to 16 times, while the key keeps being refused right after a pause)
+   * @default 2000
+   */
+  refusalPauseMs?: number
 }
 
 export interface Master {
@@ -181,6 +195,8 @@ export interface Master {
   readonly verified: VerifiedAddrs
   /** where register writes and searches wait their turn (fair over IPs, budgeted) */
   readonly indexLane: Pick<IndexLane, 'waiting' | 'backlogMs' | 'refused'>
+  /** pauses the connections of keys that keep asking after RATE_LIMITED */
+  readonly penalty: Pick<RefusalPenalty, 'pauses' | 'isPaused'>
   /** forgets peer-store entries of peers neither connected nor registered */
   readonly peerStoreJanitor: PeerStoreJanitor
   /** deletes the records of peers not live for pruneAfterMs now (also runs on a timer); returns the records deleted */
@@ -223,6 +239,13 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
     })
     cleanup.push(() => { lane.stop() })
     let started: FileShareNode | null = null
+    // a key that keeps asking after RATE_LIMITED is not read for a while (each refusal costs a stream and frames)
+    const penalty = new RefusalPenalty({
+      tolerance: options.refusalsBeforePause ?? d.refusalsBeforePause,
+      pauseMs: options.refusalPauseMs ?? d.refusalPauseMs
+    })
+    // after the answer is on its way
+    const refused = (connection: Connection): void => { setImmediate(() => { penalty.refused(connection) }) }
     // per-IP connection cap and idle reaper (issue 10)
     const guard = new ConnectionGuard({
       maxPerIp: options.maxConnectionsPerIp ?? d.maxConnectionsPerIp,
@@ -248,7 +271,8 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
         onRegistered: (peer, connection) => {
           tracker?.connected(peer)
           if (connection != null) guard.used(connection)
-        }
+        },
+        onRefused: refused
       }),
       lookup: lookupServer({
         store: index,
@@ -257,7 +281,8 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
         requestTimeoutMs,
         verified,
         lane,
-        onRequest: connection => { guard.used(connection) }
+        onRequest: connection => { guard.used(connection) },
+        onRefused: refused
       }),
       dialBack: dialBackServer({
         checksPerIpPerMinute: options.dialBackPerIpPerMinute ?? d.dialBackPerIpPerMinute,
@@ -292,6 +317,8 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
     gateTarget = { node, index, verified }
     guard.start(node)
     cleanup.push(() => { guard.stop() })
+    penalty.start(node)
+    cleanup.push(() => { penalty.stop() })
     // the peer store keeps only peers that are connected or registered (nothing grows per stranger)
     const janitor = new PeerStoreJanitor({ indexed: peer => index.isLive(peer) !== undefined })
     janitor.start(node)
@@ -349,6 +376,7 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
       connections: guard,
       verified,
       indexLane: lane,
+      penalty,
       peerStoreJanitor: janitor,
       prune,
       async stop () {
@@ -359,6 +387,7 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
         node.removeEventListener('peer:update', onUpdate)
         node.removeEventListener('peer:disconnect', onGone)
         stopLoopTrace()
+        penalty.stop()
         guard.stop()
         janitor.stop()
         liveness.stop()

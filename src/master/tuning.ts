@@ -62,3 +62,12 @@ export const INDEX_QUEUED_PER_IP = 64
 export const INDEX_QUEUED = 1_024
 /** A request that would wait in the index lane longer than this (estimated) is refused (RATE_LIMITED), ms. */
 export const INDEX_MAX_WAIT_MS = 3_000
+/**
+ * RATE_LIMITED answers one key may get in a row (it earns one back a second) before the
+ * master stops reading its connections for REFUSAL_PAUSE_MS (refusal-penalty.ts): each
+ * refused request still costs a stream and several encrypted frames. An honest client backs
+ * off after RATE_LIMITED and never gets here.
+ */
+export const REFUSALS_BEFORE_PAUSE = 5
+/** The first pause of such a key's connections, ms (doubling, up to 16 times, while it keeps on). */
+export const REFUSAL_PAUSE_MS = 2_000

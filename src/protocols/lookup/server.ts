@@ -83,6 +83,8 @@ export interface LookupServerInit {
   verified?: VerifiedAddresses
   /** called for each request served on `connection` (the master's idle-connection reaper) */
   onRequest?: (connection: Connection) => void
+  /** called for each request on `connection` answered RATE_LIMITED (the master's refusal penalty) */
+  onRefused?: (connection: Connection) => void
   /** where searches of served requests run (master/index-lane.ts); provider lookups stay off it */
   lane?: IndexWorkLane
 }
@@ -125,10 +127,13 @@ export class LookupServer implements Startable {
           try {
             this.init.ipLimiter.consume(ip, connection.remotePeer.toString())
           } catch {
+            this.init.onRefused?.(connection)
             return response(Status.RATE_LIMITED, 'too many lookups from this IP address, slow down')
           }
         }
-        return await this.answer(connection.remotePeer.toString(), request, ip)
+        const res = await this.answer(connection.remotePeer.toString(), request, ip)
+        if (res.status === Status.RATE_LIMITED) this.init.onRefused?.(connection)
+        return res
       })
     }, { maxInboundStreams: MAX_INBOUND_STREAMS, runOnLimitedConnection: true })
   }

@@ -44,7 +44,8 @@ describe('hostile index flood from other IPs: the real client is not rate limite
     fileId = (await hashFile(join(share, 'findable.bin'))).id
     // budgets the attackers do not exhaust: their backlog in the lane is what is tried here;
     // a small duty makes it seconds long (the lane rests 9 ms per ms of work)
-    master = await startMaster(dir.path, { indexDutyPercent: 10, indexMsPerIpPerSecond: 1_000_000, indexBurstMsPerIp: 1_000_000 })
+    // (the refusal penalty is off: it would pause the attackers, what is tried here is the lane)
+    master = await startMaster(dir.path, { indexDutyPercent: 10, indexMsPerIpPerSecond: 1_000_000, indexBurstMsPerIp: 1_000_000, refusalsBeforePause: 0 })
     sharer = await startPeer(master, { share, settleMs: 0, reachability: 'public' })
     searcher = await startPeer(master, { listen: [] })
     await waitFor(() => sharer.registered(), 15_000, 'registration')
@@ -78,8 +79,8 @@ describe('hostile index flood from other IPs: the real client is not rate limite
       }
     })))
     try {
-      // the lane holds about as much work as one request may wait for: what used to refuse everyone
-      await waitFor(() => master.indexLane.backlogMs > INDEX_MAX_WAIT_MS * 0.8, 30_000, 'the floods to fill the index lane')
+      // the lane fills up to as much work as one request may wait for (what used to refuse everyone)
+      await waitFor(() => master.indexLane.backlogMs > INDEX_MAX_WAIT_MS * 0.6, 30_000, 'the floods to fill the index lane')
       const backlog = Math.round(master.indexLane.backlogMs)
       for (let i = 0; i < 5; i++) {
         const hits = await searcher.search('findable')
@@ -93,5 +94,61 @@ describe('hostile index flood from other IPs: the real client is not rate limite
       await flood
     }
     assert.ok((answers.OK ?? 0) > 0, 'the floods were served too (they were within their budgets)')
+  })
+})
+
+/**
+ * A key that keeps asking after RATE_LIMITED costs the master a stream and several encrypted
+ * frames per refusal: past `refusalsBeforePause` refusals in a row its connection is not read
+ * for `refusalPauseMs` (its next request waits in its own kernel), while the real client is
+ * served; after the pause the key is answered again.
+ */
+describe('hostile request flood by one key: refused past the tolerance, its connection is paused', () => {
+  const PAUSE_MS = 5_000
+  let dir: { path: string, cleanup: () => Promise<void> }
+  let master: Master
+  let searcher: Peer
+  let flooder: Attacker
+
+  before(async () => {
+    dir = await tempDir()
+    master = await startMaster(dir.path, { requestsPerSecond: 2, requestBurst: 4, refusalsBeforePause: 3, refusalPauseMs: PAUSE_MS })
+    searcher = await startPeer(master, { listen: [] })
+    flooder = await attacker({ from: '127.0.0.2' })
+  })
+
+  after(async () => {
+    await flooder?.stop()
+    await searcher?.stop()
+    await master?.stop()
+    await dir?.cleanup()
+  })
+
+  it('the flooding key is refused, then not read; the real client is answered; after the pause the key is answered again', async () => {
+    const client = new MasterClient(flooder as any, multiaddr(master.addrs()[0]))
+    const key = flooder.peerId.toString()
+    const batch = (): any => ({ op: RegisterRequest.Op.ADD, files: [{ id: randomBytes(32), path: `f/${randomBytes(8).toString('hex')}.bin`, size: 1 }], paths: [] })
+    const codes: string[] = []
+    // back to back, as a flood does, until the master stops answering
+    while (!master.penalty.isPaused(key) && codes.length < 50) {
+      try {
+        await client.register(batch(), AbortSignal.timeout(10_000))
+        codes.push('OK')
+      } catch (err: any) {
+        codes.push(err?.code ?? 'ERROR')
+      }
+    }
+    assert.ok(master.penalty.isPaused(key), `the key was paused after ${codes.join(' ')}`)
+    assert.ok(codes.filter(c => c === 'RATE_LIMITED').length >= 3, codes.join(' '))
+    assert.equal(master.penalty.pauses, 1)
+    // paused: its next request is not read (no answer), the real client's are
+    const unanswered = client.register(batch(), AbortSignal.timeout(PAUSE_MS / 2)).then(() => 'answered', (err: any) => err?.code ?? 'ERROR')
+    assert.equal((await searcher.search('anything')).length, 0, 'the real search is answered')
+    assert.notEqual(await unanswered, 'answered')
+    assert.notEqual(await unanswered, 'RATE_LIMITED', 'no refusal was sent either: the request was not read')
+    // the pause ends: the key is read and answered again (its budget refilled meanwhile)
+    await waitFor(() => !master.penalty.isPaused(key), PAUSE_MS * 2, 'the pause to end')
+    const res = await client.register(batch(), AbortSignal.timeout(10_000))
+    assert.equal(res.files > 0, true)
   })
 })
