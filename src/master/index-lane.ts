@@ -251,6 +251,7 @@ export class IndexLane {
     const step = job.steps[job.results.length]
     this.running = true
     const started = performance.now()
+    const cpuBefore = process.cpuUsage()
     let failed: unknown
     let failedAtAll = false
     try {
@@ -260,11 +261,14 @@ export class IndexLane {
       failedAtAll = true
     }
     const took = performance.now() - started
+    // budgets are charged in CPU time: time the master was descheduled (a loaded host) is not the requester's doing
+    const cpu = process.cpuUsage(cpuBefore)
+    const cost = Math.min(took, (cpu.user + cpu.system) / 1000)
     this.running = false
     const now = Date.now()
     // admission charged the estimate: charge the difference
-    this.charge(this.keyBuckets, key, took - job.estimate, this.keyRate, this.keyBurst, now)
-    this.charge(this.ipBuckets, ip, took - job.estimate, this.options.msPerIpPerSecond, this.options.burstMsPerIp, now)
+    this.charge(this.keyBuckets, key, cost - job.estimate, this.keyRate, this.keyBurst, now)
+    this.charge(this.ipBuckets, ip, cost - job.estimate, this.options.msPerIpPerSecond, this.options.burstMsPerIp, now)
     this.sliceMs = this.sliceMs * 0.9 + took * 0.1
     this.pendingMs -= job.estimate
     q.pendingMs -= job.estimate

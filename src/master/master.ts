@@ -16,7 +16,7 @@ import { Liveness } from './liveness.js'
 import { peerRateLimiter } from './rate-limiter.js'
 import { relayGate, type RelayGateTarget } from './relay-gate.js'
 import type { Connection } from '@libp2p/interface'
-import { ConnectionGuard } from './connection-guard.js'
+import { ConnectionGuard, ipOf as ipOfAddr } from './connection-guard.js'
 import { VerifiedAddrs } from './verified-addrs.js'
 import { RESERVATION_REGISTRATION_WAIT_MS, INDEX_QUEUED_PER_KEY, INDEX_QUEUED_PER_IP, INDEX_QUEUED, INDEX_MAX_WAIT_MS, MAX_CONNECTIONS_PER_PEER } from './tuning.js'
 import { IndexLane } from './index-lane.js'
@@ -254,6 +254,7 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
       registered: peer => index.isLive(peer) === true,
       reserved: peer => started?.services.relay?.reservations.has(peer) === true
     })
+    const guardGater = guard.gater()
     // the protocol servers are libp2p services: started and stopped with the node
     let tracker: Liveness | null = null
     const services = {
@@ -308,7 +309,12 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
       relayServer: { ...d.relay, ...options.relay },
       maxConnections: options.maxConnections ?? d.maxConnections,
       inboundConnectionsPerIpPerSecond: options.connectionsPerIpPerSecond ?? d.connectionsPerIpPerSecond,
-      connectionGater: { ...gate, ...guard.gater() },
+      connectionGater: {
+        ...gate,
+        ...guardGater,
+        // an IP whose keys keep being refused gets few handshakes (refused before noise, the costly part)
+        denyInboundConnection: maConn => penalty.denyHandshake(ipOfAddr(maConn.remoteAddr)) || guardGater.denyInboundConnection?.(maConn) === true
+      },
       services
     })
     started = node
