@@ -8,7 +8,7 @@
 // stops by itself after the duration (+ a safety timer), everything is on 127.0.0.1.
 // Prints the master's peak RSS (VmHWM), the index size on disk (max while flooding, and its
 // records at the end), the real client's lookup and search p50/p99, and the flood's answers.
-// usage: node scripts/bench/flood.mjs [--keys 200] [--duration 60] [--workers 2] [--flood-from 127.0.0.2] [--pin]
+// usage: node scripts/bench/flood.mjs [--keys 200] [--duration 60] [--workers 2] [--flood-from 127.0.0.2] [--pin] [--master-config FILE]
 // --pin: the master on CPU 0, the flood workers on CPU 1 (taskset): on a 2-core machine the attacker's own
 // CPU otherwise competes with the master's, where in reality it is another machine. Printed with the figures.
 import { spawn } from 'node:child_process'
@@ -32,7 +32,9 @@ const { values } = parseArgs({
     // the flood's source address: another loopback address plays another household (default: the kernel's, 127.0.0.1)
     'flood-from': { type: 'string' },
     // the attacker is another machine in reality: run the flood workers on CPU 1 and the master on CPU 0 (taskset)
-    pin: { type: 'boolean', default: false }
+    pin: { type: 'boolean', default: false },
+    // a JSON file whose keys override the shipped config/master.json (an A/B of the limits; printed)
+    'master-config': { type: 'string' }
   }
 })
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -268,7 +270,9 @@ async function main () {
     // the shipped limits (config/master.json), nothing lifted
     // FLOOD_MASTER_NODE_ARGS: extra node flags for the master alone (e.g. --cpu-prof, to see where its time goes)
     const masterNodeArgs = (process.env.FLOOD_MASTER_NODE_ARGS ?? '').split(' ').filter(a => a !== '')
-    const master = start([...masterNodeArgs, 'dist/master.js', '--listen', '/ip4/127.0.0.1/tcp/0', '--data', data, '--json'], 'master', 0)
+    const overrides = values['master-config'] != null ? ['--config', values['master-config']] : []
+    if (overrides.length > 0) console.log(`master config overrides: ${readFileSync(values['master-config'], 'utf8').trim()}`)
+    const master = start([...masterNodeArgs, 'dist/master.js', '--listen', '/ip4/127.0.0.1/tcp/0', '--data', data, '--json', ...overrides], 'master', 0)
     const addr = (await master.next('ready')).addrs[0]
     if (values.pin) console.log('pinned: master on CPU 0, flood workers on CPU 1 (taskset), the real client unpinned')
     console.log(`master ${addr}, RSS ${mem(master.child.pid).rss.toFixed(0)} MiB empty`)

@@ -155,7 +155,7 @@ export interface MasterOptions {
   /**
    * ms of index work (register writes, searches) one IP earns per second in the index lane
    * (fair queues, master/index-lane.ts); over it → RATE_LIMITED
-   * @default 250
+   * @default 125
    */
   indexMsPerIpPerSecond?: number
   /**
@@ -165,7 +165,7 @@ export interface MasterOptions {
   indexBurstMsPerIp?: number
   /**
    * share of the event loop the index work may take while there is some, percent (5–100)
-   * @default 50
+   * @default 25
    */
   indexDutyPercent?: number
   /**
@@ -242,7 +242,8 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
     // a key that keeps asking after RATE_LIMITED is not read for a while (each refusal costs a stream and frames)
     const penalty = new RefusalPenalty({
       tolerance: options.refusalsBeforePause ?? d.refusalsBeforePause,
-      pauseMs: options.refusalPauseMs ?? d.refusalPauseMs
+      pauseMs: options.refusalPauseMs ?? d.refusalPauseMs,
+      exempt: peer => started?.services.relay?.reservations.has(peer) === true
     })
     // after the answer is on its way
     const refused = (connection: Connection): void => { setImmediate(() => { penalty.refused(connection) }) }

@@ -19,7 +19,7 @@
  * that was refused is paused, and a quiet key of a busy IP (a household behind one NAT) is
  * not refused in the first place (fair-limiter.ts, index-lane.ts).
  */
-import type { Connection, Libp2p } from '@libp2p/interface'
+import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
 
 const log = logger('fileshare:master:penalty')
@@ -41,6 +41,8 @@ export interface RefusalPenaltyOptions {
   tolerance: number
   /** the first pause, ms (doubling while the key keeps being refused right after) */
   pauseMs: number
+  /** keys never paused: those holding a relay slot (their connection carries other peers' downloads) */
+  exempt?: (peer: PeerId) => boolean
 }
 
 interface Record {
@@ -117,16 +119,18 @@ export class RefusalPenalty {
       this.ips.set(ip, b)
       ipTokens = b.tokens
     }
-    if ((r.tokens >= 0 && ipTokens >= 0) || r.until > now) return
+    if ((r.tokens >= 0 && ipTokens >= 0) || r.until > now || this.options.exempt?.(connection.remotePeer) === true) return
     // a key that calmed down since its last pause (its bucket refilled) starts again from pauseMs
     const calm = now - r.until > this.options.tolerance * 1000 / REFILL_PER_SECOND
     const ms = r.lastPauseMs === 0 || calm ? this.options.pauseMs : Math.min(r.lastPauseMs * 2, this.options.pauseMs * MAX_PAUSE_FACTOR)
-    r.until = now + ms
     r.lastPauseMs = ms
+    // ±25 %: the keys of a flood paused together would otherwise resume together, a burst of their waiting requests
+    const jittered = Math.round(ms * (0.75 + Math.random() * 0.5))
+    r.until = now + jittered
     r.tokens = Math.max(0, r.tokens)
     this.pauses++
-    if (this.pauses % 100 === 1) log('pausing the connections of %s (%s) for %d ms: refused past the tolerance of the key or of its IP (%d pauses so far)', key, ip, ms, this.pauses)
-    for (const c of this.node?.getConnections(connection.remotePeer) ?? [connection]) this.pause(c, ms)
+    if (this.pauses % 100 === 1) log('pausing the connections of %s (%s) for %d ms: refused past the tolerance of the key or of its IP (%d pauses so far)', key, ip, jittered, this.pauses)
+    for (const c of this.node?.getConnections(connection.remotePeer) ?? [connection]) this.pause(c, jittered)
   }
 
   /**
