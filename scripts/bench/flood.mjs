@@ -9,6 +9,7 @@
 // Prints the master's peak RSS (VmHWM), the index size on disk (max while flooding, and its
 // records at the end), the real client's lookup and search p50/p99, and the flood's answers.
 // usage: node scripts/bench/flood.mjs [--keys 200] [--duration 60] [--workers 2] [--flood-from 127.0.0.2] [--pin] [--master-config FILE]
+// --keys 0: no flood, the real client alone against the master (a baseline of the machine, to set beside the figures).
 // --pin: the master on CPU 0, the flood workers on CPU 1 (taskset): on a 2-core machine the attacker's own
 // CPU otherwise competes with the master's, where in reality it is another machine. Printed with the figures.
 import { spawn } from 'node:child_process'
@@ -227,7 +228,8 @@ async function client () {
 
 async function main () {
   const keys = Number(values.keys)
-  const workers = Number(values.workers)
+  // --keys 0: no flood at all, the same client on the same machine (a baseline for the figures)
+  const workers = keys === 0 ? 0 : Number(values.workers)
   const durationMs = Number(values.duration) * 1000
   const dir = mkdtempSync(join(tmpdir(), 'fileshare-flood-'))
   const procs = []
@@ -278,7 +280,7 @@ async function main () {
     console.log(`master ${addr}, RSS ${mem(master.child.pid).rss.toFixed(0)} MiB empty`)
     const real = start(['scripts/bench/flood.mjs', '--role', 'client', '--master', addr, '--dir', dir], 'client')
     await real.next('ready')
-    const perWorker = Math.ceil(keys / workers)
+    const perWorker = workers === 0 ? 0 : Math.ceil(keys / workers)
     const from = values['flood-from'] != null ? ['--flood-from', values['flood-from']] : []
     const ws = Array.from({ length: workers }, (_, w) => start(['scripts/bench/flood.mjs', '--role', 'worker', '--master', addr, '--keys', String(Math.min(perWorker, keys - w * perWorker)), '--index', String(w), ...from], `worker ${w}`, 1))
     const connected = (await Promise.all(ws.map(w => w.next('ready')))).reduce((a, r) => a + r.connected, 0)
