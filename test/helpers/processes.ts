@@ -38,10 +38,16 @@ export interface Proc {
 
 const running = new Set<ChildProcess>()
 
-/** Starts `node script args…` with a clean environment (no FILESHARE_MASTER or DEBUG unless given); `as` runs it as another user (root only). */
-export function run (script: string, args: string[], env: Record<string, string> = {}, as: { uid?: number, gid?: number } = {}): Proc {
+/** Who a child process runs as (root only): another user, or root without some capabilities (`setpriv`, e.g. `['dac_override']`). */
+export interface RunAs { uid?: number, gid?: number, dropCaps?: string[] }
+
+/** Starts `node script args…` with a clean environment (no FILESHARE_MASTER or DEBUG unless given); `as` runs it as another user or with fewer capabilities (root only). */
+export function run (script: string, args: string[], env: Record<string, string> = {}, as: RunAs = {}): Proc {
   const { FILESHARE_MASTER: _, DEBUG: __, ...base } = process.env
-  const child = spawn(process.execPath, [script, ...args], { cwd: ROOT, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...as })
+  const { dropCaps, ...user } = as
+  const command = [process.execPath, script, ...args]
+  if (dropCaps != null) command.unshift('setpriv', '--bounding-set', dropCaps.map(c => `-${c}`).join(','), '--')
+  const child = spawn(command[0], command.slice(1), { cwd: ROOT, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...user })
   running.add(child)
   const events: any[] = []
   const waiters: Array<{ pred: (e: any) => boolean, resolve: (e: any) => void, reject: (err: Error) => void, what: string }> = []

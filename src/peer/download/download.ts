@@ -373,7 +373,7 @@ class Download {
         // HAVE frames come on the session that asked: ask on the new one
         if (worker.partial) this.resyncHaves(worker)
         this.fill(worker)
-      })) return
+      }, () => { this.fill(worker) })) return
       const now = Date.now()
       if (this.rateLimit != null && this.waitForRate(now)) return
       const index = this.chunks.next(worker.slot, now)

@@ -21,7 +21,7 @@ import type { Connection } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
 import { toFileShareError } from '../../errors.js'
 import type { FileShareNode } from '../../node/create-node.js'
-import { connectionPath, type PathKind } from '../../node/addresses.js'
+import { connectionPath, pathOf, type PathKind } from '../../node/addresses.js'
 import { FetchSession, busyDelay } from '../../protocols/fetch/client.js'
 import { openFetchStream, openFreshFetchStream, isStreamOpenFailure, closeIdleRelayed, betterConnection, relayBytesLeft } from './dial.js'
 import { PROVIDER_REDIALS, PROVIDER_RETRY_MS, PARTIAL_PROVIDER_RETRY_MS, BUSY_MAX_RETRIES } from './tuning.js'
@@ -31,6 +31,8 @@ export type { ProviderRef } from './types.js'
 
 /** A failed re-dial is tried again after this long. */
 const REDIAL_RETRY_MS = 250
+/** A relayed connection's renewal that failed is tried again after this long. */
+const RELAY_RENEW_RETRY_MS = 1_000
 
 const log = logger('fileshare:peer:download')
 
@@ -307,7 +309,7 @@ export class ProviderPool {
    * fit, a fresh relayed connection is opened and new requests go there, while the ones in
    * flight finish on the old one; no byte is lost to the cut and there is no gap.
    */
-  roomFor (link: ProviderLink, length: number, depth: number, moved: () => void): boolean {
+  roomFor (link: ProviderLink, length: number, depth: number, moved: () => void, refill: () => void): boolean {
     if (link.path !== 'relayed') return true
     const connection = this.sessionConnections.get(link.session)
     if (connection == null) return true
@@ -315,11 +317,12 @@ export class ProviderPool {
     if (left === Infinity) return true
     const margin = 64 * 1024 + left / 100
     const committed = (link.session.inFlight + 1) * length + margin
-    if (left < committed + (depth + 2) * length) this.renew(link, connection, moved)
+    if (left < committed + (depth + 2) * length) this.renew(link, connection, moved, refill)
     return left >= committed
   }
 
-  private renew (link: ProviderLink, connection: Connection, moved: () => void): void {
+  /** A renewal that failed is tried again after RELAY_RENEW_RETRY_MS (`refill` asks for room again), so requests held back for it never wait forever. */
+  private renew (link: ProviderLink, connection: Connection, moved: () => void, refill: () => void): void {
     if (link.moving === true || this.host.ended()) return
     link.moving = true
     log('provider %s: %d bytes left on the relayed connection, opening a fresh one', link.peer, relayBytesLeft(connection))
@@ -340,14 +343,28 @@ export class ProviderPool {
       moved()
     }, (err: any) => {
       link.moving = false
-      log('provider %s: no fresh relayed connection: %s', link.peer, err?.message ?? err)
+      log('provider %s: no fresh relayed connection (again in %d ms): %s', link.peer, RELAY_RENEW_RETRY_MS, err?.message ?? err)
+      const timer = setTimeout(() => {
+        this.retryTimers.delete(timer)
+        if (this.host.current(link) && !this.host.ended()) refill()
+      }, RELAY_RENEW_RETRY_MS)
+      this.retryTimers.add(timer)
     })
   }
 
-  /** Closes a session a worker no longer uses once nothing is in flight on it, then the relayed connection it ran on. */
+  /**
+   * Closes a session a worker no longer uses once nothing is in flight on it, then the
+   * relayed connection it ran on once that carries no stream; after a move to a direct
+   * path, every idle relayed connection to the peer. Only its own on a renewal: a fresh
+   * relayed connection being opened has no stream yet and must not be closed under it.
+   */
   retireSession (session: FetchSession, link: ProviderLink): void {
     if (session.inFlight !== 0 || session.closed) return
-    void session.close().then(() => { closeIdleRelayed(this.node, link.ref.peer) })
+    const connection = this.sessionConnections.get(session)
+    void session.close().then(() => {
+      if (link.path === 'direct') closeIdleRelayed(this.node, link.ref.peer)
+      else if (connection?.status === 'open' && pathOf(connection) === 'relayed' && connection.streams.length === 0) connection.close().catch(() => {})
+    })
   }
 
   drop (peer: string, reason: string): void {
