@@ -12,7 +12,8 @@ import type { ReachabilityMode } from './types.js'
 import {
   PROVIDER_GRACE_MS, MAX_FILES_PER_PEER, MASTER_REQUESTS_PER_SECOND, MASTER_REQUEST_BURST, MAX_RECORDS, MAX_RECORDS_PER_IP,
   MAX_INDEX_BYTES, PRUNE_AFTER_MS, MAX_CONNECTIONS_PER_IP, CONNECTIONS_PER_IP_PER_SECOND, IDLE_CONNECTION_MS, RESERVATIONS_PER_IP,
-  REQUESTS_PER_IP_PER_SECOND, REQUEST_BURST_PER_IP, INDEX_MS_PER_IP_PER_SECOND, INDEX_BURST_MS_PER_IP, INDEX_DUTY_PERCENT
+  REQUESTS_PER_IP_PER_SECOND, REQUEST_BURST_PER_IP, INDEX_MS_PER_IP_PER_SECOND, INDEX_BURST_MS_PER_IP, INDEX_DUTY_PERCENT,
+  REFUSALS_BEFORE_PAUSE, REFUSAL_PAUSE_MS
 } from './master/tuning.js'
 import { REQUEST_TIMEOUT_MS } from './protocols/constants.js'
 import { DIALBACK_PER_IP_PER_MINUTE } from './protocols/dialback/constants.js'
@@ -47,6 +48,8 @@ export interface MasterDefaults {
   indexMsPerIpPerSecond: number
   indexBurstMsPerIp: number
   indexDutyPercent: number
+  refusalsBeforePause: number
+  refusalPauseMs: number
   /** CLI only: the dashboard's address (--web), or null */
   web: string | null
   /** CLI only: a /metrics-only server's address (--metrics), or null */
@@ -109,6 +112,8 @@ export const MASTER_DEFAULTS: Readonly<MasterDefaults> = Object.freeze({
   indexMsPerIpPerSecond: INDEX_MS_PER_IP_PER_SECOND,
   indexBurstMsPerIp: INDEX_BURST_MS_PER_IP,
   indexDutyPercent: INDEX_DUTY_PERCENT,
+  refusalsBeforePause: REFUSALS_BEFORE_PAUSE,
+  refusalPauseMs: REFUSAL_PAUSE_MS,
   web: null,
   metrics: null,
   relay: Object.freeze({

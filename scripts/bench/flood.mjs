@@ -8,7 +8,8 @@
 // stops by itself after the duration (+ a safety timer), everything is on 127.0.0.1.
 // Prints the master's peak RSS (VmHWM), the index size on disk (max while flooding, and its
 // records at the end), the real client's lookup and search p50/p99, and the flood's answers.
-// usage: node scripts/bench/flood.mjs [--keys 200] [--duration 60] [--workers 2] [--flood-from 127.0.0.2] [--pin]
+// usage: node scripts/bench/flood.mjs [--keys 200] [--duration 60] [--workers 2] [--flood-from 127.0.0.2] [--pin] [--master-config FILE]
+// --keys 0: no flood, the real client alone against the master (a baseline of the machine, to set beside the figures).
 // --pin: the master on CPU 0, the flood workers on CPU 1 (taskset): on a 2-core machine the attacker's own
 // CPU otherwise competes with the master's, where in reality it is another machine. Printed with the figures.
 import { spawn } from 'node:child_process'
@@ -32,7 +33,9 @@ const { values } = parseArgs({
     // the flood's source address: another loopback address plays another household (default: the kernel's, 127.0.0.1)
     'flood-from': { type: 'string' },
     // the attacker is another machine in reality: run the flood workers on CPU 1 and the master on CPU 0 (taskset)
-    pin: { type: 'boolean', default: false }
+    pin: { type: 'boolean', default: false },
+    // a JSON file whose keys override the shipped config/master.json (an A/B of the limits; printed)
+    'master-config': { type: 'string' }
   }
 })
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -187,13 +190,22 @@ async function client () {
   const lookup = []
   const search = []
   const failures = {}
+  const failureSamples = new Set()
+  /** lookups over 100 ms: when they ended (UTC) and how long they took, to set beside the master's loop trace */
+  const slow = []
+  // the client's own event loop: a slow lookup may wait here rather than at the master
+  const { monitorEventLoopDelay } = await import('node:perf_hooks')
+  const loop = monitorEventLoopDelay({ resolution: 10 })
+  loop.enable()
   for (let i = 0; Date.now() < deadline; i++) {
     const t = process.hrtime.bigint()
     try {
       if (i % 2 === 0) {
         const { providers } = await searcher.master.providers(id)
         if (providers.length !== 1) throw Object.assign(new Error('wrong providers'), { code: 'WRONG' })
-        lookup.push(Number(process.hrtime.bigint() - t) / 1e6)
+        const ms = Number(process.hrtime.bigint() - t) / 1e6
+        lookup.push(ms)
+        if (ms > 100 && slow.length < 50) slow.push([new Date().toISOString().slice(11, 23), Math.round(ms)])
       } else {
         const hits = await searcher.search('real client file')
         if (hits.length !== 1) throw Object.assign(new Error('wrong hits'), { code: 'WRONG' })
@@ -202,10 +214,13 @@ async function client () {
     } catch (err) {
       const c = err?.code ?? 'ERROR'
       failures[c] = (failures[c] ?? 0) + 1
+      if (failureSamples.size < 5) failureSamples.add(`${i % 2 === 0 ? 'lookup' : 'search'}: ${String(err?.message ?? err).slice(0, 200)}`)
     }
     await sleep(20)
   }
-  say({ phase: 'done', lookup, search, failures })
+  loop.disable()
+  const clientLoop = { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 }
+  say({ phase: 'done', lookup, search, failures, failureSamples: [...failureSamples], clientLoop, slow })
   await searcher.stop()
   await sharer.stop()
   process.exit(0)
@@ -213,7 +228,8 @@ async function client () {
 
 async function main () {
   const keys = Number(values.keys)
-  const workers = Number(values.workers)
+  // --keys 0: no flood at all, the same client on the same machine (a baseline for the figures)
+  const workers = keys === 0 ? 0 : Number(values.workers)
   const durationMs = Number(values.duration) * 1000
   const dir = mkdtempSync(join(tmpdir(), 'fileshare-flood-'))
   const procs = []
@@ -256,13 +272,15 @@ async function main () {
     // the shipped limits (config/master.json), nothing lifted
     // FLOOD_MASTER_NODE_ARGS: extra node flags for the master alone (e.g. --cpu-prof, to see where its time goes)
     const masterNodeArgs = (process.env.FLOOD_MASTER_NODE_ARGS ?? '').split(' ').filter(a => a !== '')
-    const master = start([...masterNodeArgs, 'dist/master.js', '--listen', '/ip4/127.0.0.1/tcp/0', '--data', data, '--json'], 'master', 0)
+    const overrides = values['master-config'] != null ? ['--config', values['master-config']] : []
+    if (overrides.length > 0) console.log(`master config overrides: ${readFileSync(values['master-config'], 'utf8').trim()}`)
+    const master = start([...masterNodeArgs, 'dist/master.js', '--listen', '/ip4/127.0.0.1/tcp/0', '--data', data, '--json', ...overrides], 'master', 0)
     const addr = (await master.next('ready')).addrs[0]
     if (values.pin) console.log('pinned: master on CPU 0, flood workers on CPU 1 (taskset), the real client unpinned')
     console.log(`master ${addr}, RSS ${mem(master.child.pid).rss.toFixed(0)} MiB empty`)
     const real = start(['scripts/bench/flood.mjs', '--role', 'client', '--master', addr, '--dir', dir], 'client')
     await real.next('ready')
-    const perWorker = Math.ceil(keys / workers)
+    const perWorker = workers === 0 ? 0 : Math.ceil(keys / workers)
     const from = values['flood-from'] != null ? ['--flood-from', values['flood-from']] : []
     const ws = Array.from({ length: workers }, (_, w) => start(['scripts/bench/flood.mjs', '--role', 'worker', '--master', addr, '--keys', String(Math.min(perWorker, keys - w * perWorker)), '--index', String(w), ...from], `worker ${w}`, 1))
     const connected = (await Promise.all(ws.map(w => w.next('ready')))).reduce((a, r) => a + r.connected, 0)
@@ -286,14 +304,16 @@ async function main () {
     const db = new Database(join(data, 'index.sqlite'), { readonly: true })
     const records = db.prepare('SELECT COUNT(*) FROM files').pluck().get()
     db.close()
-    const { lookup, search, failures } = measured
+    const { lookup, search, failures, failureSamples, clientLoop, slow } = measured
     console.log('')
-    console.log('| real client during the flood | requests | p50 ms | p99 ms | max ms |')
-    console.log('|---|---|---|---|---|')
-    console.log(`| lookup (providers of its file) | ${lookup.length} | ${pct(lookup, 0.5).toFixed(1)} | ${pct(lookup, 0.99).toFixed(1)} | ${Math.max(...lookup).toFixed(1)} |`)
-    console.log(`| search (3 words) | ${search.length} | ${pct(search, 0.5).toFixed(1)} | ${pct(search, 0.99).toFixed(1)} | ${Math.max(...search).toFixed(1)} |`)
+    console.log('| real client during the flood | requests | p50 ms | p95 ms | p99 ms | max ms |')
+    console.log('|---|---|---|---|---|---|')
+    console.log(`| lookup (providers of its file) | ${lookup.length} | ${pct(lookup, 0.5).toFixed(1)} | ${pct(lookup, 0.95).toFixed(1)} | ${pct(lookup, 0.99).toFixed(1)} | ${Math.max(...lookup).toFixed(1)} |`)
+    console.log(`| search (3 words) | ${search.length} | ${pct(search, 0.5).toFixed(1)} | ${pct(search, 0.95).toFixed(1)} | ${pct(search, 0.99).toFixed(1)} | ${Math.max(...search).toFixed(1)} |`)
     console.log('')
-    console.log(`real client failures: ${JSON.stringify(failures)}`)
+    console.log(`real client failures: ${JSON.stringify(failures)}${failureSamples.length > 0 ? ` e.g. ${JSON.stringify(failureSamples)}` : ''}`)
+    if (process.env.FLOOD_SLOW === '1') console.log(`slow lookups (ended at, ms): ${JSON.stringify(slow)}`)
+    console.log(`real client's own event loop delay: p50 ${clientLoop.p50.toFixed(1)} ms, p99 ${clientLoop.p99.toFixed(1)} ms, max ${clientLoop.max.toFixed(1)} ms`)
     console.log(`master: peak RSS (VmHWM) ${hwm.toFixed(0)} MiB, max RSS sampled ${maxRss.toFixed(0)} MiB, ${rss.toFixed(0)} MiB at the end`)
     console.log(`index: ${(maxSize / 2 ** 20).toFixed(1)} MiB on disk at most (db + WAL), ${records} records at the end`)
     console.log(`flood answers: ${JSON.stringify(answers)}`)

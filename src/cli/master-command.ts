@@ -69,7 +69,9 @@ export const masterCommand: CommandSpec = {
       requestBurstPerIp: config.requestBurstPerIp,
       indexMsPerIpPerSecond: config.indexMsPerIpPerSecond,
       indexBurstMsPerIp: config.indexBurstMsPerIp,
-      indexDutyPercent: config.indexDutyPercent
+      indexDutyPercent: config.indexDutyPercent,
+      refusalsBeforePause: config.refusalsBeforePause,
+      refusalPauseMs: config.refusalPauseMs
     })
     const addrs = master.addrs()
     out.event('ready', { peerId: master.peerId, addrs }, `SwarmMaster ${master.peerId} ready; peers pass one of these as --master:\n${addrs.map(a => `  ${a}`).join('\n')}\nCtrl-C stops it.`)

@@ -213,7 +213,8 @@ function counted (c: Connection): string | undefined {
   return ipOf(c.remoteAddr)
 }
 
-function ipOf (addr: Multiaddr): string | undefined {
+/** The IP of a direct address (undefined for a relayed one). */
+export function ipOf (addr: Multiaddr): string | undefined {
   const s = addr.toString()
   if (s.includes('/p2p-circuit')) return undefined
   return addr.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')?.value

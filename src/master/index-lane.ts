@@ -16,11 +16,19 @@
  *   time of its slices), and so has each key; a request is refused at once (RATE_LIMITED,
  *   nothing touches SQLite) when its key is over budget, or when its IP is over budget and
  *   the key has itself been busy lately: a quiet key of a busy household still gets in.
- *   Queues are bounded per key, per IP and in all.
+ *   Queues are bounded per key, per IP and in all; when the lane is full, a request of an
+ *   IP with less waiting pushes out the newest request of the IP with the most (answered
+ *   RATE_LIMITED): a flood from some IPs cannot fill the lane against a quiet one.
+ * - the wait a request is refused for (maxWaitMs) is its own: in round-robin it waits for
+ *   its own IP's work ahead of it and for as much of each other IP's, not for all the
+ *   lane holds (one IP's backlog must not refuse another IP's requests).
  */
 import { logger } from '@libp2p/logger'
+import { FileShareError } from '../errors.js'
 
 const log = logger('fileshare:master:index-lane')
+/** every refusal with its reason (diagnosis; off by default) */
+const refusedLog = logger('fileshare:master:index-lane:refused')
 
 export interface IndexLaneOptions {
   /** ms of lane time per second one IP earns (token bucket refill) */
@@ -56,6 +64,10 @@ interface Job {
 interface IpQueue {
   /** keys with work waiting, in round-robin order */
   keys: Map<string, Job[]>
+  /** requests of this IP waiting (or running) */
+  queued: number
+  /** estimated ms of this IP's slices waiting */
+  pendingMs: number
 }
 
 /** Key and IP budgets not touched for this long are forgotten (they would be full again). */
@@ -102,23 +114,84 @@ export class IndexLane {
     const keyTokens = this.level(this.keyBuckets, key, this.keyRate, this.keyBurst, now)
     const ipTokens = this.level(this.ipBuckets, ip, this.options.msPerIpPerSecond, this.options.burstMsPerIp, now)
     const waiting = this.queues.get(ip)
-    const ipQueued = waiting == null ? 0 : [...waiting.keys.values()].reduce((n, jobs) => n + jobs.length, 0)
+    const ipQueued = waiting?.queued ?? 0
     const keyQueued = waiting?.keys.get(key)?.length ?? 0
     const quiet = keyTokens >= this.keyBurst / 2
-    const ok = keyTokens > 0 &&
-      (ipTokens > 0 || (quiet && ipTokens > -this.options.burstMsPerIp)) &&
-      keyQueued < this.options.maxQueuedPerKey &&
-      ipQueued < this.options.maxQueuedPerIp &&
-      this.queued < this.options.maxQueued &&
-      (this.pendingMs + cost) / this.options.duty <= this.options.maxWaitMs
+    const reason = keyTokens <= 0
+      ? 'key budget'
+      : !(ipTokens > 0 || (quiet && ipTokens > -this.options.burstMsPerIp))
+          ? 'IP budget'
+          : keyQueued >= this.options.maxQueuedPerKey
+            ? 'key queue'
+            : ipQueued >= this.options.maxQueuedPerIp
+              ? 'IP queue'
+              : this.queued >= this.options.maxQueued && !this.pushOut(ipQueued)
+                ? 'lane queue'
+                : this.waitMs(waiting, cost) > this.options.maxWaitMs ? 'lane wait' : null
+    const ok = reason == null
     if (ok) {
       this.charge(this.keyBuckets, key, cost, this.keyRate, this.keyBurst, now)
       this.charge(this.ipBuckets, ip, cost, this.options.msPerIpPerSecond, this.options.burstMsPerIp, now)
     } else {
       this.refused++
       if (this.refused % 1000 === 1) log('refusing index work of %s from %s (key %d ms, IP %d ms of budget, %d queued)', key, ip, Math.round(keyTokens), Math.round(ipTokens), this.queued)
+      refusedLog('%s from %s refused: %s (key %d ms, IP %d ms, %d queued, %d ms pending)', key, ip, reason, Math.round(keyTokens), Math.round(ipTokens), this.queued, Math.round(this.pendingMs))
     }
     return ok
+  }
+
+  /** Requests waiting in the lane (or running), in all. */
+  get waiting (): number {
+    return this.queued
+  }
+
+  /** How long the work waiting in the lane, all IPs together, would take to run at the duty, ms (estimated). */
+  get backlogMs (): number {
+    return this.pendingMs / this.options.duty
+  }
+
+  /**
+   * How long a new request of `cost` ms from the IP whose queue is `own` would wait, ms:
+   * round-robin over IPs runs its IP's work ahead of it, and of each other IP at most as much.
+   */
+  private waitMs (own: IpQueue | undefined, cost: number): number {
+    const mine = (own?.pendingMs ?? 0) + cost
+    let ahead = 0
+    for (const q of this.queues.values()) if (q !== own) ahead += Math.min(q.pendingMs, mine)
+    return (ahead + mine) / this.options.duty
+  }
+
+  /**
+   * The lane is full: refuses the newest request of the IP with the most waiting, if that
+   * IP has more than one request more than the newcomer's (`ipQueued`); whether one was.
+   */
+  private pushOut (ipQueued: number): boolean {
+    let heaviest: [string, IpQueue] | undefined
+    for (const entry of this.queues) if (heaviest == null || entry[1].queued > heaviest[1].queued) heaviest = entry
+    if (heaviest == null || heaviest[1].queued <= ipQueued + 1) return false
+    const [ip, q] = heaviest
+    // the key of that IP with the most waiting gives up its newest request not yet started
+    let victim: [string, Job[]] | undefined
+    for (const entry of q.keys) if (victim == null || entry[1].length > victim[1].length) victim = entry
+    if (victim == null) return false
+    const [key, jobs] = victim
+    const job = jobs[jobs.length - 1]
+    if (job == null || job.results.length > 0) return false
+    jobs.pop()
+    if (jobs.length === 0) q.keys.delete(key)
+    if (q.keys.size === 0) this.queues.delete(ip)
+    this.dequeued(q, job.estimate * job.steps.length)
+    job.reject(new FileShareError('RATE_LIMITED', 'the index lane is full: pushed out for a request of a less busy IP address'))
+    this.refused++
+    return true
+  }
+
+  /** Bookkeeping of a job leaving the lane with `pendingMs` of its estimate not yet run. */
+  private dequeued (q: IpQueue, pendingMs: number): void {
+    this.queued--
+    q.queued--
+    this.pendingMs -= pendingMs
+    q.pendingMs -= pendingMs
   }
 
   /**
@@ -128,14 +201,16 @@ export class IndexLane {
   async run<T> (ip: string, key: string, steps: Array<() => T>): Promise<T[]> {
     if (this.stopped) throw new Error('the index lane is stopped')
     const estimate = this.sliceMs
-    this.pendingMs += estimate * steps.length
     return await new Promise<T[]>((resolve, reject) => {
       let q = this.queues.get(ip)
-      if (q == null) this.queues.set(ip, q = { keys: new Map() })
+      if (q == null) this.queues.set(ip, q = { keys: new Map(), queued: 0, pendingMs: 0 })
       let jobs = q.keys.get(key)
       if (jobs == null) q.keys.set(key, jobs = [])
       jobs.push({ estimate, steps, results: [], resolve: resolve as (r: unknown[]) => void, reject })
       this.queued++
+      q.queued++
+      this.pendingMs += estimate * steps.length
+      q.pendingMs += estimate * steps.length
       this.kick()
     })
   }
@@ -176,6 +251,7 @@ export class IndexLane {
     const step = job.steps[job.results.length]
     this.running = true
     const started = performance.now()
+    const cpuBefore = process.cpuUsage()
     let failed: unknown
     let failedAtAll = false
     try {
@@ -185,19 +261,22 @@ export class IndexLane {
       failedAtAll = true
     }
     const took = performance.now() - started
+    // budgets are charged in CPU time: time the master was descheduled (a loaded host) is not the requester's doing
+    const cpu = process.cpuUsage(cpuBefore)
+    const cost = Math.min(took, (cpu.user + cpu.system) / 1000)
     this.running = false
     const now = Date.now()
     // admission charged the estimate: charge the difference
-    this.charge(this.keyBuckets, key, took - job.estimate, this.keyRate, this.keyBurst, now)
-    this.charge(this.ipBuckets, ip, took - job.estimate, this.options.msPerIpPerSecond, this.options.burstMsPerIp, now)
+    this.charge(this.keyBuckets, key, cost - job.estimate, this.keyRate, this.keyBurst, now)
+    this.charge(this.ipBuckets, ip, cost - job.estimate, this.options.msPerIpPerSecond, this.options.burstMsPerIp, now)
     this.sliceMs = this.sliceMs * 0.9 + took * 0.1
     this.pendingMs -= job.estimate
+    q.pendingMs -= job.estimate
     const done = failedAtAll || job.results.length >= job.steps.length
     if (done) {
-      // steps skipped after a failure were estimated too
-      this.pendingMs -= job.estimate * (job.steps.length - job.results.length - (failedAtAll ? 1 : 0))
       jobs.shift()
-      this.queued--
+      // steps skipped after a failure were estimated too
+      this.dequeued(q, job.estimate * (job.steps.length - job.results.length - (failedAtAll ? 1 : 0)))
       if (failedAtAll) job.reject(failed)
       else job.resolve(job.results)
     }

@@ -180,9 +180,10 @@ export class IndexStore {
       deleteFile: db.prepare('DELETE FROM files WHERE peer = ? AND path = ?'),
       countFiles: db.prepare('SELECT COUNT(*) FROM files WHERE peer = ?').pluck(),
       countIdRows: db.prepare('SELECT COUNT(*) FROM files WHERE id = ?').pluck(),
+      // CROSS JOIN: from the window of providers to their peer rows (left free, the planner scanned every live peer)
       providerWindow: db.prepare(`SELECT w.peer AS peer, p.since AS since
         FROM (SELECT DISTINCT peer FROM files WHERE id = @id ORDER BY peer LIMIT @limit OFFSET @offset) w
-        JOIN peers p ON p.peer = w.peer AND p.live = 1`),
+        CROSS JOIN peers p ON p.peer = w.peer AND p.live = 1`),
       partialPeers: db.prepare(`SELECT f.peer FROM files f JOIN peers p ON p.peer = f.peer AND p.live = 1
         WHERE f.id = ? GROUP BY f.peer HAVING MIN(f.partial) = 1`).pluck(),
       describe: db.prepare(`SELECT f.id, f.name, f.path, f.size, COUNT(DISTINCT f.peer) AS providers,
@@ -192,15 +193,20 @@ export class IndexStore {
         (SELECT COUNT(*) FROM files f JOIN peers p ON p.peer = f.peer AND p.live = 1) AS liveFiles,
         (SELECT COUNT(*) FROM peers WHERE live = 1) AS livePeers`),
       livePeers: db.prepare(`SELECT p.peer, (SELECT COUNT(*) FROM files f WHERE f.peer = p.peer) AS files FROM peers p WHERE p.live = 1 ORDER BY p.peer LIMIT ?`),
+      // by the name index (a path's name is its base name, so `path = q` has name = baseName(q));
+      // CROSS JOIN: from those rows to their peers, not from every live peer's files (40 ms at 60 000 records)
       byName: db.prepare(`SELECT f.id, f.name, f.path, f.size, COUNT(DISTINCT f.peer) AS providers,
         COUNT(DISTINCT CASE WHEN f.partial = 0 THEN f.peer END) AS seeders
-        FROM files f JOIN peers p ON p.peer = f.peer AND p.live = 1
-        WHERE f.name = @q OR f.path = @q GROUP BY f.id ORDER BY providers DESC LIMIT @limit`),
+        FROM files f CROSS JOIN peers p ON p.peer = f.peer AND p.live = 1
+        WHERE f.name IN (@q, @base) AND (f.name = @q OR f.path = @q) GROUP BY f.id ORDER BY providers DESC LIMIT @limit`),
+      // CROSS JOIN keeps SQLite's join order: from the FTS matches to their rows. Left free, the
+      // planner started from the live peers and read every file of each (14 ms for a query
+      // matching one name among 60 000 records, 0.2 ms this way)
       search: db.prepare(`SELECT f.id, f.name, f.path, f.size, COUNT(DISTINCT f.peer) AS providers,
         COUNT(DISTINCT CASE WHEN f.partial = 0 THEN f.peer END) AS seeders
         FROM (SELECT rowid FROM names WHERE names MATCH @q LIMIT ${SEARCH_SCAN_LIMIT}) m
-        JOIN files f ON f.rowid = m.rowid
-        JOIN peers p ON p.peer = f.peer AND p.live = 1
+        CROSS JOIN files f ON f.rowid = m.rowid
+        CROSS JOIN peers p ON p.peer = f.peer AND p.live = 1
         GROUP BY f.id ORDER BY providers DESC, f.name LIMIT @limit`)
     }
   }
@@ -336,7 +342,7 @@ export class IndexStore {
 
   /** Files whose name or whole path is exactly `name`, grouped by content id. */
   findByName (name: string, limit: number): SearchHit[] {
-    return (this.stmts.byName.all({ q: name, limit }) as any[]).map(toHit)
+    return (this.stmts.byName.all({ q: name, base: baseName(name), limit }) as any[]).map(toHit)
   }
 
   /** Word / word-prefix search over paths; an empty result for a query with no words. */

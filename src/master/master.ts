@@ -15,12 +15,15 @@ import { IndexStore, isStorageError } from './index-store.js'
 import { Liveness } from './liveness.js'
 import { peerRateLimiter } from './rate-limiter.js'
 import { relayGate, type RelayGateTarget } from './relay-gate.js'
-import { ConnectionGuard } from './connection-guard.js'
+import type { Connection } from '@libp2p/interface'
+import { ConnectionGuard, ipOf as ipOfAddr } from './connection-guard.js'
 import { VerifiedAddrs } from './verified-addrs.js'
 import { RESERVATION_REGISTRATION_WAIT_MS, INDEX_QUEUED_PER_KEY, INDEX_QUEUED_PER_IP, INDEX_QUEUED, INDEX_MAX_WAIT_MS, MAX_CONNECTIONS_PER_PEER } from './tuning.js'
 import { IndexLane } from './index-lane.js'
 import { PeerStoreJanitor } from './peer-store-janitor.js'
 import { FairLimiter } from './fair-limiter.js'
+import { traceLoopDelay } from './loop-delay.js'
+import { RefusalPenalty } from './refusal-penalty.js'
 import { registerServer } from '../protocols/register/index.js'
 import { lookupServer } from '../protocols/lookup/index.js'
 import { dialBackServer } from '../protocols/dialback/index.js'
@@ -152,7 +155,7 @@ export interface MasterOptions {
   /**
    * ms of index work (register writes, searches) one IP earns per second in the index lane
    * (fair queues, master/index-lane.ts); over it → RATE_LIMITED
-   * @default 250
+   * @default 125
    */
   indexMsPerIpPerSecond?: number
   /**
@@ -162,9 +165,21 @@ export interface MasterOptions {
   indexBurstMsPerIp?: number
   /**
    * share of the event loop the index work may take while there is some, percent (5–100)
-   * @default 50
+   * @default 25
    */
   indexDutyPercent?: number
+  /**
+   * RATE_LIMITED answers one key may get in a row (earning one back a second) before its
+   * connections stop being read for `refusalPauseMs` (0 = never pause)
+   * @default 5
+   */
+  refusalsBeforePause?: number
+  /**
+   * how long the connections of a key refused past `refusalsBeforePause` are not read, ms
+   * (doubling, up to 16 times, while the key keeps being refused right after a pause)
+   * @default 2000
+   */
+  refusalPauseMs?: number
 }
 
 export interface Master {
@@ -178,6 +193,10 @@ export interface Master {
   readonly connections: ConnectionGuard
   /** dial-back results per peer */
   readonly verified: VerifiedAddrs
+  /** where register writes and searches wait their turn (fair over IPs, budgeted) */
+  readonly indexLane: Pick<IndexLane, 'waiting' | 'backlogMs' | 'refused'>
+  /** pauses the connections of keys that keep asking after RATE_LIMITED */
+  readonly penalty: Pick<RefusalPenalty, 'pauses' | 'isPaused'>
   /** forgets peer-store entries of peers neither connected nor registered */
   readonly peerStoreJanitor: PeerStoreJanitor
   /** deletes the records of peers not live for pruneAfterMs now (also runs on a timer); returns the records deleted */
@@ -220,6 +239,14 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
     })
     cleanup.push(() => { lane.stop() })
     let started: FileShareNode | null = null
+    // a key that keeps asking after RATE_LIMITED is not read for a while (each refusal costs a stream and frames)
+    const penalty = new RefusalPenalty({
+      tolerance: options.refusalsBeforePause ?? d.refusalsBeforePause,
+      pauseMs: options.refusalPauseMs ?? d.refusalPauseMs,
+      exempt: peer => started?.services.relay?.reservations.has(peer) === true
+    })
+    // after the answer is on its way
+    const refused = (connection: Connection): void => { setImmediate(() => { penalty.refused(connection) }) }
     // per-IP connection cap and idle reaper (issue 10)
     const guard = new ConnectionGuard({
       maxPerIp: options.maxConnectionsPerIp ?? d.maxConnectionsPerIp,
@@ -228,6 +255,7 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
       registered: peer => index.isLive(peer) === true,
       reserved: peer => started?.services.relay?.reservations.has(peer) === true
     })
+    const guardGater = guard.gater()
     // the protocol servers are libp2p services: started and stopped with the node
     let tracker: Liveness | null = null
     const services = {
@@ -245,7 +273,8 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
         onRegistered: (peer, connection) => {
           tracker?.connected(peer)
           if (connection != null) guard.used(connection)
-        }
+        },
+        onRefused: refused
       }),
       lookup: lookupServer({
         store: index,
@@ -254,7 +283,8 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
         requestTimeoutMs,
         verified,
         lane,
-        onRequest: connection => { guard.used(connection) }
+        onRequest: connection => { guard.used(connection) },
+        onRefused: refused
       }),
       dialBack: dialBackServer({
         checksPerIpPerMinute: options.dialBackPerIpPerMinute ?? d.dialBackPerIpPerMinute,
@@ -280,7 +310,12 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
       relayServer: { ...d.relay, ...options.relay },
       maxConnections: options.maxConnections ?? d.maxConnections,
       inboundConnectionsPerIpPerSecond: options.connectionsPerIpPerSecond ?? d.connectionsPerIpPerSecond,
-      connectionGater: { ...gate, ...guard.gater() },
+      connectionGater: {
+        ...gate,
+        ...guardGater,
+        // an IP whose keys keep being refused gets few handshakes (refused before noise, the costly part)
+        denyInboundConnection: maConn => penalty.denyHandshake(ipOfAddr(maConn.remoteAddr)) || guardGater.denyInboundConnection?.(maConn) === true
+      },
       services
     })
     started = node
@@ -289,6 +324,8 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
     gateTarget = { node, index, verified }
     guard.start(node)
     cleanup.push(() => { guard.stop() })
+    penalty.start(node)
+    cleanup.push(() => { penalty.stop() })
     // the peer store keeps only peers that are connected or registered (nothing grows per stranger)
     const janitor = new PeerStoreJanitor({ indexed: peer => index.isLive(peer) !== undefined })
     janitor.start(node)
@@ -314,6 +351,9 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
     const liveness = tracker = new Liveness(node, index, options.providerGraceMs ?? d.providerGraceMs)
     liveness.start()
     cleanup.push(() => { liveness.stop() })
+    // DEBUG=fileshare:master:loop: the event loop's delay, logged every few seconds (benches, diagnosis)
+    const stopLoopTrace = traceLoopDelay()
+    cleanup.push(stopLoopTrace)
 
     // records of peers gone for longer than pruneAfterMs are deleted (a storage error is logged, never thrown)
     const pruneAfterMs = options.pruneAfterMs ?? d.pruneAfterMs
@@ -342,6 +382,8 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
       liveness,
       connections: guard,
       verified,
+      indexLane: lane,
+      penalty,
       peerStoreJanitor: janitor,
       prune,
       async stop () {
@@ -351,6 +393,8 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
         node.removeEventListener('peer:identify', onIdentify)
         node.removeEventListener('peer:update', onUpdate)
         node.removeEventListener('peer:disconnect', onGone)
+        stopLoopTrace()
+        penalty.stop()
         guard.stop()
         janitor.stop()
         liveness.stop()

@@ -48,17 +48,33 @@ export const RESERVATION_REGISTRATION_WAIT_MS = 5_000
 export const REQUESTS_PER_IP_PER_SECOND = 200
 export const REQUEST_BURST_PER_IP = 400
 /**
- * The index lane (index-lane.ts): ms of index work (register writes, searches) one IP earns
- * per second and may bank. 250 ms/s lets one IP register ≈ 1 000 records a second (a
- * 100 000-file share in a couple of minutes) and takes a quarter of a core at most.
+ * The index lane (index-lane.ts): ms of CPU time of index work (register writes, searches)
+ * one IP earns per second and may bank. 125 ms/s lets one IP register ≈ 500 records a
+ * second of the flood bench's long random names (≈ 0.25 ms a record with the word index),
+ * more of real names (a 100 000-file share in 2–3 minutes), and takes an eighth of a core at
+ * most: at 250 ms/s one flooding IP alone kept the master's loop too busy for lookups under
+ * 100 ms (BENCHMARKS.md, the flood bench).
  */
-export const INDEX_MS_PER_IP_PER_SECOND = 250
+export const INDEX_MS_PER_IP_PER_SECOND = 125
 export const INDEX_BURST_MS_PER_IP = 1_000
-/** Share of the event loop the index lane may take while it has work (lookups and handshakes keep the rest). */
-export const INDEX_DUTY_PERCENT = 50
+/**
+ * Share of the event loop the index lane may take while it has work (lookups and handshakes
+ * keep the rest). It binds when many IPs register at once, e.g. every peer re-registering
+ * after a master restart: about 1 000–2 500 records a second in all then.
+ */
+export const INDEX_DUTY_PERCENT = 25
 /** Requests waiting in the index lane: per key, per IP, in all (beyond: RATE_LIMITED). */
 export const INDEX_QUEUED_PER_KEY = 8
 export const INDEX_QUEUED_PER_IP = 64
 export const INDEX_QUEUED = 1_024
 /** A request that would wait in the index lane longer than this (estimated) is refused (RATE_LIMITED), ms. */
 export const INDEX_MAX_WAIT_MS = 3_000
+/**
+ * RATE_LIMITED answers one key may get in a row (it earns one back a second) before the
+ * master stops reading its connections for REFUSAL_PAUSE_MS (refusal-penalty.ts): each
+ * refused request still costs a stream and several encrypted frames. An honest client backs
+ * off after RATE_LIMITED and never gets here.
+ */
+export const REFUSALS_BEFORE_PAUSE = 5
+/** The first pause of such a key's connections, ms (doubling, up to 16 times, while it keeps on). */
+export const REFUSAL_PAUSE_MS = 2_000

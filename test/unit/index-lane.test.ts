@@ -16,11 +16,16 @@ const options: IndexLaneOptions = {
   maxWaitMs: 60_000
 }
 
-/** A step that keeps the CPU for at least `ms` (what the lane measures and charges). */
+/**
+ * A step that keeps the CPU for at least `ms`, in wall time and in CPU time (the lane charges
+ * the lesser: a loaded host stretches wall time, other threads add CPU time).
+ */
 function busy (ms: number, out?: string[], tag?: string): () => string {
   return () => {
+    const start = process.cpuUsage()
     const end = performance.now() + ms
-    while (performance.now() < end) {}
+    const used = (): number => { const u = process.cpuUsage(start); return (u.user + u.system) / 1000 }
+    while (performance.now() < end || used() < ms) {}
     if (out != null && tag != null) out.push(tag)
     return tag ?? ''
   }
@@ -77,8 +82,8 @@ describe('index lane', () => {
   })
 
   it('refuses a request that would wait longer than maxWaitMs, and a key with too many requests waiting', async () => {
-    const lane = new IndexLane({ ...options, msPerIpPerSecond: 1e6, burstMsPerIp: 1e6, maxWaitMs: 50 })
-    // a measured slice of 200 ms raises the estimate to ≈ 25 ms a slice
+    const lane = new IndexLane({ ...options, msPerIpPerSecond: 1e6, burstMsPerIp: 1e6, maxWaitMs: 500 })
+    // a measured slice of 200 ms (more on a loaded host) raises the estimate to ≈ 25 ms a slice (or more)
     await lane.run('10.0.0.1', 'a', [busy(200)])
     assert.equal(lane.admit('10.0.0.3', 'x', 1), true)
     assert.equal(lane.admit('10.0.0.3', 'x', 100), false, 'a request of 100 slices would wait too long')
@@ -89,5 +94,32 @@ describe('index lane', () => {
     await Promise.all(waiting)
     lane.stop()
     small.stop()
+  })
+
+  it("one IP's backlog does not count against another IP's wait: its request is admitted, the flooding IP's refused", async () => {
+    const lane = new IndexLane({ ...options, msPerIpPerSecond: 1e6, burstMsPerIp: 1e6, maxQueuedPerKey: 1e6, maxWaitMs: 50 })
+    // 40 slices of IP A waiting (≈ 200 ms at the first estimate of 5 ms a slice): nothing runs before the next turn
+    const backlog = Array.from({ length: 40 }, (_, i) => lane.run('10.0.0.1', `a${i}`, [busy(0)]))
+    assert.equal(lane.admit('10.0.0.1', 'a-new'), false, 'the flooding IP waits behind its own backlog')
+    assert.equal(lane.admit('10.0.0.2', 'quiet'), true, 'the quiet IP takes turns with it: one slice ahead, not 40')
+    await Promise.all(backlog)
+    lane.stop()
+  })
+
+  it('a full lane pushes out the newest request of the busiest IP for a quieter IP (RATE_LIMITED), not for the busiest itself', async () => {
+    const lane = new IndexLane({ ...options, msPerIpPerSecond: 1e6, burstMsPerIp: 1e6, maxQueuedPerKey: 1e6, maxQueued: 4 })
+    const flood = Array.from({ length: 4 }, (_, i) => lane.run('10.0.0.1', 'a', [busy(0, undefined, `a${i}`)]))
+    const settled = Promise.allSettled(flood)
+    assert.equal(lane.admit('10.0.0.1', 'a2'), false, 'the flooding IP cannot push out its own requests')
+    assert.equal(lane.admit('10.0.0.2', 'quiet'), true, 'a quieter IP gets a place')
+    const quiet = lane.run('10.0.0.2', 'quiet', [busy(0, undefined, 'q')])
+    assert.equal(lane.waiting, 4)
+    assert.equal(lane.admit('10.0.0.1', 'a3'), false)
+    assert.deepEqual(await quiet, ['q'])
+    const results = await settled
+    assert.deepEqual(results.slice(0, 3).map(r => r.status), ['fulfilled', 'fulfilled', 'fulfilled'])
+    assert.equal(results[3].status, 'rejected')
+    assert.equal((results[3] as PromiseRejectedResult).reason.code, 'RATE_LIMITED')
+    lane.stop()
   })
 })

@@ -83,6 +83,8 @@ export interface LookupServerInit {
   verified?: VerifiedAddresses
   /** called for each request served on `connection` (the master's idle-connection reaper) */
   onRequest?: (connection: Connection) => void
+  /** called for each request on `connection` answered RATE_LIMITED (the master's refusal penalty) */
+  onRefused?: (connection: Connection) => void
   /** where searches of served requests run (master/index-lane.ts); provider lookups stay off it */
   lane?: IndexWorkLane
 }
@@ -125,10 +127,13 @@ export class LookupServer implements Startable {
           try {
             this.init.ipLimiter.consume(ip, connection.remotePeer.toString())
           } catch {
+            this.init.onRefused?.(connection)
             return response(Status.RATE_LIMITED, 'too many lookups from this IP address, slow down')
           }
         }
-        return await this.answer(connection.remotePeer.toString(), request, ip)
+        const res = await this.answer(connection.remotePeer.toString(), request, ip)
+        if (res.status === Status.RATE_LIMITED) this.init.onRefused?.(connection)
+        return res
       })
     }, { maxInboundStreams: MAX_INBOUND_STREAMS, runOnLimitedConnection: true })
   }
@@ -170,7 +175,15 @@ export class LookupServer implements Startable {
         const find = (): IndexedFile[] => request.kind === LookupRequest.Kind.SEARCH
           ? this.store.search(request.query, limit)
           : this.store.findByName(request.query, limit)
-        const hits = lane != null && ip != null ? (await lane.run(ip, from, [find]))[0] : find()
+        let hits: IndexedFile[]
+        try {
+          hits = lane != null && ip != null ? (await lane.run(ip, from, [find]))[0] : find()
+        } catch (err: any) {
+          // pushed out of a full lane for a less busy IP's request
+          if (err?.code !== 'RATE_LIMITED') throw err
+          metrics().refused('rate_limit')
+          return response(Status.RATE_LIMITED, 'too many lookups queued from this IP address (the index is busy), slow down')
+        }
         metrics().lookup(request.kind === LookupRequest.Kind.SEARCH ? 'search' : 'name', (performance.now() - started) / 1000)
         return { ...response(Status.OK), hits: hits.map(toWireHit) }
       }

@@ -63,6 +63,8 @@ export interface RegisterServerInit {
   requestTimeoutMs?: number
   /** called after every accepted request of `peer` (the master's liveness tracking) */
   onRegistered?: (peer: string, connection?: Connection) => void
+  /** called for each request on `connection` answered RATE_LIMITED (the master's refusal penalty) */
+  onRefused?: (connection: Connection) => void
   /**
    * where the index writes of served requests run, in slices (master/index-lane.ts);
    * without one a batch is written at once
@@ -127,6 +129,7 @@ export class RegisterServer implements Startable {
       const lane = this.init.lane
       const res = lane != null && ip != null ? await this.applyInLane(lane, peer, request, ip) : this.apply(peer, request, ip)
       if (res.status === Status.OK) this.init.onRegistered?.(peer, connection)
+      if (res.status === Status.RATE_LIMITED) this.init.onRefused?.(connection)
       return res
     })
   }
@@ -158,6 +161,11 @@ export class RegisterServer implements Startable {
       const counts = await lane.run(ip, peer, steps)
       return this.done(peer, plan, counts[counts.length - 1] ?? 0)
     } catch (err: any) {
+      // pushed out of a full lane for a less busy IP's request
+      if (err?.code === 'RATE_LIMITED') {
+        metrics().refused('rate_limit')
+        return { status: Status.RATE_LIMITED, message: 'too many register requests queued from this IP address (the index is busy), slow down', files: 0 }
+      }
       return this.storageFailure(peer, err)
     }
   }
