@@ -407,6 +407,16 @@ describe('chunk scheduler', () => {
     assert.equal(s.next(seeder, 0), 3)
   })
 
+  it('while chunks still wait, a partial provider copies only a stalled holder\'s chunk', () => {
+    const s = new ChunkScheduler({ size: 3 * CHUNK, chunkSize: CHUNK, random: null, staleMs: 1_000, stalledMs: 5_000 })
+    const seeder = s.addProvider('seeder', speed(0, 0))
+    assert.equal(s.next(seeder, 0), 0)
+    const peer = s.addProvider('peer', speed(0, 0), Uint8Array.from([1, 0, 0]))
+    // chunks 1 and 2 wait in the queue; the peer holds only chunk 0, in flight at the seeder
+    assert.equal(s.next(peer, 2_000), undefined, 'the seeder is slow (stale), not stalled: no copy')
+    assert.equal(s.next(peer, 6_000), 0, 'stalled for 6 s: copied')
+  })
+
   it('a liar is never asked again, under any registration', () => {
     const s = new ChunkScheduler({ size: 3 * CHUNK, chunkSize: CHUNK })
     const liar = s.addProvider('liar', speed(0, 0))
