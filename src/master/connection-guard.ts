@@ -19,6 +19,7 @@
  */
 import type { Connection, ConnectionGater, PeerId, MultiaddrConnection } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { ipOf, isRelayed } from '../node/addresses.js'
 import { logger } from '@libp2p/logger'
 import type { FileShareNode } from '../node/create-node.js'
 
@@ -106,7 +107,7 @@ export class ConnectionGuard {
   }
 
   private deny (addr: Multiaddr): boolean {
-    const ip = ipOf(addr)
+    const ip = directIpOf(addr)
     if (ip == null || this.options.maxPerIp <= 0) return false
     const now = Date.now()
     const started = (this.handshakes.get(ip) ?? []).filter(t => now - t < HANDSHAKE_MS)
@@ -210,12 +211,10 @@ export class ConnectionGuard {
 /** The IP a connection is counted under: inbound, direct (relayed connections do not end here). */
 function counted (c: Connection): string | undefined {
   if (c.direction !== 'inbound') return undefined
-  return ipOf(c.remoteAddr)
+  return directIpOf(c.remoteAddr)
 }
 
 /** The IP of a direct address (undefined for a relayed one). */
-export function ipOf (addr: Multiaddr): string | undefined {
-  const s = addr.toString()
-  if (s.includes('/p2p-circuit')) return undefined
-  return addr.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')?.value
+export function directIpOf (addr: Multiaddr): string | undefined {
+  return isRelayed(addr.toString()) ? undefined : ipOf(addr)
 }

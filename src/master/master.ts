@@ -16,7 +16,7 @@ import { Liveness } from './liveness.js'
 import { peerRateLimiter } from './rate-limiter.js'
 import { relayGate, type RelayGateTarget } from './relay-gate.js'
 import type { Connection } from '@libp2p/interface'
-import { ConnectionGuard, ipOf as ipOfAddr } from './connection-guard.js'
+import { ConnectionGuard, directIpOf } from './connection-guard.js'
 import { VerifiedAddrs } from './verified-addrs.js'
 import { RESERVATION_REGISTRATION_WAIT_MS, INDEX_QUEUED_PER_KEY, INDEX_QUEUED_PER_IP, INDEX_QUEUED, INDEX_MAX_WAIT_MS, MAX_CONNECTIONS_PER_PEER } from './tuning.js'
 import { IndexLane } from './index-lane.js'
@@ -314,7 +314,7 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
         ...gate,
         ...guardGater,
         // an IP whose keys keep being refused gets few handshakes (refused before noise, the costly part)
-        denyInboundConnection: maConn => penalty.denyHandshake(ipOfAddr(maConn.remoteAddr)) || guardGater.denyInboundConnection?.(maConn) === true
+        denyInboundConnection: maConn => penalty.denyHandshake(directIpOf(maConn.remoteAddr)) || guardGater.denyInboundConnection?.(maConn) === true
       },
       services
     })

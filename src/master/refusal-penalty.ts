@@ -21,6 +21,7 @@
  */
 import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
+import { ipOf } from '../node/addresses.js'
 
 const log = logger('fileshare:master:penalty')
 
@@ -108,7 +109,7 @@ export class RefusalPenalty {
     r.tokens = Math.min(this.options.tolerance, r.tokens + (now - r.at) * REFILL_PER_SECOND / 1000) - 1
     r.at = now
     this.keys.set(key, r)
-    const ip = ipOf(connection)
+    const ip = ipOf(connection.remoteAddr)
     let ipTokens = 0
     if (ip != null) {
       const cap = this.options.tolerance * IP_FACTOR
@@ -194,10 +195,6 @@ export class RefusalPenalty {
     for (const [key, r] of this.keys) if (now - r.at > FORGET_MS && r.until < now) this.keys.delete(key)
     for (const [ip, b] of this.ips) if (now - b.at > FORGET_MS) this.ips.delete(ip)
   }
-}
-
-function ipOf (c: Connection): string | undefined {
-  return c.remoteAddr.getComponents().find(x => x.name === 'ip4' || x.name === 'ip6')?.value
 }
 
 /** The connection's raw socket stream, if it can be paused. */

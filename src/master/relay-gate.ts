@@ -20,7 +20,7 @@
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
 import type { FileShareNode } from '../node/create-node.js'
-import { connectionPath } from '../node/addresses.js'
+import { connectionPath, ipOf } from '../node/addresses.js'
 import type { IndexStore } from './index-store.js'
 import { metrics } from '../metrics/metrics.js'
 import type { VerifiedAddrs } from './verified-addrs.js'
@@ -97,8 +97,4 @@ function reservationsFrom (node: FileShareNode, ip: string, peer: PeerId): numbe
     if (!holder.equals(peer) && ipOf(r.addr) === ip) n++
   }
   return n
-}
-
-function ipOf (addr: { getComponents: () => Array<{ name: string, value?: string }> }): string | undefined {
-  return addr.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')?.value
 }

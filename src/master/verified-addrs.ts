@@ -11,6 +11,7 @@
  */
 import type { Connection, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { ipOf } from '../node/addresses.js'
 
 export interface DialBackOutcome {
   /** the addresses a dial-back reached (empty: the peer is not reachable directly) */
@@ -85,8 +86,4 @@ export class VerifiedAddrs {
   get size (): number {
     return this.outcomes.size
   }
-}
-
-function ipOf (addr: Multiaddr): string | undefined {
-  return addr.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')?.value
 }

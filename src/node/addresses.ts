@@ -21,6 +21,11 @@ export function isRelayed (addr: string): boolean {
   return addr.includes('/p2p-circuit')
 }
 
+/** The IP (v4 or v6) an address starts from: for a relayed address, the relay's. */
+export function ipOf (addr: Multiaddr): string | undefined {
+  return addr.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')?.value
+}
+
 /** `/ip4|ip6/<host>/tcp/<port>` and nothing else: an address a dial-back may try. */
 export function isPlainTcp (addr: Multiaddr): boolean {
   const parts = addr.getComponents()

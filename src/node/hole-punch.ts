@@ -34,6 +34,7 @@ import { serviceCapabilities } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { lpStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { ipOf } from './addresses.js'
 import { PUNCH_DIAL_TIMEOUT_MS, PUNCH_LISTEN_MS, PUNCH_RETRY_MS, PUNCH_FAILED_BACKOFF_MS, PUNCH_WAIT_MS } from './hole-punch-tuning.js'
 
 export { PUNCH_WAIT_MS } from './hole-punch-tuning.js'
@@ -177,7 +178,7 @@ class HolePunchService implements HolePunch, Startable {
   private publicIp (): string | null {
     let best: { addr: Multiaddr, at: number, quic: boolean } | null = null
     for (const o of this.observed.values()) if (best == null || o.at > best.at) best = o
-    return best != null ? ipOf(best.addr) : null
+    return best != null ? ipOf(best.addr) ?? null : null
   }
 
   async punch (relayed: Connection, signal?: AbortSignal): Promise<Connection | null> {
@@ -353,9 +354,6 @@ function hostPort (ma: Multiaddr): { host: string, port: number } {
   return { host: parts[0].value ?? '', port: Number(parts.find(c => c.name === 'udp')?.value) }
 }
 
-function ipOf (ma: Multiaddr): string | null {
-  return ma.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')?.value ?? null
-}
 
 function isRelayedAddr (ma: Multiaddr): boolean {
   return ma.toString().includes('/p2p-circuit')

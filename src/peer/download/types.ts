@@ -77,9 +77,9 @@ export interface DownloadOptions {
   /** serve the verified chunks while downloading (see PartialCopy) */
   partial?: PartialCopy
   /**
-   * the other downloaders of this content known now (PeerIds: the master's partial
-   * providers, those that asked us HAVE), dialled or not: the swarm the seeders' work is
-   * split over (download.ts, 6b); asked again after each provider refresh
+   * the other downloaders of this content known now (PeerIds of the partial providers the
+   * master lists), dialled or not: the swarm the seeders' work is split over (download.ts,
+   * 6b); asked again after each provider refresh
    */
   swarmMembers?: () => Iterable<string>
   /** the scheduler's pick among equally rare chunks (tests); default Math.random */

@@ -17,7 +17,7 @@ import { DialBackRequest, DialBackResponse } from './pb/dialback.js'
 import { PROTOCOL_DIALBACK, MAX_DIALBACK_ADDRS, DIALBACK_DIAL_TIMEOUT_MS, DIALBACK_CHECKS_PER_MINUTE, DIALBACK_PER_IP_PER_MINUTE } from './constants.js'
 import { MAX_CONTROL_FRAME, REQUEST_TIMEOUT_MS } from '../constants.js'
 import { serveExchange } from '../stream-io.js'
-import { isRelayed, isPlainDirect, withoutPeerId } from '../../node/addresses.js'
+import { isRelayed, isPlainDirect, withoutPeerId, ipOf } from '../../node/addresses.js'
 import type { ServerComponents } from '../components.js'
 
 const { Status } = DialBackResponse
@@ -95,14 +95,14 @@ export class DialBackServer implements Startable {
       return response(Status.RATE_LIMITED, 'too many dial-back requests, slow down')
     }
     try {
-      this.ipLimiter.consume(hostOf(observed) ?? observed.toString())
+      this.ipLimiter.consume(ipOf(observed) ?? observed.toString())
     } catch {
       return response(Status.RATE_LIMITED, 'too many dial-back requests from this IP address, slow down')
     }
     if (this.busy.has(key)) return response(Status.RATE_LIMITED, 'a dial-back for this peer is already running')
     this.busy.add(key)
     try {
-      const observedIp = hostOf(observed)
+      const observedIp = ipOf(observed)
       const candidates: Multiaddr[] = []
       for (const bytes of request.addrs) {
         let ma: Multiaddr
@@ -112,7 +112,7 @@ export class DialBackServer implements Startable {
           continue
         }
         // only plain TCP or QUIC addresses at the IP we see: never a third host, never via a relay
-        if (!isPlainDirect(ma) || hostOf(ma) !== observedIp) continue
+        if (!isPlainDirect(ma) || ipOf(ma) !== observedIp) continue
         candidates.push(ma)
       }
       // in parallel: the answer must come within the requester's timeout
@@ -134,10 +134,6 @@ export class DialBackServer implements Startable {
       this.busy.delete(key)
     }
   }
-}
-
-function hostOf (ma: Multiaddr): string | undefined {
-  return ma.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')?.value
 }
 
 function response (status: DialBackResponse.Status, message = ''): DialBackResponse {

@@ -15,6 +15,7 @@ import { serveExchange } from '../stream-io.js'
 import { ID_BYTES } from '../../content/content-id.js'
 import type { PeerStore } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { ipOf as hostOf } from '../../node/addresses.js'
 import type { ServerComponents, PeerLimiter, IpLimiter } from '../components.js'
 import type { IndexWorkLane } from '../register/server.js'
 import { metrics } from '../../metrics/metrics.js'
@@ -316,10 +317,6 @@ export class LookupServer implements Startable {
 
 function ipOf (addr: string): string | undefined {
   return /^\/ip[46]\/([^/]+)/.exec(addr)?.[1]
-}
-
-function hostOf (ma: Multiaddr): string | undefined {
-  return ma.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')?.value
 }
 
 /** The excluded PeerIds of a request, as strings (garbage entries are skipped). */
