@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { RateEstimator, DownloadRateLimit, maxDepthFor } from '../../src/peer/download/rate.js'
+import { RateEstimator, DownloadRateLimit, maxDepthFor, swarmDepth } from '../../src/peer/download/rate.js'
 import { DEFAULT_REQUESTS_IN_FLIGHT, INITIAL_REQUESTS_IN_FLIGHT, MIN_REQUESTS_IN_FLIGHT, RATE_WINDOW_MS } from '../../src/peer/download/tuning.js'
 
 const MiB = 1024 * 1024
@@ -38,6 +38,19 @@ describe('rate estimator', () => {
         assert.ok(r.depth >= MIN_REQUESTS_IN_FLIGHT && r.depth <= max)
         assert.ok(r.rate >= 0 && Number.isFinite(r.rate))
       }
+    }))
+  })
+})
+
+describe('swarm depth', () => {
+  it('is one request less than the rate estimator\'s depth, never below 1 (fast-check)', () => {
+    assert.equal(swarmDepth(INITIAL_REQUESTS_IN_FLIGHT), INITIAL_REQUESTS_IN_FLIGHT - 1 || 1)
+    assert.equal(swarmDepth(1), 1)
+    assert.equal(swarmDepth(DEFAULT_REQUESTS_IN_FLIGHT), DEFAULT_REQUESTS_IN_FLIGHT - 1)
+    fc.assert(fc.property(fc.integer({ min: 1, max: 64 }), depth => {
+      const d = swarmDepth(depth)
+      assert.ok(d >= 1 && d <= depth)
+      assert.equal(d, depth === 1 ? 1 : depth - 1)
     }))
   })
 })

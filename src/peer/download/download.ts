@@ -36,6 +36,7 @@
  *    sends each chunk to about one downloader and the downloaders trade the rest. Every
  *    member computes the same split from what it knows; where views differ, the cost is a
  *    duplicate, never a missing chunk (a download with nothing in flight asks for anything).
+ *    In a swarm each pipeline is one request shorter (rate.ts: swarmDepth).
  * 7. When every chunk is verified the part file is linked to its final name. On failure
  *    or interruption the part file and its resume state stay when they hold verified
  *    chunks (hidden names, never the final one); otherwise they are deleted.
@@ -56,7 +57,7 @@ import { ResumablePart } from './resume.js'
 import { fetchManifest } from './manifest.js'
 import { ChunkScheduler, type ScheduledProvider } from './scheduler.js'
 import { swarmShare } from './swarm-share.js'
-import { RateEstimator, DownloadRateLimit, maxDepthFor } from './rate.js'
+import { RateEstimator, DownloadRateLimit, maxDepthFor, swarmDepth } from './rate.js'
 import { Progress, type ProviderStats } from './progress.js'
 import { ProviderPool, type ProviderLink } from './provider-pool.js'
 import type { ProviderRef, DownloadOptions, DownloadResult } from './types.js'
@@ -115,6 +116,8 @@ class Download {
   private noProviderSince = 0
   /** a partial provider joined: this download is part of a swarm */
   private sawPartial = false
+  /** other downloaders of this content are known (6b): pipelines are one request shorter (rate.ts: swarmDepth) */
+  private swarming = false
   /** the caller serves our verified chunks (options.partial) since */
   private serving = false
   private partName = ''
@@ -302,6 +305,7 @@ class Download {
     const self = this.options.node.peerId.toString()
     const others = new Set([...this.workers.values()].filter(w => w.partial).map(w => w.peer))
     for (const peer of this.options.swarmMembers?.() ?? []) if (peer !== self && !this.pool.liars.has(peer)) others.add(peer)
+    this.swarming = others.size > 0
     if (others.size === 0) {
       this.chunks.prefer(null)
       return
@@ -367,9 +371,10 @@ class Download {
   /** Keeps up to the worker's depth of chunk requests in flight: queued chunks first, then endgame copies. */
   private fill (worker: Worker): void {
     // chunks being verified and written count against the depth: that bounds memory
-    while (!this.done && worker.slot.chunks.size + worker.writing < worker.speed.depth && this.workers.get(worker.peer) === worker) {
+    const depth = this.swarming ? swarmDepth(worker.speed.depth) : worker.speed.depth
+    while (!this.done && worker.slot.chunks.size + worker.writing < depth && this.workers.get(worker.peer) === worker) {
       // a relayed connection near its relay's data limit: new requests wait for a fresh one
-      if (!this.pool.roomFor(worker, this.chunks.chunkSize, worker.speed.depth, () => {
+      if (!this.pool.roomFor(worker, this.chunks.chunkSize, depth, () => {
         worker.stats.path = worker.path
         // HAVE frames come on the session that asked: ask on the new one
         if (worker.partial) this.resyncHaves(worker)
