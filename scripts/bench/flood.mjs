@@ -10,8 +10,10 @@
 // records at the end), the real client's lookup and search p50/p99, and the flood's answers.
 // usage: node scripts/bench/flood.mjs [--keys 200] [--duration 60] [--workers 2] [--flood-from 127.0.0.2] [--pin] [--master-config FILE]
 // --keys 0: no flood, the real client alone against the master (a baseline of the machine, to set beside the figures).
-// --pin: the master on CPU 0, the flood workers on CPU 1 (taskset): on a 2-core machine the attacker's own
-// CPU otherwise competes with the master's, where in reality it is another machine. Printed with the figures.
+// --pin: the master alone on CPU 0; the flood workers on CPU 1 at nice 10, and the real client on CPU 1
+// too (taskset): on a 2-core machine the attacker's CPU and the client's otherwise compete with the
+// master's, and the client's with the attacker's, where in reality all three are other machines (the
+// client, at nice 0, is not kept waiting by the attacker's processes). Printed with the figures.
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, statSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -233,10 +235,11 @@ async function main () {
   const durationMs = Number(values.duration) * 1000
   const dir = mkdtempSync(join(tmpdir(), 'fileshare-flood-'))
   const procs = []
-  function start (args, name, cpu) {
+  /** `cpu`: where --pin runs it; `nice`: its niceness then (the attacker's processes) */
+  function start (args, name, cpu, nice = 0) {
     const pinned = values.pin && cpu != null
     const child = pinned
-      ? spawn('taskset', ['-c', String(cpu), process.execPath, ...args], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] })
+      ? spawn('nice', ['-n', String(nice), 'taskset', '-c', String(cpu), process.execPath, ...args], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] })
       : spawn(process.execPath, args, { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] })
     procs.push(child)
     const waiting = []
@@ -276,13 +279,13 @@ async function main () {
     if (overrides.length > 0) console.log(`master config overrides: ${readFileSync(values['master-config'], 'utf8').trim()}`)
     const master = start([...masterNodeArgs, 'dist/master.js', '--listen', '/ip4/127.0.0.1/tcp/0', '--data', data, '--json', ...overrides], 'master', 0)
     const addr = (await master.next('ready')).addrs[0]
-    if (values.pin) console.log('pinned: master on CPU 0, flood workers on CPU 1 (taskset), the real client unpinned')
+    if (values.pin) console.log('pinned: the master alone on CPU 0; the flood workers (nice 10) and the real client (nice 0) on CPU 1 (taskset)')
     console.log(`master ${addr}, RSS ${mem(master.child.pid).rss.toFixed(0)} MiB empty`)
-    const real = start(['scripts/bench/flood.mjs', '--role', 'client', '--master', addr, '--dir', dir], 'client')
+    const real = start(['scripts/bench/flood.mjs', '--role', 'client', '--master', addr, '--dir', dir], 'client', 1)
     await real.next('ready')
     const perWorker = workers === 0 ? 0 : Math.ceil(keys / workers)
     const from = values['flood-from'] != null ? ['--flood-from', values['flood-from']] : []
-    const ws = Array.from({ length: workers }, (_, w) => start(['scripts/bench/flood.mjs', '--role', 'worker', '--master', addr, '--keys', String(Math.min(perWorker, keys - w * perWorker)), '--index', String(w), ...from], `worker ${w}`, 1))
+    const ws = Array.from({ length: workers }, (_, w) => start(['scripts/bench/flood.mjs', '--role', 'worker', '--master', addr, '--keys', String(Math.min(perWorker, keys - w * perWorker)), '--index', String(w), ...from], `worker ${w}`, 1, 10))
     const connected = (await Promise.all(ws.map(w => w.next('ready')))).reduce((a, r) => a + r.connected, 0)
     console.log(`${keys} flooding keys in ${workers} processes (${connected} connected${from.length > 0 ? `, from ${from[1]}` : ''}), a real client connected; flooding for ${durationMs / 1000} s`)
     let maxSize = 0

@@ -88,6 +88,8 @@ export class IndexLane {
   /** estimated ms of the slices waiting */
   private pendingMs = 0
   private stopped = false
+  /** work the lane waits for before its next slice (a checkpoint of the index's log) */
+  private held: Promise<unknown> | null = null
   /** requests refused for budget or queue length so far */
   refused = 0
 
@@ -227,8 +229,21 @@ export class IndexLane {
     this.pendingMs = 0
   }
 
+  /**
+   * Runs no slice until `work` has settled (a slice running goes on to its end): the index's
+   * log is checkpointed while nothing writes to it. One hold at a time; a second call while
+   * one is held is ignored.
+   */
+  hold (work: Promise<unknown>): void {
+    if (this.held != null || this.stopped) return
+    const held = this.held = work.catch(() => {}).finally(() => {
+      if (this.held === held) this.held = null
+      this.kick()
+    })
+  }
+
   private kick (): void {
-    if (this.running || this.timer != null || this.stopped) return
+    if (this.running || this.timer != null || this.stopped || this.held != null) return
     this.timer = setTimeout(() => {
       this.timer = null
       this.slice()
@@ -237,6 +252,7 @@ export class IndexLane {
 
   /** Runs one step of the next job (round-robin: IPs, then the keys of the IP), then rests. */
   private slice (): void {
+    if (this.held != null) return // kicked again when the hold ends
     const first = this.queues.entries().next()
     if (first.done === true) return
     const [ip, q] = first.value

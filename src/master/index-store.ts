@@ -15,6 +15,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { MAX_QUERY_WORDS } from './tuning.js'
 import { baseName } from '../protocols/paths.js'
+import { WalCheckpointer } from './wal-checkpointer.js'
 
 export interface FileRecord {
   id: Uint8Array
@@ -75,10 +76,13 @@ export class IndexStore {
    * write again.
    */
   readonly startupError: string | null = null
+  /** null: an in-memory index, or one opened in exclusive mode (no second connection) */
+  private readonly checkpointer: WalCheckpointer | null = null
 
   constructor (dataDir: string | null) {
     if (dataDir != null) mkdirSync(dataDir, { recursive: true })
-    this.db = openDatabase(dataDir == null ? ':memory:' : join(dataDir, INDEX_FILE))
+    const file = dataDir == null ? ':memory:' : join(dataDir, INDEX_FILE)
+    this.db = openDatabase(file)
     try {
       this.migrate()
     } catch (err) {
@@ -88,6 +92,9 @@ export class IndexStore {
     }
     this.stmts = this.prepare()
     this.total = this.db.prepare('SELECT COUNT(*) FROM files').pluck().get() as number
+    if (this.db.pragma('journal_mode', { simple: true }) === 'wal' && this.db.pragma('locking_mode', { simple: true }) !== 'exclusive') {
+      this.checkpointer = new WalCheckpointer(this.db, file)
+    }
   }
 
   private migrate (): void {
@@ -362,7 +369,16 @@ export class IndexStore {
     return this.stmts.livePeers.all(limit) as Array<{ peer: string, files: number }>
   }
 
+  /**
+   * Copies the write-ahead log into the database on a thread; resolves once done (at once
+   * for an index without one). Hold the index's writes until then, or it may not finish.
+   */
+  async checkpoint (): Promise<void> {
+    await this.checkpointer?.checkpoint()
+  }
+
   close (): void {
+    this.checkpointer?.stop()
     if (this.db.open) this.db.close()
   }
 }

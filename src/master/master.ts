@@ -20,6 +20,7 @@ import { ConnectionGuard, directIpOf } from './connection-guard.js'
 import { VerifiedAddrs } from './verified-addrs.js'
 import { RESERVATION_REGISTRATION_WAIT_MS, INDEX_QUEUED_PER_KEY, INDEX_QUEUED_PER_IP, INDEX_QUEUED, INDEX_MAX_WAIT_MS, MAX_CONNECTIONS_PER_PEER } from './tuning.js'
 import { IndexLane } from './index-lane.js'
+import { CHECKPOINT_INTERVAL_MS } from './wal-checkpointer.js'
 import { PeerStoreJanitor } from './peer-store-janitor.js'
 import { FairLimiter } from './fair-limiter.js'
 import { traceLoopDelay } from './loop-delay.js'
@@ -238,6 +239,10 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
       maxWaitMs: INDEX_MAX_WAIT_MS
     })
     cleanup.push(() => { lane.stop() })
+    // the index's log is checkpointed on a thread, the lane's writes held meanwhile (wal-checkpointer.ts)
+    const checkpoints = setInterval(() => { lane.hold(index.checkpoint()) }, CHECKPOINT_INTERVAL_MS)
+    checkpoints.unref()
+    cleanup.push(() => { clearInterval(checkpoints) })
     let started: FileShareNode | null = null
     // a key that keeps asking after RATE_LIMITED is not read for a while (each refusal costs a stream and frames)
     const penalty = new RefusalPenalty({
@@ -390,6 +395,7 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
         if (stopped) return
         stopped = true
         if (pruneTimer != null) clearInterval(pruneTimer)
+        clearInterval(checkpoints)
         node.removeEventListener('peer:identify', onIdentify)
         node.removeEventListener('peer:update', onUpdate)
         node.removeEventListener('peer:disconnect', onGone)

@@ -122,4 +122,23 @@ describe('index lane', () => {
     assert.equal((results[3] as PromiseRejectedResult).reason.code, 'RATE_LIMITED')
     lane.stop()
   })
+
+  it('runs no slice while held (a checkpoint of the log), and goes on once the hold settles', async () => {
+    const lane = new IndexLane(options)
+    let release!: () => void
+    lane.hold(new Promise<void>(resolve => { release = resolve }))
+    const ran: string[] = []
+    assert.equal(lane.admit('10.0.0.1', 'k'), true)
+    const done = lane.run('10.0.0.1', 'k', [busy(1, ran, 'a')])
+    await new Promise(resolve => setTimeout(resolve, 50))
+    assert.deepEqual(ran, [], 'nothing ran while held')
+    release()
+    assert.deepEqual(await done, ['a'])
+    // a hold that fails releases the lane too
+    lane.hold(Promise.reject(new Error('checkpoint failed')))
+    assert.equal(lane.admit('10.0.0.1', 'k'), true)
+    assert.deepEqual(await lane.run('10.0.0.1', 'k', [busy(1, ran, 'b')]), ['b'])
+    lane.stop()
+  })
 })
+

@@ -1,6 +1,8 @@
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
+import { statSync } from 'node:fs'
+import { join } from 'node:path'
 import { IndexStore, ftsQuery, type FileRecord } from '../../src/master/index-store.js'
 import { formatContentId } from '../../src/content/content-id.js'
 import { tempDir } from '../helpers/swarm.js'
@@ -122,6 +124,33 @@ describe('IndexStore (SQLite + FTS5)', () => {
       assert.equal(s2.search('kept', 10).length, 1)
       s2.close()
     } finally {
+      await dir.cleanup()
+    }
+  })
+
+  it('checkpoints its write-ahead log on a thread when asked; the log starts afresh instead of growing', async () => {
+    const dir = await tempDir()
+    const s = new IndexStore(dir.path)
+    try {
+      const db = join(dir.path, 'index.sqlite')
+      const wal = `${db}-wal`
+      const batch = (n: number): FileRecord[] => Array.from({ length: 500 }, (_, i) => ({ id: id(), path: `r${n}/${randomBytes(40).toString('hex')}-${i}.bin`, size: i }))
+      s.addFiles('p', batch(0), false)
+      const before = statSync(db).size
+      await s.checkpoint()
+      assert.ok(statSync(db).size > before + 100_000, 'the records reached the database file')
+      s.addFiles('p', batch(1), false)
+      await s.checkpoint()
+      const oneRound = statSync(wal).size
+      for (let n = 2; n < 12; n++) {
+        s.addFiles('p', batch(n), false)
+        await s.checkpoint()
+      }
+      // the main connection never checkpoints: without the thread the log holds all 12 batches
+      assert.ok(statSync(wal).size < oneRound * 5, `the log is reused (${statSync(wal).size} bytes after 12 rounds, ${oneRound} after one)`)
+      assert.equal(s.fileCount('p'), 12 * 500)
+    } finally {
+      s.close()
       await dir.cleanup()
     }
   })
