@@ -14,6 +14,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { tempDir, startMaster, startPeer, writeRandomFile, sameFile, waitFor } from '../helpers/swarm.js'
 import { download, hashFile, limits, formatContentId, type Master, type Peer, type DownloadEvent, type ProviderRef } from '../../src/index.js'
 import { FetchRequest } from '../../src/protocols/fetch/pb/fetch.js'
+import { FetchSession } from '../../src/protocols/fetch/client.js'
 import { encodeFrame } from '../../src/protocols/frames.js'
 
 const MiB = 1024 * 1024
@@ -138,6 +139,37 @@ describe('swarm download (in-process nodes on 127.0.0.1)', () => {
     assert.ok(slowBytes <= MiB, `the slow provider delivered at most its first chunk (${slowBytes})`)
     assert.equal(result.providers.find(p => p.peer === fast.peerId)?.bytes, result.bytes - slowBytes)
     assert.deepEqual(await readdir(out), ['tail.bin'])
+  })
+
+  it('in a swarm, a provider is kept one chunk request less busy than alone (at most 1 here instead of 2)', async () => {
+    const src = join(dir.path, 'depth.bin')
+    await writeRandomFile(src, 8 * MiB)
+    const { id } = await hashFile(src)
+    // 1 MiB/s: once measured, the rate estimator's depth is 2 (0.5 s of chunks, plus one for the round trip)
+    const seeder = await sharer({ 'depth.bin': src }, { maxUploadRate: MiB })
+    // the most chunk requests in flight on one session, counted from the 4th verified chunk on
+    // (the rate, and so the depth, is measured over the last 2 s)
+    let verified = 0
+    let most = 0
+    const request = FetchSession.prototype.request
+    FetchSession.prototype.request = function (this: FetchSession, req, sink) {
+      request.call(this, req, sink)
+      if (verified >= 4 && req.kind === FetchRequest.Kind.CHUNK) most = Math.max(most, this.inFlight)
+    }
+    try {
+      const fetch = async (out: string, swarmMembers?: () => string[]): Promise<number> => {
+        verified = 0
+        most = 0
+        const result = await download({ node: client.node, id, outDir: join(dir.path, out), providers: [refOf(seeder)], swarmMembers, onChunk: () => { verified++ } })
+        assert.ok(await sameFile(result.path, src))
+        return most
+      }
+      assert.equal(await fetch('out-depth-alone'), 2, 'alone: two requests in flight')
+      // another downloader of the content, as the master lists it (only the split of the seeder's work uses it)
+      assert.equal(await fetch('out-depth-swarm', () => [master.peerId]), 1, 'in a swarm: one')
+    } finally {
+      FetchSession.prototype.request = request
+    }
   })
 
   it('a provider that stalls mid-download costs only its in-flight chunks (copied elsewhere, no wait for the stall timeout)', async () => {
