@@ -15,6 +15,7 @@ import { tempDir, startMaster, startPeer, writeRandomFile, sameFile, waitFor } f
 import { download, hashFile, limits, formatContentId, type Master, type Peer, type DownloadEvent, type ProviderRef } from '../../src/index.js'
 import { FetchRequest } from '../../src/protocols/fetch/pb/fetch.js'
 import { FetchSession } from '../../src/protocols/fetch/client.js'
+import { swarmShare } from '../../src/peer/download/swarm-share.js'
 import { encodeFrame } from '../../src/protocols/frames.js'
 
 const MiB = 1024 * 1024
@@ -170,6 +171,30 @@ describe('swarm download (in-process nodes on 127.0.0.1)', () => {
     } finally {
       FetchSession.prototype.request = request
     }
+  })
+
+  it('in a swarm the lookup shows, the first requests already go to this download\'s share', async () => {
+    const src = join(dir.path, 'share.bin')
+    await writeRandomFile(src, 4 * MiB)
+    const { id } = await hashFile(src)
+    const seeder = await sharer({ 'share.bin': src })
+    // another downloader (only the split uses it) such that chunk 0, the first one asked for
+    // without a share (random always 0: the first of the queue), is the other's
+    const other = ['0', 'z'].find(o => swarmShare(client.peerId, [o], 4)[0] === 0)!
+    const mine = swarmShare(client.peerId, [other], 4)
+    const asked: number[] = []
+    const request = FetchSession.prototype.request
+    FetchSession.prototype.request = function (this: FetchSession, req, sink) {
+      if (req.kind === FetchRequest.Kind.CHUNK) asked.push(req.index)
+      request.call(this, req, sink)
+    }
+    try {
+      const result = await download({ node: client.node, id, outDir: join(dir.path, 'out-share'), providers: [refOf(seeder)], swarmMembers: () => [other], random: () => 0 })
+      assert.ok(await sameFile(result.path, src))
+    } finally {
+      FetchSession.prototype.request = request
+    }
+    assert.deepEqual(asked.slice(0, 2).sort(), [0, 1, 2, 3].filter(i => mine[i] === 1), 'our two chunks first')
   })
 
   it('a provider that stalls mid-download costs only its in-flight chunks (copied elsewhere, no wait for the stall timeout)', async () => {

@@ -194,12 +194,14 @@ class Download {
       if (this.resumedBytes > 0) this.progress.resumed(this.resumedBytes, this.chunks.verifiedCount)
       this.emitProgress()
       if (this.chunks.done) this.finish.resolve()
+      // our share of the swarm the lookup showed, before the first requests: they then go to
+      // our share (and at the swarm's depth) rather than to random chunks another member fetches
+      this.rebalance()
       this.addWorker(first.provider, first.session)
       pool.connectAll(providers, first.provider)
       const fromMaster = options.refreshProviders
       // each refresh may bring other members of the swarm: our share is computed again
       const refresh = fromMaster == null ? undefined : async () => await fromMaster().finally(() => { if (!this.done) this.rebalance() })
-      this.rebalance()
       if (refresh != null) {
         const interval = options.refreshIntervalMs ?? PROVIDER_REFRESH_MS
         refreshTimer = setInterval(() => { void pool.refresh(refresh) }, interval)
