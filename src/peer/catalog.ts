@@ -202,13 +202,27 @@ export class Catalog {
   }
 
   /**
-   * At most `limit` files from the `offset`-th on (in the order they were added), and how
-   * many there are. A page costs O(limit): the list is taken once per change of the catalog
-   * (a stranger asking for far pages again and again walks no map).
+   * At most `limit` files in path order, from the first whose path sorts after `after` (a
+   * cursor: the last path of the previous page, so that files added or removed meanwhile
+   * neither shift nor repeat the others), or from the `offset`-th on without one; and how
+   * many there are. A page costs O(limit + log n): the sorted list is taken once per change
+   * of the catalog (a stranger asking for far pages again and again walks no map).
    */
-  list (offset: number, limit: number): { files: CatalogFile[], total: number } {
-    this.snapshot ??= [...this.files()]
-    return { files: this.snapshot.slice(offset, offset + limit), total: this.snapshot.length }
+  list (offset: number, limit: number, after?: string): { files: CatalogFile[], total: number } {
+    const sorted = this.snapshot ??= [...this.files()].sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
+    let start = offset
+    if (after != null && after !== '') {
+      // binary search: the first path > after
+      let lo = 0
+      let hi = sorted.length
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1
+        if (sorted[mid].path <= after) lo = mid + 1
+        else hi = mid
+      }
+      start = lo
+    }
+    return { files: sorted.slice(start, start + limit), total: sorted.length }
   }
 
   onChange (listener: (change: CatalogChange) => void): () => void {

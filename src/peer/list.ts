@@ -40,7 +40,7 @@ export interface Listing {
   files: ListedFile[]
   /** how many files the peer says it shares */
   total: number
-  /** fewer files listed than the peer shares (`limit` reached, or the list changed between pages) */
+  /** fewer files listed than the peer shares (`limit` reached, or files added during the listing before the last page's path) */
   truncated: boolean
 }
 
@@ -66,7 +66,7 @@ async function listOnce (node: FileShareNode, provider: Awaited<ReturnType<typeo
     session = new FetchSession(stream)
     while (files.length < limit) {
       if (signal?.aborted === true) throw new FileShareError('ABORTED', 'listing aborted')
-      const page = await session.list(files.length)
+      const page = await session.list(files.length, files.at(-1)?.path)
       total = page.total
       for (const f of page.files.slice(0, limit - files.length)) {
         if (f.id.length !== ID_BYTES) continue // not a content id: a broken or hostile peer

@@ -155,9 +155,13 @@ export class FetchSession {
     return NameMatches.decode(bytes, { limits: { matches: MAX_NAME_MATCHES } }).matches
   }
 
-  /** One page of the provider's shared files from the `offset`-th on (at most MAX_LIST_PAGE), and how many it shares. */
-  async list (offset: number): Promise<{ files: NameMatch[], total: number }> {
-    const bytes = await this.collect({ kind: FetchRequest.Kind.LIST, id: new Uint8Array(0), index: offset, name: '' }, MAX_CONTROL_FRAME * 16)
+  /**
+   * One page of the provider's shared files (at most MAX_LIST_PAGE), in path order after the
+   * path `after` (the last of the previous page), and how many it shares. `offset`: the
+   * page's position, for a provider that pages by position only (before path cursors).
+   */
+  async list (offset: number, after = ''): Promise<{ files: NameMatch[], total: number }> {
+    const bytes = await this.collect({ kind: FetchRequest.Kind.LIST, id: new Uint8Array(0), index: offset, name: after }, MAX_CONTROL_FRAME * 16)
     const page = FileList.decode(bytes, { limits: { files: MAX_LIST_PAGE } })
     return { files: page.files, total: page.total }
   }

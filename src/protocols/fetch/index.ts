@@ -6,8 +6,9 @@
  *   provider → downloader: for each request, in order, a FetchResponse frame followed by
  *     exactly `length` raw bytes: the encoded Manifest (MANIFEST), the chunk's bytes
  *     (CHUNK), a have-bitfield (HAVE), an encoded NameMatches (RESOLVE) or an encoded FileList (LIST: one page of at
- *     most MAX_LIST_PAGE shared files from the `index`-th on, and how many there are in
- *     all; the downloader asks page after page). A non-OK status (NOT_FOUND, BAD_REQUEST,
+ *     most MAX_LIST_PAGE shared files in path order, after the path `name` (the last of the
+ *     previous page: files added or removed meanwhile shift nothing), or from the `index`-th
+ *     on without one, and how many there are in all; the downloader asks page after page). A non-OK status (NOT_FOUND, BAD_REQUEST,
  *     BUSY, ERROR, CHANGED) carries no payload. CHANGED: the provider's file changed on
  *     disk since it was hashed; it withdrew the id (a refusal, not a lie).
  * Partial providers (swarming): a downloader serves the chunks it has verified while it

@@ -73,8 +73,11 @@ export interface FetchCatalog {
   get: (id: Uint8Array) => ServedContent | undefined
   /** files whose name or relative path is exactly `name` */
   findByName: (name: string, limit: number) => Array<{ id: Uint8Array, path: string, size: number }>
-  /** at most `limit` shared files from the `offset`-th on, and how many there are (LIST; none when absent) */
-  list?: (offset: number, limit: number) => { files: Array<{ id: Uint8Array, path: string, size: number }>, total: number }
+  /**
+   * at most `limit` shared files in path order, after the path `after` when given (a cursor),
+   * else from the `offset`-th on, and how many there are (LIST; none when absent)
+   */
+  list?: (offset: number, limit: number, after?: string) => { files: Array<{ id: Uint8Array, path: string, size: number }>, total: number }
 }
 
 export interface FetchServerInit {
@@ -271,7 +274,7 @@ export class FetchServer implements Startable {
       return
     }
     if (request.kind === K.LIST) {
-      const page = this.init.catalog.list?.(request.index, MAX_LIST_PAGE) ?? { files: [], total: 0 }
+      const page = this.init.catalog.list?.(request.index, MAX_LIST_PAGE, request.name) ?? { files: [], total: 0 }
       await this.replyWithPayload(stream, 0, FileList.encode({ files: page.files.slice(0, MAX_LIST_PAGE), total: page.total }))
       return
     }
