@@ -9,8 +9,8 @@ import Database from 'better-sqlite3'
 
 export interface CheckpointWorkerData { file: string }
 export interface CheckpointRequest { seq: number }
-/** `complete`: the whole log is in the database (the next write starts the log afresh) */
-export type CheckpointReply = { seq: number, complete: boolean } | { seq: number, error: string }
+/** `complete`: the whole log is in the database (the next write starts the log afresh); `pages`: the log's length */
+export type CheckpointReply = { seq: number, complete: boolean, pages: number } | { seq: number, error: string }
 
 const { file } = workerData as CheckpointWorkerData
 const db = new Database(file, { fileMustExist: true })
@@ -18,7 +18,7 @@ parentPort?.on('message', ({ seq }: CheckpointRequest) => {
   let reply: CheckpointReply
   try {
     const [{ busy, log, checkpointed }] = db.pragma('wal_checkpoint(PASSIVE)') as Array<{ busy: number, log: number, checkpointed: number }>
-    reply = { seq, complete: busy === 0 && checkpointed === log }
+    reply = { seq, complete: busy === 0 && checkpointed === log, pages: log }
   } catch (err: any) {
     reply = { seq, error: String(err?.code ?? err?.message ?? err) }
   }

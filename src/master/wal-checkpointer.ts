@@ -8,7 +8,7 @@
  * connection on a thread does, when asked (the master asks every CHECKPOINT_INTERVAL_MS
  * and holds its index writes meanwhile: a log that is written to all the time is never
  * checkpointed whole, so it would never start afresh and would grow without bound). Should
- * the thread fail, the automatic checkpoint comes back.
+ * the thread fail, or the log grow long all the same, the automatic checkpoint comes back.
  */
 import { Worker } from 'node:worker_threads'
 import { logger } from '@libp2p/logger'
@@ -25,16 +25,24 @@ const CHECKPOINT_TIMEOUT_MS = 10_000
 const AUTO_CHECKPOINT_PAGES = 1_000
 /** The log file is cut back to this size when it starts afresh, bytes. */
 const WAL_SIZE_LIMIT = 64 * 1024 * 1024
+/**
+ * A log this long (pages) that a checkpoint could not copy whole (writes outside the held
+ * lane kept coming) turns the automatic checkpoint back on until one does: the log, and
+ * the disk it takes, stay bounded whatever the write pattern (≈ 256 MiB at 4 KiB pages).
+ */
+const MAX_LOG_PAGES = 65_536
 
 export class WalCheckpointer {
   private readonly worker: Worker
   private failed = false
+  /** the main connection's automatic checkpoint is on again (a log too long, see MAX_LOG_PAGES) */
+  private autoOn = false
   private seq = 0
   /** the checkpoint running, if one is */
   private running: { seq: number, done: Promise<boolean>, resolve: (complete: boolean) => void } | null = null
 
   /** `db`: the master's connection to `file`, in WAL mode. */
-  constructor (private readonly db: Database.Database, file: string) {
+  constructor (private readonly db: Database.Database, file: string, private readonly maxLogPages = MAX_LOG_PAGES) {
     db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`)
     db.pragma('wal_autocheckpoint = 0')
     this.worker = new Worker(new URL('./wal-checkpoint-worker.js', import.meta.url), {
@@ -43,6 +51,7 @@ export class WalCheckpointer {
     this.worker.unref()
     this.worker.on('message', (reply: CheckpointReply) => {
       if ('error' in reply) log('checkpoint failed: %s', reply.error)
+      else this.bound(reply.complete, reply.pages)
       this.finish(reply.seq, 'complete' in reply && reply.complete)
     })
     this.worker.on('error', err => { this.fallBack(err.message) })
@@ -73,6 +82,15 @@ export class WalCheckpointer {
     this.failed = true
     this.finish(this.seq, false)
     void this.worker.terminate()
+  }
+
+  /** The automatic checkpoint on while the log is over MAX_LOG_PAGES and not copied whole, off again once it is. */
+  private bound (complete: boolean, pages: number): void {
+    const auto = !complete && pages > this.maxLogPages
+    if (auto === this.autoOn || !this.db.open) return
+    this.autoOn = auto
+    this.db.pragma(`wal_autocheckpoint = ${auto ? AUTO_CHECKPOINT_PAGES : 0}`)
+    log('the log is %d pages long and %s: automatic checkpoint %s', pages, complete ? 'copied whole' : 'not copied whole', auto ? 'on' : 'off')
   }
 
   private finish (seq: number, complete: boolean): void {
