@@ -377,8 +377,9 @@ export class IndexStore {
     await this.checkpointer?.checkpoint()
   }
 
-  close (): void {
-    this.checkpointer?.stop()
+  /** Closes the index (its checkpoint thread first: the master's connection is the last, and SQLite folds the log in). */
+  async close (): Promise<void> {
+    await this.checkpointer?.stop()
     if (this.db.open) this.db.close()
   }
 }

@@ -220,7 +220,7 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
     }
     const privateKey = dataDir != null ? await loadOrCreateKey(dataDir) : undefined
     const index = new IndexStore(dataDir)
-    cleanup.push(() => { index.close() })
+    cleanup.push(async () => { await index.close() })
     if (index.startupError != null) log.error('the index cannot be written (%s): registrations are refused until there is space; lookups and searches are served', index.startupError)
     const requestTimeoutMs = options.requestTimeoutMs ?? d.requestTimeoutMs
     const requestsPerSecond = options.requestsPerSecond ?? d.requestsPerSecond
@@ -406,7 +406,7 @@ export async function createMaster (options: MasterOptions = {}): Promise<Master
         liveness.stop()
         await node.stop()
         lane.stop()
-        index.close()
+        await index.close()
         lock?.release()
       }
     }

@@ -8,13 +8,20 @@ import { parentPort, workerData } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 
 export interface CheckpointWorkerData { file: string }
-export interface CheckpointRequest { seq: number }
+/** `close`: close the connection and answer `{ closed: true }` (the master then closes its own, the last) */
+export type CheckpointRequest = { seq: number } | { close: true }
 /** `complete`: the whole log is in the database (the next write starts the log afresh); `pages`: the log's length */
-export type CheckpointReply = { seq: number, complete: boolean, pages: number } | { seq: number, error: string }
+export type CheckpointReply = { seq: number, complete: boolean, pages: number } | { seq: number, error: string } | { closed: true }
 
 const { file } = workerData as CheckpointWorkerData
 const db = new Database(file, { fileMustExist: true })
-parentPort?.on('message', ({ seq }: CheckpointRequest) => {
+parentPort?.on('message', (request: CheckpointRequest) => {
+  if ('close' in request) {
+    db.close()
+    parentPort?.postMessage({ closed: true } satisfies CheckpointReply)
+    return
+  }
+  const { seq } = request
   let reply: CheckpointReply
   try {
     const [{ busy, log, checkpointed }] = db.pragma('wal_checkpoint(PASSIVE)') as Array<{ busy: number, log: number, checkpointed: number }>

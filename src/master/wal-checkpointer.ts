@@ -21,6 +21,8 @@ const log = logger('fileshare:master:checkpoint')
 export const CHECKPOINT_INTERVAL_MS = 1_000
 /** A checkpoint not answered by then is given up on (the next one is asked on time), ms. */
 const CHECKPOINT_TIMEOUT_MS = 10_000
+/** How long stop() waits for the thread to close its connection, ms. */
+const CLOSE_TIMEOUT_MS = 5_000
 /** SQLite's own default, restored when the thread fails. */
 const AUTO_CHECKPOINT_PAGES = 1_000
 /** The log file is cut back to this size when it starts afresh, bytes. */
@@ -50,6 +52,7 @@ export class WalCheckpointer {
     })
     this.worker.unref()
     this.worker.on('message', (reply: CheckpointReply) => {
+      if ('closed' in reply) return
       if ('error' in reply) log('checkpoint failed: %s', reply.error)
       else this.bound(reply.complete, reply.pages)
       this.finish(reply.seq, 'complete' in reply && reply.complete)
@@ -77,11 +80,29 @@ export class WalCheckpointer {
     return complete
   }
 
-  /** Stops the thread; call before closing the master's connection. */
-  stop (): void {
+  /**
+   * Closes the thread's connection and stops the thread; await it before closing the
+   * master's connection, so that one is the last: SQLite then copies the log into the
+   * database and deletes it (on a full disk, that space is what lets the master start again).
+   */
+  async stop (): Promise<void> {
+    const wasRunning = !this.failed
     this.failed = true
     this.finish(this.seq, false)
-    void this.worker.terminate()
+    if (wasRunning) {
+      await new Promise<void>(resolve => {
+        const timer = setTimeout(resolve, CLOSE_TIMEOUT_MS)
+        const onMessage = (reply: CheckpointReply): void => {
+          if (!('closed' in reply)) return
+          clearTimeout(timer)
+          resolve()
+        }
+        this.worker.on('message', onMessage)
+        this.worker.once('exit', () => { clearTimeout(timer); resolve() })
+        this.worker.postMessage({ close: true } satisfies CheckpointRequest)
+      })
+    }
+    await this.worker.terminate()
   }
 
   /** The automatic checkpoint on while the log is over MAX_LOG_PAGES and not copied whole, off again once it is. */

@@ -115,14 +115,14 @@ describe('IndexStore (SQLite + FTS5)', () => {
       const s1 = new IndexStore(dir.path)
       s1.addFiles('p', [{ id: id(), path: 'kept.txt', size: 1 }], true)
       s1.setLive('p', true)
-      s1.close()
+      await s1.close()
       const s2 = new IndexStore(dir.path)
       assert.equal(s2.isLive('p'), false)
       assert.equal(s2.fileCount('p'), 1)
       assert.deepEqual(s2.search('kept', 10), [])
       s2.setLive('p', true)
       assert.equal(s2.search('kept', 10).length, 1)
-      s2.close()
+      await s2.close()
     } finally {
       await dir.cleanup()
     }
@@ -150,7 +150,7 @@ describe('IndexStore (SQLite + FTS5)', () => {
       assert.ok(statSync(wal).size < oneRound * 5, `the log is reused (${statSync(wal).size} bytes after 12 rounds, ${oneRound} after one)`)
       assert.equal(s.fileCount('p'), 12 * 500)
     } finally {
-      s.close()
+      await s.close()
       await dir.cleanup()
     }
   })

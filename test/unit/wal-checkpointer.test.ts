@@ -35,7 +35,7 @@ describe('WAL checkpointer', () => {
       assert.equal(auto(), 0, 'and off again once the log was copied whole')
     } finally {
       reader.close()
-      checkpointer.stop()
+      await checkpointer.stop()
       db.close()
       await dir.cleanup()
     }
