@@ -20,7 +20,7 @@
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
 import type { FileShareNode } from '../node/create-node.js'
-import { connectionPath, ipOf } from '../node/addresses.js'
+import { connectionPath, ipOf, isRelayed } from '../node/addresses.js'
 import type { IndexStore } from './index-store.js'
 import { metrics } from '../metrics/metrics.js'
 import type { VerifiedAddrs } from './verified-addrs.js'
@@ -81,7 +81,7 @@ function isRegistered (t: RelayGateTarget, peer: PeerId): boolean {
 
 function directIp (node: FileShareNode, peer: PeerId): string | undefined {
   for (const c of node.getConnections(peer)) {
-    if (c.status !== 'open' || c.remoteAddr.toString().includes('/p2p-circuit')) continue
+    if (c.status !== 'open' || isRelayed(c.remoteAddr.toString())) continue
     const ip = ipOf(c.remoteAddr)
     if (ip != null) return ip
   }

@@ -11,7 +11,7 @@
  */
 import type { Connection, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { ipOf } from '../node/addresses.js'
+import { ipOf, isRelayed } from '../node/addresses.js'
 
 export interface DialBackOutcome {
   /** the addresses a dial-back reached (empty: the peer is not reachable directly) */
@@ -58,11 +58,11 @@ export class VerifiedAddrs {
   announce (peer: PeerId, addrs: Multiaddr[], connections: Connection[]): void {
     const ips = new Set<string>()
     for (const c of connections) {
-      if (c.status !== 'open' || c.remoteAddr.toString().includes('/p2p-circuit')) continue
+      if (c.status !== 'open' || isRelayed(c.remoteAddr.toString())) continue
       const ip = ipOf(c.remoteAddr)
       if (ip != null) ips.add(ip)
     }
-    const kept = addrs.filter(a => !a.toString().includes('/p2p-circuit') && ips.has(ipOf(a) ?? ''))
+    const kept = addrs.filter(a => !isRelayed(a.toString()) && ips.has(ipOf(a) ?? ''))
     const key = peer.toString()
     this.seen.delete(key)
     if (kept.length > 0) this.seen.set(key, kept)

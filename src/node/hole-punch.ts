@@ -34,7 +34,7 @@ import { serviceCapabilities } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { lpStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { ipOf } from './addresses.js'
+import { ipOf, isRelayed } from './addresses.js'
 import { PUNCH_DIAL_TIMEOUT_MS, PUNCH_LISTEN_MS, PUNCH_RETRY_MS, PUNCH_FAILED_BACKOFF_MS, PUNCH_WAIT_MS } from './hole-punch-tuning.js'
 
 export { PUNCH_WAIT_MS } from './hole-punch-tuning.js'
@@ -115,7 +115,7 @@ class HolePunchService implements HolePunch, Startable {
 
   private readonly onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
     const { observedAddr, connection, peerId, protocols, listenAddrs } = evt.detail
-    if (isRelayedAddr(connection.remoteAddr)) return
+    if (isRelayed(connection.remoteAddr.toString())) return
     // a relay we reach over TCP only: add a QUIC connection now, so that our QUIC address
     // as it sees it is known before a punch needs it
     if (!isQuicAddr(connection.remoteAddr) && protocols.includes(RELAY_HOP) && !this.preconnected.has(peerId.toString())) {
@@ -223,7 +223,7 @@ class HolePunchService implements HolePunch, Startable {
       // running for the peer (its private addresses, which may take seconds to fail)
       const direct: Connection = await Promise.any(theirs.map(async a => await this.components.transportManager.dial(
         a.encapsulate(`/p2p/${peer.toString()}`), { signal: timeout(PUNCH_DIAL_TIMEOUT_MS, signal) }) as Connection))
-      if (isRelayedAddr(direct.remoteAddr)) throw new Error('got a relayed connection')
+      if (isRelayed(direct.remoteAddr.toString())) throw new Error('got a relayed connection')
       this.counters.direct++
       this.failedAt.delete(peer.toString())
       this.log('punched through to %p in %d ms via %a', peer, Date.now() - started, direct.remoteAddr)
@@ -279,7 +279,7 @@ class HolePunchService implements HolePunch, Startable {
     recent.push(now)
     this.answered.set(key, recent)
     if (this.answered.size > 1000) this.answered.clear()
-    const reason = !isRelayedAddr(connection.remoteAddr)
+    const reason = !isRelayed(connection.remoteAddr.toString())
       ? 'punching is for relayed connections'
       : recent.length > ANSWERS_PER_PEER_PER_MINUTE || this.listeners.size >= MAX_PUNCH_LISTENERS
         ? 'too many punch requests, later'
@@ -325,7 +325,7 @@ class HolePunchService implements HolePunch, Startable {
   }
 
   private directTo (peer: PeerId): Connection | null {
-    return this.components.connectionManager.getConnections(peer).find((c: Connection) => c.status === 'open' && !isRelayedAddr(c.remoteAddr)) ?? null
+    return this.components.connectionManager.getConnections(peer).find((c: Connection) => c.status === 'open' && !isRelayed(c.remoteAddr.toString())) ?? null
   }
 }
 
@@ -354,13 +354,8 @@ function hostPort (ma: Multiaddr): { host: string, port: number } {
   return { host: parts[0].value ?? '', port: Number(parts.find(c => c.name === 'udp')?.value) }
 }
 
-
-function isRelayedAddr (ma: Multiaddr): boolean {
-  return ma.toString().includes('/p2p-circuit')
-}
-
 function isQuicAddr (ma: Multiaddr): boolean {
-  return !isRelayedAddr(ma) && /^\/ip[46]\/[^/]+\/udp\/\d+\/quic-v1(\/p2p\/[^/]+)?$/.test(ma.toString())
+  return !isRelayed(ma.toString()) && /^\/ip[46]\/[^/]+\/udp\/\d+\/quic-v1(\/p2p\/[^/]+)?$/.test(ma.toString())
 }
 
 /** The relay's PeerId in `<relay addr>/p2p/<relay>/p2p-circuit/p2p/<peer>`. */

@@ -15,7 +15,7 @@ import { serveExchange } from '../stream-io.js'
 import { ID_BYTES } from '../../content/content-id.js'
 import type { PeerStore } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { ipOf as hostOf } from '../../node/addresses.js'
+import { ipOf, isRelayed } from '../../node/addresses.js'
 import type { ServerComponents, PeerLimiter, IpLimiter } from '../components.js'
 import type { IndexWorkLane } from '../register/server.js'
 import { metrics } from '../../metrics/metrics.js'
@@ -123,7 +123,7 @@ export class LookupServer implements Startable {
         internalError: message => response(Status.ERROR, message)
       }, async request => {
         this.init.onRequest?.(connection)
-        const ip = ipOf(connection.remoteAddr?.toString() ?? '')
+        const ip = connection.remoteAddr != null ? ipOf(connection.remoteAddr) : undefined
         if (ip != null && this.init.ipLimiter != null) {
           try {
             this.init.ipLimiter.consume(ip, connection.remotePeer.toString())
@@ -255,7 +255,7 @@ export class LookupServer implements Startable {
       tier = 0
       for (const mine of this.components.addressManager.getAddresses()) {
         if (relayAddrs.size >= MAX_ADDRS_RETURNED) break
-        if (mine.toString().includes('/p2p-circuit')) continue
+        if (isRelayed(mine.toString())) continue
         const relayed = mine.encapsulate('/p2p-circuit')
         relayAddrs.set(relayed.toString(), relayed.bytes)
       }
@@ -279,8 +279,8 @@ export class LookupServer implements Startable {
         const stored = await this.components.peerStore.get(peer)
         for (const a of stored.addresses) {
           const ma = a.multiaddr
-          if (ma.toString().includes('/p2p-circuit')) continue
-          const host = hostOf(ma)
+          if (isRelayed(ma.toString())) continue
+          const host = ipOf(ma)
           if (host == null || !ips.includes(host)) continue
           add(ma)
           tier = Math.min(tier, 1)
@@ -298,8 +298,8 @@ export class LookupServer implements Startable {
   private observedIps (peer: PeerId): string[] {
     const ips: string[] = []
     for (const c of this.components.connectionManager?.getConnections(peer) ?? []) {
-      if (c.status !== 'open' || c.remoteAddr.toString().includes('/p2p-circuit')) continue
-      const host = hostOf(c.remoteAddr)
+      if (c.status !== 'open' || isRelayed(c.remoteAddr.toString())) continue
+      const host = ipOf(c.remoteAddr)
       if (host != null && !ips.includes(host)) ips.push(host)
     }
     return ips
@@ -313,10 +313,6 @@ export class LookupServer implements Startable {
       return false
     }
   }
-}
-
-function ipOf (addr: string): string | undefined {
-  return /^\/ip[46]\/([^/]+)/.exec(addr)?.[1]
 }
 
 /** The excluded PeerIds of a request, as strings (garbage entries are skipped). */

@@ -13,6 +13,7 @@ import type { ServerComponents, PeerLimiter, IpLimiter } from '../components.js'
 import { ID_BYTES } from '../../content/content-id.js'
 import { MAX_FILE_SIZE } from '../../content/constants.js'
 import { metrics } from '../../metrics/metrics.js'
+import { ipOf } from '../../node/addresses.js'
 
 const { Status } = RegisterResponse
 
@@ -125,7 +126,7 @@ export class RegisterServer implements Startable {
       badRequest: message => ({ status: Status.BAD_REQUEST, message, files: 0 }),
       internalError: message => ({ status: Status.ERROR, message, files: 0 })
     }, async request => {
-      const ip = ipOf(connection.remoteAddr?.toString() ?? '')
+      const ip = connection.remoteAddr != null ? ipOf(connection.remoteAddr) : undefined
       const lane = this.init.lane
       const res = lane != null && ip != null ? await this.applyInLane(lane, peer, request, ip) : this.apply(peer, request, ip)
       if (res.status === Status.OK) this.init.onRegistered?.(peer, connection)
@@ -258,11 +259,6 @@ export class RegisterServer implements Startable {
 
 function isPlan (x: RegisterResponse | Plan): x is Plan {
   return 'op' in x
-}
-
-/** The IP address of a connection's remote address (`/ip4/…` or `/ip6/…`), if it has one. */
-function ipOf (addr: string): string | undefined {
-  return /^\/ip[46]\/([^/]+)/.exec(addr)?.[1]
 }
 
 function bad (message: string): RegisterResponse {
